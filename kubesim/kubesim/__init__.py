@@ -1,0 +1,1 @@
+"""kubesim: a Kubernetes API server and node simulator in one Python process."""
