@@ -1,0 +1,226 @@
+"""One shared Kubernetes API client per configuration, speaking raw JSON.
+
+Why raw JSON: the spawner builds manifests as plain dicts and reads a few
+fields of pods and events; deserialising every watch event into
+kubernetes_asyncio model objects costs far more CPU than the spawn itself.
+So requests go through the kubernetes_asyncio ApiClient's configuration,
+TLS and auth (in-cluster service account or kubeconfig, token refresh
+included) but send and receive dicts.
+
+Why shared: every spawner of a hub talks to the same API server; one
+connection pool per (event loop, API settings) keeps the number of
+connections and TLS handshakes independent of the number of users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio import client as k8s_client
+from kubernetes_asyncio import config as k8s_config
+from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.client.rest import RESTResponse
+
+IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+IN_CLUSTER_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The traits that choose and tune the API connection."""
+
+    host: str | None = None
+    ssl_ca_cert: str | None = None
+    verify_ssl: bool | None = None
+    request_timeout: float | None = 3.0
+
+
+def in_cluster_namespace(default: str = "default") -> str:
+    """The namespace the hub pod runs in, or `default` outside a cluster."""
+    try:
+        with open(IN_CLUSTER_NAMESPACE) as f:
+            return f.read().strip() or default
+    except OSError:
+        return default
+
+
+def config_source() -> tuple[str, str | None]:
+    """Where credentials come from: ("in-cluster", None), ("kubeconfig", path) or ("none", path)."""
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and os.path.exists(IN_CLUSTER_TOKEN):
+        return "in-cluster", None
+    kubeconfig = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
+    first = next((p for p in kubeconfig.split(os.pathsep) if p), kubeconfig)
+    return ("kubeconfig" if os.path.exists(first) else "none"), first
+
+
+async def load_configuration(settings: ApiSettings) -> k8s_client.Configuration:
+    """In-cluster config if we are in a pod, else the kubeconfig; then overrides."""
+    configuration = k8s_client.Configuration()
+    source, path = config_source()
+    if source == "in-cluster":
+        k8s_config.load_incluster_config(client_configuration=configuration)
+    elif source == "kubeconfig":
+        await k8s_config.load_kube_config(config_file=path, client_configuration=configuration)
+    elif not settings.host:
+        raise RuntimeError(
+            "No Kubernetes API to talk to: not running in a pod, no kubeconfig at "
+            f"{path!r}, and c.KubeSpawner.k8s_api_host is not set. Set one of them."
+        )
+    if settings.host:
+        configuration.host = settings.host.rstrip("/")
+    if settings.ssl_ca_cert:
+        configuration.ssl_ca_cert = settings.ssl_ca_cert
+    if settings.verify_ssl is not None:
+        configuration.verify_ssl = settings.verify_ssl
+    return configuration
+
+
+class KubeAPI:
+    """Raw-JSON requests against one API server, over a shared ApiClient."""
+
+    def __init__(self, api_client: k8s_client.ApiClient, request_timeout: float | None):
+        self.api_client = api_client
+        self.configuration = api_client.configuration
+        self.host = self.configuration.host.rstrip("/")
+        self.request_timeout = request_timeout
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        return self.api_client.rest_client.pool_manager
+
+    async def _headers(self, content_type: str | None = None) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if content_type:
+            headers["Content-Type"] = content_type
+        for auth in (await self.configuration.auth_settings()).values():
+            if auth["in"] == "header" and auth["value"]:
+                headers[auth["key"]] = auth["value"]
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Send one request; return the decoded JSON or raise ApiException."""
+        data = None if body is None else json.dumps(body)
+        headers = await self._headers(content_type if data is not None else None)
+        total = timeout if timeout is not None else self.request_timeout
+        async with self.session.request(
+            method,
+            self.host + path,
+            params=_query(params),
+            data=data,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=total),
+        ) as response:
+            raw = await response.read()
+            if not 200 <= response.status < 300:
+                raise ApiException(http_resp=RESTResponse(response, raw.decode("utf-8", "replace")))
+            return json.loads(raw) if raw else {}
+
+    async def watch(
+        self,
+        path: str,
+        *,
+        params: dict[str, Any],
+        server_timeout: int,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Stream watch events (decoded dicts) until the server closes the stream."""
+        params = dict(params, watch="true", timeoutSeconds=server_timeout)
+        headers = await self._headers()
+        # No total timeout: the server ends the stream after server_timeout.
+        # A read timeout a bit longer than that catches a silently dead peer.
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=self.request_timeout,
+            sock_read=server_timeout + 30,
+        )
+        async with self.session.get(
+            self.host + path, params=_query(params), headers=headers, timeout=timeout
+        ) as response:
+            if response.status != 200:
+                raw = await response.read()
+                raise ApiException(http_resp=RESTResponse(response, raw.decode("utf-8", "replace")))
+            async for line in response.content:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def _query(params: dict[str, Any] | None) -> dict[str, str] | None:
+    if not params:
+        return None
+    out = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return out
+
+
+def status_message(error: BaseException) -> str:
+    """The human message of a Kubernetes Status error body, or str(error)."""
+    body = getattr(error, "body", None)
+    if body:
+        try:
+            return json.loads(body).get("message") or str(body)
+        except (ValueError, AttributeError):
+            return str(body)
+    return str(error)
+
+
+def status_reason(error: BaseException) -> str:
+    """The machine reason (AlreadyExists, Expired, Forbidden...) of a Status error."""
+    body = getattr(error, "body", None)
+    if body:
+        try:
+            return json.loads(body).get("reason") or ""
+        except (ValueError, AttributeError):
+            return ""
+    return ""
+
+
+_shared: dict[tuple, asyncio.Task] = {}
+
+
+async def _create_api(settings: ApiSettings) -> KubeAPI:
+    configuration = await load_configuration(settings)
+    return KubeAPI(k8s_client.ApiClient(configuration), settings.request_timeout)
+
+
+async def shared_api(settings: ApiSettings) -> KubeAPI:
+    """The KubeAPI for these settings on the running event loop, made once."""
+    loop = asyncio.get_running_loop()
+    key = (loop, settings)
+    task = _shared.get(key)
+    if task is None:
+        task = _shared[key] = loop.create_task(_create_api(settings))
+    try:
+        return await asyncio.shield(task)
+    except Exception:
+        # A failed load (no kubeconfig yet...) is not cached: try again next time.
+        if _shared.get(key) is task:
+            del _shared[key]
+        raise
+
+
+async def close_shared_apis() -> None:
+    """Close every shared client made on the running loop (tests, shutdown)."""
+    loop = asyncio.get_running_loop()
+    for key, task in list(_shared.items()):
+        if key[0] is not loop:
+            continue
+        del _shared[key]
+        if task.done() and not task.cancelled() and task.exception() is None:
+            await task.result().api_client.close()

@@ -1,0 +1,471 @@
+"""Local caches of Kubernetes objects kept current by LIST + WATCH.
+
+A reflector lists its objects once, then watches for changes from the
+resourceVersion that list returned, resuming every following watch from the
+last version it saw (bookmarks keep that version fresh while nothing
+changes). It lists again only when the server says that version has expired
+(410) -- never periodically -- so a healthy reflector costs one long-lived
+request per watch timeout, whatever the number of users.
+
+Waiters (`wait_for`, `next_change`) are woken by the watch event itself:
+futures are keyed by object, so a spawn waiting for its pod to become ready
+returns in the same event-loop iteration the MODIFIED event arrives in.
+
+Failure policy: errors are retried with exponential backoff and jitter.
+After `max_failures` consecutive failures (about two to three minutes of an
+unreachable API server with the default backoff) the reflector gives up: it
+marks itself unhealthy, fails every waiter with the cause, and calls
+`on_failure`. The spawner's `on_failure` logs a critical line and exits the
+hub process, because a hub that keeps running on a frozen cache would report
+stopped servers as running (and the reverse) without anyone noticing, while
+a restarted hub pod rebuilds its cache from a fresh LIST and finds every
+server again from its database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from .clients import KubeAPI
+from .retry import backoff_delay, describe_error
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+class ResourceVersionExpired(Exception):
+    """The server no longer has the history we asked to resume from (410)."""
+
+
+class ReflectorFailed(RuntimeError):
+    """The reflector gave up; its cache can no longer be trusted."""
+
+
+class ResourceReflector:
+    """Cache of one resource type in one namespace (or all namespaces)."""
+
+    api_prefix = "/api/v1"
+    resource = ""  # plural, e.g. "pods"
+    kind = ""  # for log lines
+
+    def __init__(
+        self,
+        api: KubeAPI,
+        *,
+        namespace: str | None,
+        label_selector: str = "",
+        field_selector: str = "",
+        on_failure: Callable[[BaseException], None] | None = None,
+        max_failures: int = 12,
+        max_backoff: float = 30.0,
+        watch_timeout: int = 300,
+        page_size: int = 500,
+        logger: logging.Logger | None = None,
+    ):
+        self.api = api
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self.on_failure = on_failure
+        self.max_failures = max_failures
+        self.max_backoff = max_backoff
+        self.watch_timeout = watch_timeout
+        self.page_size = page_size
+        self.log = logger or log
+
+        self.resources: dict[str, Obj] = {}
+        self.resource_version: str | None = None
+        self.failures = 0
+        self.last_error: BaseException | None = None
+        self.failed: ReflectorFailed | None = None
+        self.list_count = 0
+        self.watch_count = 0
+        self._waiters: dict[str, list[asyncio.Future]] = {}
+        self._first_load: asyncio.Future | None = None
+        self._task: asyncio.Task | None = None
+
+    # ---- public API -------------------------------------------------------
+
+    @property
+    def where(self) -> str:
+        return f"namespace {self.namespace}" if self.namespace else "all namespaces"
+
+    @property
+    def healthy(self) -> bool:
+        """Loaded and not currently failing."""
+        return (
+            self.failed is None
+            and self._first_load is not None
+            and self._first_load.done()
+            and not self._first_load.exception()
+            and self.failures == 0
+        )
+
+    async def start(self) -> None:
+        """Start listing + watching (once) and wait for the first LIST."""
+        if self._task is None:
+            loop = asyncio.get_running_loop()
+            self._first_load = loop.create_future()
+            self._task = loop.create_task(self._run(), name=f"{self.kind} reflector {self.where}")
+        await asyncio.shield(self._first_load)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    def get(self, key: str) -> Obj | None:
+        return self.resources.get(key)
+
+    async def wait_for(
+        self, key: str, predicate: Callable[[Obj | None], Any], timeout: float | None
+    ) -> Obj | None:
+        """Wait until predicate(cached object or None) is true; return the object.
+
+        Raises TimeoutError after `timeout` seconds and ReflectorFailed if
+        the reflector gives up meanwhile.
+        """
+        async with asyncio.timeout(timeout):
+            while True:
+                self.raise_if_failed()
+                obj = self.resources.get(key)
+                if predicate(obj):
+                    return obj
+                await self.next_change(key)
+
+    def next_change(self, key: str) -> asyncio.Future:
+        """A future resolved at the next change to the objects behind `key`."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(key, []).append(future)
+        future.add_done_callback(lambda f: self._forget(key, f))
+        return future
+
+    def raise_if_failed(self) -> None:
+        if self.failed is not None:
+            raise self.failed
+
+    # ---- hooks for subclasses --------------------------------------------
+
+    def key_of(self, obj: Obj) -> str:
+        meta = obj["metadata"]
+        return f"{meta.get('namespace', '')}/{meta['name']}"
+
+    def notify_key_of(self, obj: Obj) -> str:
+        return self.key_of(obj)
+
+    def _stored(self, old: Obj | None, new: Obj | None) -> None:
+        """Called after every change of one object (for secondary indexes)."""
+
+    def _reset_indexes(self) -> None:
+        """Called before a relist replaces the cache."""
+
+    # ---- internals --------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        if self.namespace:
+            return f"{self.api_prefix}/namespaces/{self.namespace}/{self.resource}"
+        return f"{self.api_prefix}/{self.resource}"
+
+    def _selectors(self) -> dict[str, str]:
+        params = {}
+        if self.label_selector:
+            params["labelSelector"] = self.label_selector
+        if self.field_selector:
+            params["fieldSelector"] = self.field_selector
+        return params
+
+    def _forget(self, key: str, future: asyncio.Future) -> None:
+        waiters = self._waiters.get(key)
+        if waiters is None:
+            return
+        try:
+            waiters.remove(future)
+        except ValueError:
+            pass
+        if not waiters:
+            del self._waiters[key]
+
+    def _notify(self, key: str) -> None:
+        for future in self._waiters.pop(key, ()):
+            if not future.done():
+                future.set_result(None)
+
+    def _put(self, obj: Obj) -> None:
+        key = self.key_of(obj)
+        old = self.resources.get(key)
+        self.resources[key] = obj
+        self._stored(old, obj)
+        if old is not None and self.notify_key_of(old) != self.notify_key_of(obj):
+            self._notify(self.notify_key_of(old))
+        self._notify(self.notify_key_of(obj))
+
+    def _delete(self, obj: Obj) -> None:
+        key = self.key_of(obj)
+        old = self.resources.pop(key, None)
+        self._stored(old, None)
+        self._notify(self.notify_key_of(old or obj))
+
+    async def _list(self) -> None:
+        """LIST everything (in pages) and replace the cache with it."""
+        items: list[Obj] = []
+        params: dict[str, Any] = dict(self._selectors(), limit=self.page_size)
+        while True:
+            try:
+                page = await self.api.request("GET", self.path, params=params)
+            except ApiException as error:
+                if error.status == 410:  # the continue token expired: start over
+                    raise ResourceVersionExpired() from error
+                raise
+            items.extend(page.get("items") or ())
+            meta = page.get("metadata") or {}
+            if not meta.get("continue"):
+                break
+            params["continue"] = meta["continue"]
+        self.list_count += 1
+        old = self.resources
+        self.resources = {}
+        self._reset_indexes()
+        for obj in items:
+            self.resources[self.key_of(obj)] = obj
+            self._stored(None, obj)
+        self.resource_version = meta.get("resourceVersion")
+        # wake waiters whose objects appeared, changed or vanished meanwhile
+        changed = set()
+        for key in old.keys() | self.resources.keys():
+            before, after = old.get(key), self.resources.get(key)
+            if before is None or after is None or _rv(before) != _rv(after):
+                changed.update(self.notify_key_of(o) for o in (before, after) if o is not None)
+        for key in changed:
+            self._notify(key)
+        self.log.debug(
+            "%s reflector listed %d objects in %s at resourceVersion %s",
+            self.kind,
+            len(items),
+            self.where,
+            self.resource_version,
+        )
+
+    async def _watch(self) -> int:
+        """Watch from the current resourceVersion until the stream ends."""
+        params = dict(
+            self._selectors(),
+            resourceVersion=self.resource_version,
+            allowWatchBookmarks=True,
+        )
+        server_timeout = int(self.watch_timeout * random.uniform(0.8, 1.0)) or 1
+        self.watch_count += 1
+        seen = 0
+        try:
+            async for event in self.api.watch(
+                self.path, params=params, server_timeout=server_timeout
+            ):
+                seen += 1
+                self._handle(event)
+                if self.failures:
+                    # the connection works again
+                    self.failures = 0
+        except ApiException as error:
+            if error.status == 410:
+                raise ResourceVersionExpired() from error
+            raise
+        return seen
+
+    def _handle(self, event: Obj) -> None:
+        kind = event.get("type")
+        obj = event.get("object") or {}
+        if kind == "ERROR":
+            code = obj.get("code")
+            if code == 410:
+                raise ResourceVersionExpired(obj.get("message"))
+            raise WatchError(f"watch error {code}: {obj.get('message')}")
+        rv = _rv(obj)
+        if kind in ("ADDED", "MODIFIED"):
+            self._put(obj)
+        elif kind == "DELETED":
+            self._delete(obj)
+        elif kind != "BOOKMARK":
+            self.log.warning("%s reflector ignored unknown watch event %r", self.kind, kind)
+        if rv:
+            self.resource_version = rv
+
+    async def _run(self) -> None:
+        need_list = True
+        while True:
+            try:
+                if need_list:
+                    await self._list()
+                    need_list = False
+                    self.failures = 0
+                    if not self._first_load.done():
+                        self._first_load.set_result(None)
+                started = asyncio.get_running_loop().time()
+                seen = await self._watch()
+                if not seen and asyncio.get_running_loop().time() - started < 1:
+                    # a stream closing at once with nothing in it is a fault,
+                    # not a timeout: back off instead of spinning
+                    raise WatchError("watch stream closed immediately")
+            except asyncio.CancelledError:
+                raise
+            except ResourceVersionExpired:
+                self.log.info(
+                    "%s reflector in %s: resourceVersion %s expired, listing again",
+                    self.kind,
+                    self.where,
+                    self.resource_version,
+                )
+                need_list = True
+            except Exception as error:
+                self.failures += 1
+                self.last_error = error
+                if self.failures >= self.max_failures:
+                    self._give_up(error)
+                    return
+                delay = backoff_delay(self.failures - 1, first=0.1, cap=self.max_backoff)
+                self.log.warning(
+                    "%s reflector in %s failed (%s), attempt %d of %d; retrying in %.1fs",
+                    self.kind,
+                    self.where,
+                    describe_error(error),
+                    self.failures,
+                    self.max_failures,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    def _give_up(self, error: BaseException) -> None:
+        self.failed = ReflectorFailed(
+            f"The {self.kind} reflector for {self.where} failed {self.failures} times in a "
+            f"row (last error: {describe_error(error)}); its cache is no longer trustworthy."
+        )
+        self.failed.__cause__ = error
+        self.log.critical("%s", self.failed)
+        if not self._first_load.done():
+            self._first_load.set_exception(self.failed)
+            self._first_load.exception()  # mark retrieved: waiters re-raise it
+        for key in list(self._waiters):
+            for future in self._waiters.pop(key, ()):
+                if not future.done():
+                    future.set_exception(self.failed)
+        if self.on_failure is not None:
+            self.on_failure(self.failed)
+
+
+class WatchError(RuntimeError):
+    """The watch stream reported an error other than 410."""
+
+
+def _rv(obj: Obj | None) -> str | None:
+    return ((obj or {}).get("metadata") or {}).get("resourceVersion")
+
+
+class PodReflector(ResourceReflector):
+    """Pods matching a label selector, keyed "namespace/name"."""
+
+    resource = "pods"
+    kind = "pod"
+
+
+class EventReflector(ResourceReflector):
+    """Events about pods, indexed by the pod they are about.
+
+    `next_change("namespace/podname")` fires when an event about that pod
+    arrives; `events_for` lists them oldest first.
+    """
+
+    resource = "events"
+    kind = "event"
+
+    def __init__(self, api: KubeAPI, **kwargs):
+        kwargs.setdefault("field_selector", "involvedObject.kind=Pod")
+        super().__init__(api, **kwargs)
+        self.by_object: dict[str, dict[str, Obj]] = {}
+
+    def notify_key_of(self, obj: Obj) -> str:
+        involved = obj.get("involvedObject") or {}
+        namespace = involved.get("namespace") or obj["metadata"].get("namespace", "")
+        return f"{namespace}/{involved.get('name', '')}"
+
+    def _stored(self, old: Obj | None, new: Obj | None) -> None:
+        if old is not None:
+            bucket = self.by_object.get(self.notify_key_of(old))
+            if bucket is not None:
+                bucket.pop(self.key_of(old), None)
+                if not bucket:
+                    del self.by_object[self.notify_key_of(old)]
+        if new is not None:
+            self.by_object.setdefault(self.notify_key_of(new), {})[self.key_of(new)] = new
+
+    def _reset_indexes(self) -> None:
+        self.by_object = {}
+
+    def events_for(self, pod_key: str, uid: str | None = None) -> list[Obj]:
+        """Events about one pod (only that incarnation when uid is given), oldest first."""
+        events = [
+            e
+            for e in self.by_object.get(pod_key, {}).values()
+            if uid is None or (e.get("involvedObject") or {}).get("uid") == uid
+        ]
+        events.sort(key=event_sort_key)
+        return events
+
+
+def event_time(event: Obj) -> str:
+    return (
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or event.get("firstTimestamp")
+        or event["metadata"].get("creationTimestamp")
+        or ""
+    )
+
+
+def event_sort_key(event: Obj) -> tuple:
+    # resourceVersions are opaque strings; timestamps have 1s resolution, so
+    # break ties by the numeric resourceVersion where it is one.
+    rv = _rv(event) or ""
+    return (event_time(event), int(rv) if rv.isdigit() else 0, rv)
+
+
+# ---- shared reflectors ----------------------------------------------------
+
+_shared: dict[tuple, ResourceReflector] = {}
+
+
+async def shared_reflector(
+    cls: type[ResourceReflector], api: KubeAPI, **kwargs
+) -> ResourceReflector:
+    """The one running reflector of this kind for this API, namespace and selectors."""
+    loop = asyncio.get_running_loop()
+    key = (
+        loop,
+        cls,
+        api,
+        kwargs.get("namespace"),
+        kwargs.get("label_selector", ""),
+        kwargs.get("field_selector"),
+    )
+    reflector = _shared.get(key)
+    if reflector is None or reflector.failed is not None:
+        reflector = _shared[key] = cls(api, **kwargs)
+    await reflector.start()
+    return reflector
+
+
+async def stop_shared_reflectors() -> None:
+    """Stop every shared reflector on the running loop (tests, shutdown)."""
+    loop = asyncio.get_running_loop()
+    for key, reflector in list(_shared.items()):
+        if key[0] is loop:
+            del _shared[key]
+            await reflector.stop()
