@@ -1,0 +1,163 @@
+"""Reading a pod's status: is it ready, still starting, or hopeless?
+
+Pure functions over the pod (and event) dicts the reflectors cache, so the
+spawner can decide on every watch event without another API call, and the
+decisions are unit-testable without a cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Obj = dict[str, Any]
+
+# Container waiting reasons that will not fix themselves by waiting.
+# (ImagePullBackOff keeps retrying in Kubernetes, but the image name or the
+# credentials are wrong until an admin acts; the user should hear so now.)
+IMAGE_FAILURES = frozenset(
+    {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
+)
+CONFIG_FAILURES = frozenset(
+    {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
+)
+CRASH_FAILURES = frozenset({"CrashLoopBackOff"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str  # "ready", "starting" or "failed"
+    message: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.state != "starting"
+
+
+STARTING = Verdict("starting")
+READY = Verdict("ready")
+
+
+def condition(pod: Obj, kind: str) -> Obj | None:
+    for cond in (pod.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == kind:
+            return cond
+    return None
+
+
+def is_ready(pod: Obj) -> bool:
+    status = pod.get("status") or {}
+    if status.get("phase") != "Running" or pod["metadata"].get("deletionTimestamp"):
+        return False
+    ready = condition(pod, "Ready")
+    return bool(ready and ready.get("status") == "True")
+
+
+def container_statuses(pod: Obj, init: bool = False) -> list[Obj]:
+    key = "initContainerStatuses" if init else "containerStatuses"
+    return (pod.get("status") or {}).get(key) or []
+
+
+def notebook_status(pod: Obj, container_name: str = "notebook") -> Obj | None:
+    """The status of the notebook container (the first one if none has that name)."""
+    statuses = container_statuses(pod)
+    for status in statuses:
+        if status.get("name") == container_name:
+            return status
+    return statuses[0] if statuses else None
+
+
+def exit_code(pod: Obj, container_name: str = "notebook") -> int | None:
+    """The notebook container's exit code once it terminated, else None."""
+    status = notebook_status(pod, container_name)
+    if status:
+        terminated = (status.get("state") or {}).get("terminated")
+        if terminated is not None:
+            return int(terminated.get("exitCode", 1))
+    if (pod.get("status") or {}).get("phase") in ("Failed", "Succeeded"):
+        return 0 if pod["status"]["phase"] == "Succeeded" else 1
+    return None
+
+
+def unschedulable_reason(pod: Obj, events: list[Obj] = ()) -> str | None:
+    """Why the scheduler cannot place the pod, or None if it can (or hasn't tried)."""
+    scheduled = condition(pod, "PodScheduled")
+    if not scheduled or scheduled.get("status") != "False":
+        return None
+    if scheduled.get("reason") != "Unschedulable":
+        return None
+    for event in reversed(events):
+        if event.get("reason") == "TriggeredScaleUp":
+            return None  # the cluster autoscaler is adding a node for it
+    for event in reversed(events):
+        if event.get("reason") == "FailedScheduling" and event.get("message"):
+            return event["message"]
+    return scheduled.get("message") or "no node can run it"
+
+
+def classify(pod: Obj | None, events: list[Obj] = (), container_name: str = "notebook") -> Verdict:
+    """Decide what one observed pod state means for a spawn in progress."""
+    if pod is None:
+        return Verdict("failed", "Your server's pod was deleted while it was starting.")
+    if pod["metadata"].get("deletionTimestamp"):
+        return Verdict("failed", "Your server's pod is being deleted while it was starting.")
+    if is_ready(pod):
+        return READY
+    for init in (True, False):
+        for status in container_statuses(pod, init=init):
+            verdict = _container_verdict(status, init)
+            if verdict is not None:
+                return verdict
+    phase = (pod.get("status") or {}).get("phase")
+    if phase in ("Failed", "Succeeded"):
+        reason = pod["status"].get("reason") or phase
+        message = pod["status"].get("message") or ""
+        return Verdict(
+            "failed", f"Your server stopped before it was ready ({reason}). {message}".strip()
+        )
+    reason = unschedulable_reason(pod, events)
+    if reason:
+        return Verdict("failed", f"Your server could not be scheduled on any node: {reason}")
+    return STARTING
+
+
+def _container_verdict(status: Obj, init: bool) -> Verdict | None:
+    name = status.get("name", "?")
+    what = f"init container {name!r}" if init else f"container {name!r}"
+    state = status.get("state") or {}
+    waiting = state.get("waiting") or {}
+    reason = waiting.get("reason")
+    detail = waiting.get("message") or ""
+    image = status.get("image") or ""
+    if reason in IMAGE_FAILURES:
+        return Verdict(
+            "failed",
+            f"Your server could not start: the image {image!r} for {what} could not be "
+            f"pulled ({reason}). {detail}".strip(),
+        )
+    if reason in CONFIG_FAILURES:
+        return Verdict(
+            "failed",
+            f"Your server could not start: {what} failed to be created ({reason}). {detail}".strip(),
+        )
+    if reason in CRASH_FAILURES:
+        last = (status.get("lastState") or {}).get("terminated") or {}
+        code = last.get("exitCode")
+        return Verdict(
+            "failed",
+            f"Your server keeps crashing: {what} exited"
+            + (f" with code {code}" if code is not None else "")
+            + f" and is restarting in a loop ({reason}).",
+        )
+    terminated = state.get("terminated")
+    if terminated is not None:
+        code = terminated.get("exitCode")
+        if init and code == 0:
+            return None  # an init container that finished is how it should be
+        why = terminated.get("reason") or "Error"
+        message = terminated.get("message") or ""
+        return Verdict(
+            "failed",
+            f"Your server exited before it was ready: {what} terminated with exit code {code} ({why}). {message}".strip(),
+        )
+    return None
