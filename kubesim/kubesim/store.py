@@ -582,6 +582,33 @@ class Store:
         part = "status" if subresource == "status" else "main"
         return self._update(rt, name, patched, namespace, part, dry_run)
 
+    async def bind(self, name: str, namespace: str, node_name: str) -> Obj:
+        """What POST pods/<name>/binding does: set spec.nodeName and PodScheduled=True.
+
+        409 Conflict if the pod is already bound (the real message).
+        """
+        rt = self.resource("pods")
+        self._check_namespace(rt, name, namespace, creating=False)
+        old = self._find(rt, name, namespace)
+        if old["metadata"].get("deletionTimestamp"):
+            raise errors.conflict(rt, name, "pod is being deleted, cannot be assigned to a host")
+        bound = (old.get("spec") or {}).get("nodeName")
+        if bound:
+            raise errors.conflict(rt, name, f'pod {name} is already assigned to node "{bound}"')
+        new = copy.deepcopy(old)
+        new["spec"]["nodeName"] = node_name
+        conditions = new.setdefault("status", {}).setdefault("conditions", [])
+        conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
+        conditions.append(
+            {
+                "type": "PodScheduled",
+                "status": "True",
+                "lastProbeTime": None,
+                "lastTransitionTime": now_rfc3339(),
+            }
+        )
+        return self._commit_update(rt, old, new)
+
     async def delete(
         self,
         rt,

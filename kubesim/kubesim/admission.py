@@ -1,0 +1,597 @@
+"""What the API server does to a body before storing it: defaults, then validation.
+
+Defaults are the ones clients observe (pod restartPolicy, dnsPolicy,
+schedulerName, imagePullPolicy; service clusterIP and port protocol; ...).
+Validation is the served version's OpenAPI schema (strict: unknown fields
+are a 400 "strict decoding error", like kube-apiserver with
+fieldValidation=Strict), then the name, label and annotation rules and the
+required fields the schema cannot express (422 Invalid naming the field).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ipaddress
+import itertools
+import re
+from typing import Any
+
+from . import errors, schemas
+from .errors import ApiError
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "
+    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+    "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
+    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+DNS1035_MSG = (
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
+    "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+    "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+)
+QUALIFIED_MSG = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and "
+    "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex "
+    "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+LABEL_VALUE_MSG = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    "'my_value',  or '12345', regex used for validation is "
+    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+
+# Per-request field validation level (Strict, Warn or Ignore), set by the HTTP layer
+# from ?fieldValidation=; Warn and Ignore drop the unknown-field check.
+FIELD_VALIDATION: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "field_validation", default="Strict"
+)
+
+# Which name rule each resource's metadata.name follows.
+NAME_RULES = {
+    "namespaces": "label",
+    "services": "dns1035",
+    "clusterroles": "path",
+    "clusterrolebindings": "path",
+    "roles": "path",
+    "rolebindings": "path",
+}
+
+
+class Cause(list):
+    """Collects 422 causes while walking an object."""
+
+    def add(self, reason: str, field: str, message: str) -> None:
+        self.append({"reason": reason, "message": message, "field": field})
+
+    def invalid(self, field: str, value: Any, why: str) -> None:
+        self.add("FieldValueInvalid", field, f"Invalid value: {_go_repr(value)}: {why}")
+
+    def required(self, field: str, why: str = "") -> None:
+        self.add("FieldValueRequired", field, "Required value" + (f": {why}" if why else ""))
+
+
+def _go_repr(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value + '"'
+    return repr(value)
+
+
+class Admission:
+    """Callable installed as `store.admit`: defaults then validates, or raises ApiError."""
+
+    def __init__(self, version: str = "1.33", strict: bool = True):
+        self.version = version
+        self.strict = strict
+        self._cluster_ips = (f"10.96.{(i >> 8) & 255}.{i & 255}" for i in itertools.count(10))
+
+    def __call__(self, rt, obj: dict, old: dict | None, operation: str) -> None:
+        if operation == "CREATE":
+            apply_defaults(rt, obj, self)
+        elif operation == "UPDATE" and old is not None:
+            _carry_server_defaults(rt, obj, old)
+        self.validate(rt, obj, old, operation)
+
+    # ----- validation -------------------------------------------------------------
+
+    def validate(self, rt, obj: dict, old: dict | None, operation: str) -> None:
+        self._check_schema(rt, obj)
+        causes = Cause()
+        meta = obj.get("metadata") or {}
+        name = meta.get("name", "")
+        if operation == "CREATE":
+            _check_name(rt, name, causes)
+            if meta.get("generateName"):
+                _check_name(
+                    rt,
+                    meta["generateName"].rstrip("-") or "a",
+                    causes,
+                    field="metadata.generateName",
+                )
+        _check_labels(meta.get("labels") or {}, causes)
+        _check_annotations(meta.get("annotations") or {}, causes)
+        checker = _KIND_CHECKS.get(rt.key)
+        if checker:
+            checker(obj, old, causes)
+        if causes:
+            raise errors.invalid(rt, name, causes)
+
+    def _check_schema(self, rt, obj: dict) -> None:
+        strict = self.strict and FIELD_VALIDATION.get() == "Strict"
+        validator = schemas.validator(self.version, rt.kind, rt.api_version, strict)
+        if validator is None:
+            return
+        error = _best_error(validator, obj)
+        if error is None:
+            return
+        field = _field_path(error.absolute_path)
+        if error.validator == "additionalProperties":
+            extra = sorted(set(error.instance) - set(error.schema.get("properties") or {}))
+            unknown = ", ".join(f'unknown field "{field + "." if field else ""}{k}"' for k in extra)
+            raise errors.bad_request(f"strict decoding error: {unknown}")
+        if error.validator == "type":
+            raise errors.bad_request(
+                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
+                f"json: cannot unmarshal {_json_type(error.instance)} into field {field} of "
+                f"type {_schema_type(error.schema)}"
+            )
+        causes = Cause()
+        name = (obj.get("metadata") or {}).get("name", "")
+        if error.validator == "required":
+            missing = re.findall(r"'([^']+)' is a required property", error.message)
+            for key in missing or ["?"]:
+                causes.required(f"{field}.{key}" if field else key)
+        elif error.validator == "enum":
+            allowed = ", ".join(_go_repr(v) for v in error.validator_value if v is not None)
+            causes.add(
+                "FieldValueNotSupported",
+                field,
+                f"Unsupported value: {_go_repr(error.instance)}: supported values: {allowed}",
+            )
+        else:
+            causes.invalid(field, error.instance, error.message)
+        raise errors.invalid(rt, name, causes)
+
+
+def _best_error(validator, obj):
+    errs = list(validator.iter_errors(obj))
+    if not errs:
+        return None
+
+    # report the deepest, most specific error, as the API server does
+    def depth(e):
+        while e.context:
+            e = min(e.context, key=lambda c: -len(c.absolute_path))
+        return len(e.absolute_path)
+
+    best = max(errs, key=depth)
+    while best.context:
+        best = max(best.context, key=lambda c: len(c.absolute_path))
+    return best
+
+
+def _field_path(path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def _schema_type(schema: dict) -> str:
+    t = schema.get("type")
+    if isinstance(t, list):
+        t = [x for x in t if x != "null"]
+        t = t[0] if t else "value"
+    return {"array": "[]", "object": "map", "integer": "int32", "boolean": "bool"}.get(
+        t, t or "value"
+    )
+
+
+def _check_name(rt, name: str, causes: Cause, field: str = "metadata.name") -> None:
+    if not name:
+        return
+    rule = NAME_RULES.get(rt.key, "subdomain")
+    if rule == "path":
+        if name in (".", "..") or "/" in name or "%" in name:
+            causes.invalid(field, name, "may not contain '/' or '%' and may not be '.' or '..'")
+        return
+    if rule == "label":
+        if len(name) > 63:
+            causes.invalid(field, name, "must be no more than 63 characters")
+        elif not DNS1123_LABEL.match(name):
+            causes.invalid(field, name, LABEL_MSG)
+    elif rule == "dns1035":
+        if len(name) > 63:
+            causes.invalid(field, name, "must be no more than 63 characters")
+        elif not DNS1035_LABEL.match(name):
+            causes.invalid(field, name, DNS1035_MSG)
+    else:
+        if len(name) > 253:
+            causes.invalid(field, name, "must be no more than 253 characters")
+        elif not DNS1123_SUBDOMAIN.match(name):
+            causes.invalid(field, name, SUBDOMAIN_MSG)
+
+
+def _check_qualified_key(key: str, field: str, causes: Cause) -> None:
+    prefix, slash, name = key.rpartition("/")
+    if slash:
+        if not prefix or len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix):
+            causes.invalid(field, key, "prefix part " + SUBDOMAIN_MSG)
+            return
+    if not name:
+        causes.invalid(field, key, "name part must be non-empty")
+    elif len(name) > 63:
+        causes.invalid(field, key, "name part must be no more than 63 characters")
+    elif not QUALIFIED_NAME.match(name):
+        causes.invalid(field, key, QUALIFIED_MSG)
+
+
+def _check_labels(labels: dict, causes: Cause) -> None:
+    for key, value in labels.items():
+        _check_qualified_key(key, "metadata.labels", causes)
+        if value is None:
+            continue
+        if len(value) > 63:
+            causes.invalid("metadata.labels", value, "must be no more than 63 characters")
+        elif not LABEL_VALUE.match(value):
+            causes.invalid("metadata.labels", value, LABEL_VALUE_MSG)
+
+
+def _check_annotations(annotations: dict, causes: Cause) -> None:
+    total = 0
+    for key, value in annotations.items():
+        _check_qualified_key(key.lower(), "metadata.annotations", causes)
+        total += len(key) + len(value or "")
+    if total > 256 * 1024:
+        causes.add(
+            "FieldValueTooLong", "metadata.annotations", "Too long: must have at most 262144 bytes"
+        )
+
+
+# ----- kind-specific checks ---------------------------------------------------------
+
+
+def _check_containers(spec: dict, causes: Cause) -> None:
+    seen: set[str] = set()
+    for list_name in ("initContainers", "containers"):
+        for i, c in enumerate(spec.get(list_name) or []):
+            field = f"spec.{list_name}[{i}]"
+            name = c.get("name", "")
+            if not name:
+                causes.required(f"{field}.name")
+            elif not DNS1123_LABEL.match(name) or len(name) > 63:
+                causes.invalid(f"{field}.name", name, LABEL_MSG)
+            elif name in seen:
+                causes.add("FieldValueDuplicate", f"{field}.name", f'Duplicate value: "{name}"')
+            seen.add(name)
+            if not c.get("image"):
+                causes.required(f"{field}.image")
+            for j, port in enumerate(c.get("ports") or []):
+                number = port.get("containerPort")
+                if isinstance(number, int) and not 0 < number < 65536:
+                    causes.invalid(
+                        f"{field}.ports[{j}].containerPort",
+                        number,
+                        "must be between 1 and 65535, inclusive",
+                    )
+            for j, env in enumerate(c.get("env") or []):
+                if not env.get("name"):
+                    causes.required(f"{field}.env[{j}].name")
+    if not spec.get("containers"):
+        causes.required("spec.containers")
+    volume_names: set[str] = set()
+    for i, v in enumerate(spec.get("volumes") or []):
+        name = v.get("name", "")
+        if name in volume_names:
+            causes.add(
+                "FieldValueDuplicate", f"spec.volumes[{i}].name", f'Duplicate value: "{name}"'
+            )
+        volume_names.add(name)
+    for list_name in ("initContainers", "containers"):
+        for i, c in enumerate(spec.get(list_name) or []):
+            for j, mount in enumerate(c.get("volumeMounts") or []):
+                if mount.get("name") not in volume_names:
+                    causes.add(
+                        "FieldValueNotFound",
+                        f"spec.{list_name}[{i}].volumeMounts[{j}].name",
+                        f'Not found: "{mount.get("name")}"',
+                    )
+
+
+_POD_MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
+
+
+def _check_pod(obj: dict, old: dict | None, causes: Cause) -> None:
+    spec = obj.get("spec") or {}
+    _check_containers(spec, causes)
+    if old is not None:
+        before = _pod_spec_shape(old.get("spec") or {})
+        after = _pod_spec_shape(spec)
+        if before != after:
+            causes.add(
+                "FieldValueForbidden",
+                "spec",
+                "Forbidden: pod updates may not change fields other than "
+                "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+                "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing "
+                "tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if "
+                "it was previously negative)",
+            )
+
+
+def _pod_spec_shape(spec: dict) -> dict:
+    shape = {k: v for k, v in spec.items() if k not in _POD_MUTABLE}
+    for list_name in ("containers", "initContainers"):
+        if list_name in shape:
+            shape[list_name] = [
+                {k: v for k, v in c.items() if k != "image"} for c in shape[list_name]
+            ]
+    return shape
+
+
+def _check_service(obj: dict, old: dict | None, causes: Cause) -> None:
+    spec = obj.get("spec") or {}
+    for i, port in enumerate(spec.get("ports") or []):
+        number = port.get("port")
+        if isinstance(number, int) and not 0 < number < 65536:
+            causes.invalid(
+                f"spec.ports[{i}].port", number, "must be between 1 and 65535, inclusive"
+            )
+        if len(spec.get("ports")) > 1 and not port.get("name"):
+            causes.required(f"spec.ports[{i}].name")
+    if old is not None:
+        before = (old.get("spec") or {}).get("clusterIP")
+        if spec.get("clusterIP") not in (None, "", before):
+            causes.invalid("spec.clusterIP", spec.get("clusterIP"), "field is immutable")
+
+
+def _check_immutable_data(obj: dict, old: dict | None, causes: Cause) -> None:
+    if old is not None and old.get("immutable"):
+        for key in ("data", "binaryData"):
+            if obj.get(key) != old.get(key):
+                causes.add(
+                    "FieldValueForbidden",
+                    key,
+                    "Forbidden: field is immutable when `immutable` is set",
+                )
+
+
+def _check_pvc(obj: dict, old: dict | None, causes: Cause) -> None:
+    spec = obj.get("spec") or {}
+    if not spec.get("accessModes"):
+        causes.required("spec.accessModes")
+    if not ((spec.get("resources") or {}).get("requests") or {}).get("storage"):
+        causes.required("spec.resources[storage]")
+
+
+def _check_deployment_like(obj: dict, old: dict | None, causes: Cause) -> None:
+    spec = obj.get("spec") or {}
+    selector = spec.get("selector")
+    if not selector:
+        causes.required("spec.selector")
+        return
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            causes.invalid(
+                "spec.template.metadata.labels",
+                labels,
+                "`selector` does not match template `labels`",
+            )
+            break
+    pod_spec = (spec.get("template") or {}).get("spec") or {}
+    inner = Cause()
+    _check_containers(pod_spec, inner)
+    for cause in inner:
+        cause["field"] = cause["field"].replace("spec.", "spec.template.spec.", 1)
+        causes.append(cause)
+
+
+_KIND_CHECKS = {
+    "pods": _check_pod,
+    "services": _check_service,
+    "configmaps": _check_immutable_data,
+    "secrets": _check_immutable_data,
+    "persistentvolumeclaims": _check_pvc,
+    "deployments.apps": _check_deployment_like,
+    "statefulsets.apps": _check_deployment_like,
+    "daemonsets.apps": _check_deployment_like,
+    "replicasets.apps": _check_deployment_like,
+}
+
+
+# ----- defaults ---------------------------------------------------------------------
+
+
+def _default_container(c: dict) -> None:
+    image = c.get("image") or ""
+    tag = image.rsplit("/", 1)[-1]
+    if "imagePullPolicy" not in c:
+        latest = "@" not in tag and (":" not in tag or tag.endswith(":latest"))
+        c["imagePullPolicy"] = "Always" if latest else "IfNotPresent"
+    c.setdefault("terminationMessagePath", "/dev/termination-log")
+    c.setdefault("terminationMessagePolicy", "File")
+    c.setdefault("resources", {})
+    for port in c.get("ports") or []:
+        port.setdefault("protocol", "TCP")
+    for env in c.get("env") or []:
+        ref = (env.get("valueFrom") or {}).get("fieldRef")
+        if ref is not None:
+            ref.setdefault("apiVersion", "v1")
+    res = c.get("resources") or {}
+    if res.get("limits") and not res.get("requests"):
+        res["requests"] = dict(res["limits"])
+
+
+def default_pod_spec(spec: dict) -> None:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("enableServiceLinks", True)
+    if spec.get("serviceAccount") and not spec.get("serviceAccountName"):
+        spec["serviceAccountName"] = spec["serviceAccount"]
+    spec.setdefault("serviceAccountName", "default")
+    spec.setdefault("serviceAccount", spec["serviceAccountName"])
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        _default_container(c)
+    for v in spec.get("volumes") or []:
+        for source, mode_key in (("secret", "defaultMode"), ("configMap", "defaultMode")):
+            if source in v and isinstance(v[source], dict):
+                v[source].setdefault(mode_key, 420)
+    tolerations = spec.setdefault("tolerations", [])
+    for taint in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+        if not any(t.get("key") == taint for t in tolerations):
+            tolerations.append(
+                {
+                    "key": taint,
+                    "operator": "Exists",
+                    "effect": "NoExecute",
+                    "tolerationSeconds": 300,
+                }
+            )
+
+
+def _qos_class(spec: dict) -> str:
+    containers = (spec.get("initContainers") or []) + (spec.get("containers") or [])
+    any_set, guaranteed = False, True
+    for c in containers:
+        res = c.get("resources") or {}
+        requests, limits = res.get("requests") or {}, res.get("limits") or {}
+        if requests or limits:
+            any_set = True
+        for r in ("cpu", "memory"):
+            if r not in limits or requests.get(r, limits.get(r)) != limits.get(r):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def apply_defaults(rt, obj: dict, admission: Admission) -> None:
+    key = rt.key
+    if key == "pods":
+        spec = obj.setdefault("spec", {})
+        default_pod_spec(spec)
+        obj["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
+    elif key in (
+        "deployments.apps",
+        "statefulsets.apps",
+        "replicasets.apps",
+        "daemonsets.apps",
+        "jobs.batch",
+    ):
+        spec = obj.setdefault("spec", {})
+        if key != "daemonsets.apps" and key != "jobs.batch":
+            spec.setdefault("replicas", 1)
+        if key == "deployments.apps":
+            spec.setdefault(
+                "strategy",
+                {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+                },
+            )
+            spec.setdefault("revisionHistoryLimit", 10)
+            spec.setdefault("progressDeadlineSeconds", 600)
+        template_spec = (spec.get("template") or {}).get("spec")
+        if isinstance(template_spec, dict):
+            default_pod_spec(template_spec)
+        obj["status"] = {}
+    elif key == "services":
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
+            spec["clusterIP"] = next(admission._cluster_ips)
+        if spec.get("clusterIP") and spec["clusterIP"] != "None":
+            try:
+                ipaddress.ip_address(spec["clusterIP"])
+            except ValueError:
+                pass
+            spec.setdefault("clusterIPs", [spec["clusterIP"]])
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+        obj["status"] = {"loadBalancer": {}}
+    elif key == "secrets":
+        obj.setdefault("type", "Opaque")
+    elif key == "persistentvolumeclaims":
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("volumeMode", "Filesystem")
+        obj["status"] = {"phase": "Pending"}
+    elif key == "persistentvolumes":
+        spec = obj.setdefault("spec", {})
+        spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+        spec.setdefault("volumeMode", "Filesystem")
+        obj["status"] = {"phase": "Pending"}
+    elif key == "namespaces":
+        name = obj["metadata"].get("name", "")
+        obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+        obj["spec"] = {"finalizers": ["kubernetes"]}
+        obj["status"] = {"phase": "Active"}
+    elif key == "storageclasses.storage.k8s.io":
+        obj.setdefault("reclaimPolicy", "Delete")
+        obj.setdefault("volumeBindingMode", "Immediate")
+    elif key == "nodes":
+        obj.setdefault("spec", {})
+
+
+def _carry_server_defaults(rt, obj: dict, old: dict) -> None:
+    """A replace without server-defaulted fields keeps them (clusterIP, pod defaults)."""
+    if rt.key == "services":
+        spec, old_spec = obj.setdefault("spec", {}), old.get("spec") or {}
+        for key in (
+            "clusterIP",
+            "clusterIPs",
+            "type",
+            "sessionAffinity",
+            "ipFamilies",
+            "ipFamilyPolicy",
+            "internalTrafficPolicy",
+        ):
+            if key not in spec and key in old_spec:
+                spec[key] = old_spec[key]
+    elif rt.key == "pods" and isinstance(obj.get("spec"), dict):
+        default_pod_spec(obj["spec"])
+        old_spec = old.get("spec") or {}
+        for key in ("nodeName",):
+            if key in old_spec and key not in obj["spec"]:
+                obj["spec"][key] = old_spec[key]
+
+
+__all__ = ["Admission", "ApiError", "apply_defaults"]

@@ -1,0 +1,668 @@
+"""The HTTP face of the store: Kubernetes REST paths, verbs and wire formats.
+
+One catch-all aiohttp handler parses the path (core `/api/v1/...` and
+`/apis/<group>/<version>/...`, namespaced or cluster-wide, with an optional
+subresource), works out the verb the way kube-apiserver does (a GET on a
+collection with watch=true is "watch"), counts it, applies injected faults,
+then dispatches to the store. Every error leaves as a `Status` object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from . import discovery, errors
+from .admission import FIELD_VALIDATION
+from .errors import ApiError
+from .faults import Faults
+from .resources import ResourceType
+from .store import Store, now_rfc3339
+
+log = logging.getLogger("kubesim.server")
+
+PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
+DEFAULT_WATCH_TIMEOUT = 1800.0  # kube-apiserver's --min-request-timeout
+# Types whose DELETE answers with the deleted object instead of a Success Status.
+RETURN_DELETED_OBJECT = {"pods", "services"}
+
+LogReader = Callable[[str, str, str], Awaitable[str]]
+
+
+@dataclass
+class Route:
+    rt: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+    @property
+    def resource_label(self) -> str:
+        return f"{self.rt.plural}/{self.subresource}" if self.subresource else self.rt.plural
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> web.Response:
+    return web.Response(
+        body=_dumps(obj), status=status, content_type="application/json", headers=headers
+    )
+
+
+def error_response(err: ApiError) -> web.Response:
+    return json_response(err.to_status(), err.code, err.headers or None)
+
+
+def success_status(rt: ResourceType, name: str, uid: str | None = None) -> dict[str, Any]:
+    details: dict[str, Any] = {"name": name, "kind": rt.plural}
+    if rt.group:
+        details["group"] = rt.group
+    if uid:
+        details["uid"] = uid
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    }
+
+
+def _bool(value: str | None) -> bool:
+    return value is not None and value.lower() in ("1", "true", "yes")
+
+
+def _int(query, key: str) -> int | None:
+    value = query.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.bad_request(f"{key}: invalid integer {value!r}") from None
+
+
+class ApiServer:
+    """Builds the aiohttp application serving one store."""
+
+    def __init__(
+        self,
+        store: Store,
+        version: str = "1.33",
+        token: str | None = None,
+        faults: Faults | None = None,
+        log_reader: LogReader | None = None,
+        admin: Any = None,
+    ):
+        self.store = store
+        self.version = version
+        self.token = token
+        self.faults = faults or Faults()
+        self.counters: Counter[tuple[str, str]] = Counter()
+        self.log_reader = log_reader
+        self.admin = admin  # kubesim.admin.AdminApi or None
+        self.server_address = "127.0.0.1:0"
+        self._streams: set[web.StreamResponse] = set()
+
+    def make_app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    # ----- entry ------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        response: web.StreamResponse
+        try:
+            response = await self._handle(request)
+        except ApiError as err:
+            response = error_response(err)
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # a bug: answer like the real server, keep serving
+            log.exception("internal error on %s %s", request.method, request.path_qs)
+            response = error_response(ApiError(500, "InternalError", f"kubesim: {exc!r}"))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s %s %.1fms",
+                request.method,
+                request.path_qs,
+                response.status,
+                (time.monotonic() - started) * 1000,
+            )
+        return response
+
+    def _authorized(self, request: web.Request) -> bool:
+        if self.token is None or request.path in PUBLIC_PATHS:
+            return True
+        header = request.headers.get("Authorization", "")
+        return header == f"Bearer {self.token}"
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if not self._authorized(request):
+            return json_response(ApiError(401, "Unauthorized", "Unauthorized").to_status(), 401)
+        path = request.path.rstrip("/") or "/"
+        parts = [p for p in path.split("/") if p]
+        if parts and parts[0] == "kubesim" and self.admin is not None:
+            return await self.admin.handle(request, parts[1:])
+        if request.method == "GET":
+            doc = self._discovery(path, parts)
+            if doc is not None:
+                return json_response(doc)
+        route = self._route(parts)
+        if route is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        verb = self._verb(request, route)
+        self.counters[(verb, route.resource_label)] += 1
+        latency, fault = self.faults.check(verb, route.resource_label, route.name, route.namespace)
+        if latency:
+            await asyncio.sleep(latency)
+        if fault is not None:
+            raise fault
+        if verb not in route.rt.verbs and not route.subresource:
+            raise errors.method_not_allowed()
+        token = FIELD_VALIDATION.set(request.query.get("fieldValidation", "Strict"))
+        try:
+            return await self._dispatch(request, route, verb)
+        finally:
+            FIELD_VALIDATION.reset(token)
+
+    # ----- discovery --------------------------------------------------------------
+
+    def _discovery(self, path: str, parts: list[str]) -> Any:
+        registry = self.store.registry
+        if path == "/version":
+            return discovery.version_info(self.version)
+        if path in ("/healthz", "/livez", "/readyz"):
+            return None
+        if path == "/api":
+            return discovery.api_versions(self.server_address)
+        if path == "/apis":
+            return discovery.api_group_list(registry)
+        if len(parts) == 2 and parts[0] == "api":
+            return discovery.resource_list(registry, "", parts[1])
+        if len(parts) == 2 and parts[0] == "apis":
+            return discovery.api_group(registry, parts[1])
+        if len(parts) == 3 and parts[0] == "apis":
+            return discovery.resource_list(registry, parts[1], parts[2])
+        return None
+
+    def _route(self, parts: list[str]) -> Route | None:
+        if len(parts) >= 2 and parts[0] == "api":
+            group, version, rest = "", parts[1], parts[2:]
+        elif len(parts) >= 3 and parts[0] == "apis":
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            return None
+        lookup = self.store.registry.lookup
+        namespace = None
+        if (
+            len(rest) >= 3
+            and rest[0] == "namespaces"
+            and lookup(group, version, rest[2])
+            and not (group == "" and rest[2] in ("status", "finalize"))
+        ):
+            namespace, rest = rest[1], rest[2:]
+        if not rest or len(rest) > 3:
+            return None
+        rt = lookup(group, version, rest[0])
+        if rt is None:
+            return None
+        if rt.namespaced is False and namespace is not None:
+            return None
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if sub is not None and sub not in rt.subresources:
+            return None
+        return Route(rt, namespace, name, sub)
+
+    def _verb(self, request: web.Request, route: Route) -> str:
+        method = request.method
+        if method == "GET":
+            if route.name is None:
+                return "watch" if _bool(request.query.get("watch")) else "list"
+            return "get"
+        if method == "POST":
+            return "create"
+        if method == "PUT":
+            return "update"
+        if method == "PATCH":
+            return "patch"
+        if method == "DELETE":
+            return "delete" if route.name else "deletecollection"
+        raise errors.method_not_allowed()
+
+    # ----- dispatch ---------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request, route: Route, verb: str):
+        rt, ns, name, sub = route.rt, route.namespace, route.name, route.subresource
+        if rt.namespaced and ns is None and verb not in ("list", "watch", "deletecollection"):
+            if not (verb == "create" and route.rt.plural == "bindings"):
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        dry_run = request.query.get("dryRun") == "All"
+        if sub == "log":
+            return await self._pod_log(request, route)
+        if sub in ("binding", "eviction") or rt.plural == "bindings":
+            return await self._pod_action(request, route)
+        if sub == "scale":
+            return await self._scale(request, route, verb)
+        if sub == "token":
+            return await self._token_request(request, route)
+        if verb == "get":
+            obj = self.store.peek(rt, name, ns)
+            if obj is None:
+                if rt.namespaced:
+                    self.store._check_namespace(rt, name, ns, creating=False)
+                raise errors.not_found(rt, name)
+            return json_response(obj)
+        if verb == "list":
+            return self._list(request, rt, ns)
+        if verb == "watch":
+            return await self._watch(request, rt, ns)
+        if verb == "create":
+            body = await self._body(request, rt)
+            created = await self.store.create(rt, body, ns, dry_run=dry_run)
+            return json_response(created, 201)
+        if verb == "update":
+            body = await self._body(request, rt)
+            if sub == "status":
+                obj = await self.store.update_status(rt, name, body, ns, dry_run=dry_run)
+            elif sub == "finalize":
+                obj = await self._finalize_namespace(name, body)
+            else:
+                obj = await self.store.replace(rt, name, body, ns, dry_run=dry_run)
+            return json_response(obj)
+        if verb == "patch":
+            patch = await self._patch_body(request)
+            obj = await self.store.patch(
+                rt, name, patch, request.content_type, ns, subresource=sub, dry_run=dry_run
+            )
+            return json_response(obj)
+        if verb == "delete":
+            return await self._delete(request, rt, name, ns, dry_run)
+        if verb == "deletecollection":
+            return await self._delete_collection(request, rt, ns, dry_run)
+        raise errors.method_not_allowed()
+
+    async def _body(self, request: web.Request, rt: ResourceType) -> dict[str, Any]:
+        raw = await request.read()
+        content_type = request.content_type
+        if "protobuf" in content_type:
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types "
+                "include: application/json, application/yaml",
+            )
+        try:
+            body = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw or b"null")
+        except (ValueError, yaml.YAMLError) as exc:
+            raise errors.bad_request(f"the request body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a JSON object")
+        kind = body.get("kind")
+        if kind and kind != rt.kind and rt.plural != "bindings":
+            raise errors.bad_request(
+                f'{kind} in version "{rt.version}" cannot be handled as a {rt.kind}: the kind '
+                f"in the data ({kind}) does not match the expected kind ({rt.kind})"
+            )
+        api_version = body.get("apiVersion")
+        if api_version and api_version != rt.api_version and rt.plural != "bindings":
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({rt.api_version})"
+            )
+        return body
+
+    async def _patch_body(self, request: web.Request) -> Any:
+        raw = await request.read()
+        try:
+            if "yaml" in request.content_type:
+                return yaml.safe_load(raw)
+            return json.loads(raw or b"null")
+        except (ValueError, yaml.YAMLError) as exc:
+            raise errors.bad_request(f"the patch is not valid JSON: {exc}") from None
+
+    # ----- list and watch ---------------------------------------------------------
+
+    def _list(self, request: web.Request, rt: ResourceType, ns: str | None) -> web.Response:
+        q = request.query
+        items, rv, cont, remaining = self.store.list_page(
+            rt,
+            ns,
+            q.get("labelSelector"),
+            q.get("fieldSelector"),
+            _int(q, "limit"),
+            q.get("continue") or None,
+        )
+        meta: dict[str, Any] = {"resourceVersion": rv}
+        if cont:
+            meta["continue"] = cont
+        if remaining is not None:
+            meta["remainingItemCount"] = remaining
+        # Encode items once without building a second dict per object.
+        head = _dumps({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta})
+        body = head[:-1] + b',"items":[' + b",".join(_dumps(o) for o in items) + b"]}"
+        return web.Response(body=body, content_type="application/json")
+
+    async def _watch(self, request: web.Request, rt: ResourceType, ns: str | None):
+        q = request.query
+        timeout = _int(q, "timeoutSeconds")
+        watch = self.store.watch(
+            rt,
+            ns,
+            q.get("labelSelector"),
+            q.get("fieldSelector"),
+            q.get("resourceVersion") or None,
+            timeout_seconds=float(timeout) if timeout else DEFAULT_WATCH_TIMEOUT,
+            allow_bookmarks=_bool(q.get("allowWatchBookmarks")),
+            send_initial_events=_bool(q.get("sendInitialEvents")) or None,
+        )
+        response = web.StreamResponse(
+            status=200,
+            headers={
+                "Content-Type": "application/json",
+                "Cache-Control": "no-cache, private",
+            },
+        )
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        self._streams.add(response)
+        try:
+            async for event_type, obj in watch:
+                await response.write(
+                    b'{"type":"' + event_type.encode() + b'","object":' + _dumps(obj) + b"}\n"
+                )
+        except (ConnectionResetError, asyncio.CancelledError):
+            watch.close()
+            raise
+        finally:
+            watch.close()
+            self._streams.discard(response)
+        await response.write_eof()
+        return response
+
+    # ----- delete -----------------------------------------------------------------
+
+    async def _delete_options(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        options: dict[str, Any] = {}
+        if raw:
+            try:
+                options = json.loads(raw) or {}
+            except ValueError:
+                raise errors.bad_request("DeleteOptions body is not valid JSON") from None
+        q = request.query
+        if q.get("gracePeriodSeconds") not in (None, ""):
+            options["gracePeriodSeconds"] = _int(q, "gracePeriodSeconds")
+        if q.get("propagationPolicy"):
+            options["propagationPolicy"] = q["propagationPolicy"]
+        if q.get("orphanDependents") not in (None, ""):
+            options["orphanDependents"] = _bool(q["orphanDependents"])
+        if "orphanDependents" in options and "propagationPolicy" not in options:
+            options["propagationPolicy"] = "Orphan" if options["orphanDependents"] else None
+        if q.get("dryRun") == "All" or "All" in (options.get("dryRun") or []):
+            options["dryRun"] = True
+        return options
+
+    async def _delete(self, request, rt, name, ns, dry_run):
+        options = await self._delete_options(request)
+        obj, removed = await self.store.delete(
+            rt,
+            name,
+            ns,
+            grace_period_seconds=options.get("gracePeriodSeconds"),
+            propagation_policy=options.get("propagationPolicy"),
+            preconditions=options.get("preconditions"),
+            dry_run=dry_run or bool(options.get("dryRun")),
+        )
+        if removed and rt.plural not in RETURN_DELETED_OBJECT:
+            return json_response(success_status(rt, name, obj["metadata"].get("uid")))
+        return json_response(obj)
+
+    async def _delete_collection(self, request, rt, ns, dry_run):
+        options = await self._delete_options(request)
+        q = request.query
+        items, rv = self.store.list(rt, ns, q.get("labelSelector"), q.get("fieldSelector"))
+        deleted = []
+        for obj in list(items):
+            meta = obj["metadata"]
+            try:
+                result, _ = await self.store.delete(
+                    rt,
+                    meta["name"],
+                    meta.get("namespace"),
+                    grace_period_seconds=options.get("gracePeriodSeconds"),
+                    propagation_policy=options.get("propagationPolicy"),
+                    dry_run=dry_run or bool(options.get("dryRun")),
+                )
+                deleted.append(result)
+            except ApiError as err:
+                if err.code != 404:
+                    raise
+        return json_response(
+            {
+                "kind": rt.list_kind,
+                "apiVersion": rt.api_version,
+                "metadata": {"resourceVersion": self.store.resource_version},
+                "items": deleted,
+            }
+        )
+
+    # ----- subresources -----------------------------------------------------------
+
+    async def _finalize_namespace(self, name: str, body: dict) -> dict:
+        rt = self.store.resource("namespaces")
+        obj = self.store.get_nowait(rt, name)
+        obj.setdefault("spec", {})["finalizers"] = (body.get("spec") or {}).get("finalizers", [])
+        return await self.store.replace(rt, name, obj)
+
+    async def _pod_action(self, request: web.Request, route: Route) -> web.Response:
+        raw = await request.read()
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            raise errors.bad_request("the request body is not valid JSON") from None
+        pods = self.store.resource("pods")
+        ns = route.namespace or (body.get("metadata") or {}).get("namespace")
+        name = route.name or (body.get("metadata") or {}).get("name")
+        if route.subresource == "eviction":
+            options = body.get("deleteOptions") or {}
+            obj = self.store.peek(pods, name, ns)
+            if obj is None:
+                raise errors.not_found(pods, name)
+            await self.store.delete(
+                pods,
+                name,
+                ns,
+                grace_period_seconds=options.get("gracePeriodSeconds"),
+                preconditions=options.get("preconditions"),
+            )
+            return json_response(
+                {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}, 201
+            )
+        target = (body.get("target") or {}).get("name")
+        if not target:
+            raise errors.invalid(
+                self.store.resource("bindings"),
+                name or "",
+                [
+                    {
+                        "reason": "FieldValueRequired",
+                        "message": "Required value",
+                        "field": "target.name",
+                    }
+                ],
+            )
+        await self.store.bind(name, ns, target)
+        return json_response(
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "code": 201,
+            },
+            201,
+        )
+
+    async def _scale(self, request: web.Request, route: Route, verb: str) -> web.Response:
+        rt, name, ns = route.rt, route.name, route.namespace
+        if verb in ("update", "patch"):
+            raw = await request.read()
+            body = json.loads(raw or b"{}")
+            if verb == "patch":
+                replicas = (body.get("spec") or {}).get("replicas")
+            else:
+                replicas = (body.get("spec") or {}).get("replicas")
+            if replicas is not None:
+                await self.store.patch(rt, name, {"spec": {"replicas": replicas}}, "merge", ns)
+        obj = self.store.get_nowait(rt, name, ns)
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        selector = ",".join(
+            f"{k}={v}" for k, v in ((spec.get("selector") or {}).get("matchLabels") or {}).items()
+        )
+        return json_response(
+            {
+                "kind": "Scale",
+                "apiVersion": "autoscaling/v1",
+                "metadata": {
+                    k: obj["metadata"][k]
+                    for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                    if k in obj["metadata"]
+                },
+                "spec": {"replicas": spec.get("replicas", 0)},
+                "status": {"replicas": status.get("replicas", 0), "selector": selector},
+            }
+        )
+
+    async def _token_request(self, request: web.Request, route: Route) -> web.Response:
+        self.store.get_nowait(route.rt, route.name, route.namespace)
+        raw = await request.read()
+        body = json.loads(raw or b"{}")
+        seconds = ((body.get("spec") or {}).get("expirationSeconds")) or 3600
+        return json_response(
+            {
+                "kind": "TokenRequest",
+                "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {
+                    "name": route.name,
+                    "namespace": route.namespace,
+                    "creationTimestamp": None,
+                },
+                "spec": {**(body.get("spec") or {}), "expirationSeconds": seconds},
+                "status": {"token": self.token or "", "expirationTimestamp": now_rfc3339(seconds)},
+            },
+            201,
+        )
+
+    async def _pod_log(self, request: web.Request, route: Route) -> web.StreamResponse:
+        pods = self.store.resource("pods")
+        name, ns = route.name, route.namespace
+        self.store._check_namespace(pods, name, ns, creating=False)
+        pod = self.store.peek(pods, name, ns)
+        if pod is None:
+            raise errors.not_found(pods, name)
+        q = request.query
+        container = q.get("container") or _only_container(pod)
+        _check_container_started(pod, container)
+        if self.log_reader is None:
+            raise ApiError(400, "BadRequest", "this kubesim runs no kubelet, so there are no logs")
+        text = await self.log_reader(ns, name, container)
+        text = _tail(text, _int(q, "tailLines"), _int(q, "limitBytes"))
+        if not _bool(q.get("follow")):
+            return web.Response(text=text, content_type="text/plain")
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(text.encode())
+        sent = len(await self.log_reader(ns, name, container))
+        try:
+            while True:
+                current = self.store.peek(pods, name, ns)
+                full = await self.log_reader(ns, name, container)
+                if len(full) > sent:
+                    await response.write(full[sent:].encode())
+                    sent = len(full)
+                if (
+                    current is None
+                    or current["metadata"]["uid"] != pod["metadata"]["uid"]
+                    or (_container_terminated(current, container))
+                ):
+                    break
+                await asyncio.sleep(0.2)
+        except ConnectionResetError:
+            return response
+        await response.write_eof()
+        return response
+
+
+def _only_container(pod: dict) -> str:
+    names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+    if len(names) == 1:
+        return names[0]
+    init = [c["name"] for c in (pod.get("spec") or {}).get("initContainers") or []]
+    choices = " ".join(names)
+    message = (
+        f"a container name must be specified for pod {pod['metadata']['name']}, "
+        f"choose one of: [{choices}]"
+    )
+    if init:
+        message += f" or one of the init containers: [{' '.join(init)}]"
+    raise errors.bad_request(message)
+
+
+def _statuses(pod: dict) -> list[dict]:
+    status = pod.get("status") or {}
+    return (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+
+
+def _check_container_started(pod: dict, container: str) -> None:
+    spec = pod.get("spec") or {}
+    names = {c["name"] for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])}
+    if container not in names:
+        raise errors.bad_request(
+            f"container {container} is not valid for pod {pod['metadata']['name']}"
+        )
+    for status in _statuses(pod):
+        if status.get("name") != container:
+            continue
+        waiting = (status.get("state") or {}).get("waiting")
+        if waiting and not status.get("lastState"):
+            raise errors.bad_request(
+                f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to '
+                f"start: {waiting.get('reason', 'ContainerCreating')}"
+            )
+        return
+    raise errors.bad_request(
+        f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to start: '
+        "ContainerCreating"
+    )
+
+
+def _container_terminated(pod: dict, container: str) -> bool:
+    for status in _statuses(pod):
+        if status.get("name") == container:
+            return "terminated" in (status.get("state") or {})
+    return False
+
+
+def _tail(text: str, lines: int | None, limit_bytes: int | None) -> str:
+    if lines is not None:
+        kept = text.splitlines(keepends=True)
+        text = "".join(kept[-lines:]) if lines > 0 else ""
+    if limit_bytes is not None:
+        text = text.encode()[:limit_bytes].decode(errors="ignore")
+    return text

@@ -1,0 +1,241 @@
+"""`KubeSim`: the API server, the store and the simulated nodes in one object.
+
+async with KubeSim(nodes=3, runtime="pause") as sim:
+    sim.url, sim.kubeconfig_path, sim.token
+    sim.store.peek("pods", "name", "ns")       # stored objects, for assertions
+    sim.requests("create", "pods")              # request counters
+    sim.faults.fail(verb="create", resource="pods", status=503, count=1)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from .admin import AdminApi
+from .admission import Admission
+from .faults import Faults
+from .kubeconfig import kubeconfig, write_kubeconfig
+from .server import ApiServer
+from .store import Store
+from .tls import make_certificates
+
+log = logging.getLogger("kubesim")
+
+
+class KubeSim:
+    """A running simulated cluster; use as `async with KubeSim(...) as sim`."""
+
+    def __init__(
+        self,
+        nodes: int = 1,
+        node_cpu: str | int | float = "4",
+        node_memory: str = "16Gi",
+        runtime: str = "pause",
+        state_dir: str | Path | None = None,
+        https: bool = False,
+        version: str = "1.33",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        kubeconfig_path: str | Path | None = None,
+        delays: dict[str, float] | None = None,
+        scheduler_names: tuple[str, ...] | list[str] = (),
+        history_size: int = 20000,
+        bookmark_interval: float = 60.0,
+        validate: bool = True,
+        **node_options: Any,
+    ):
+        if runtime not in ("pause", "process"):
+            raise ValueError(f"runtime={runtime!r}: use 'pause' or 'process'")
+        self.options = dict(
+            nodes=nodes,
+            node_cpu=node_cpu,
+            node_memory=node_memory,
+            runtime=runtime,
+            delays=delays,
+            scheduler_names=tuple(scheduler_names),
+            **node_options,
+        )
+        self.version = version
+        self.https = https
+        self.host = host
+        self.port = port
+        self.token = token or secrets.token_urlsafe(32)
+        self._state_dir_arg = Path(state_dir) if state_dir else None
+        self._kubeconfig_arg = Path(kubeconfig_path) if kubeconfig_path else None
+        self.store = Store(
+            history_size=history_size, bookmark_interval=bookmark_interval, version=version
+        )
+        if validate:
+            self.store.admit = Admission(version)
+        self.faults = Faults()
+        self.nodes: Any = None  # kubesim.cluster.NodeSimulator once started
+        self.url = ""
+        self.kubeconfig_path: Path | None = None
+        self.ca_path: Path | None = None
+        self.state_dir: Path | None = None
+        self._tmp: str | None = None
+        self._runner: web.AppRunner | None = None
+        self._cutter: asyncio.Task | None = None
+        self.api = ApiServer(
+            self.store,
+            version,
+            self.token,
+            self.faults,
+            log_reader=self.read_log,
+            admin=AdminApi(self),
+        )
+
+    # ----- lifecycle --------------------------------------------------------------
+
+    async def start(self) -> KubeSim:
+        if self._state_dir_arg:
+            self.state_dir = self._state_dir_arg
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            self._tmp = tempfile.mkdtemp(prefix="kubesim-")
+            self.state_dir = Path(self._tmp)
+        ssl_context = None
+        ca_pem = None
+        if self.https:
+            tls = make_certificates(self.state_dir / "pki")
+            ssl_context = tls.server_context()
+            self.ca_path = tls.ca_cert
+            ca_pem = tls.ca_cert.read_bytes()
+        self._runner = web.AppRunner(self.api.make_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, self.host, self.port, ssl_context=ssl_context, shutdown_timeout=1.0
+        )
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.port = port
+        self.url = f"{'https' if self.https else 'http'}://{self.host}:{port}"
+        self.api.server_address = f"{self.host}:{port}"
+        self.nodes = await self._start_nodes()
+        self.kubeconfig_path = self._kubeconfig_arg or (self.state_dir / "kubeconfig")
+        write_kubeconfig(self.kubeconfig_path, kubeconfig(self.url, self.token, ca_pem))
+        log.info("kubesim serving %s (kubeconfig %s)", self.url, self.kubeconfig_path)
+        return self
+
+    async def _start_nodes(self):
+        if not self.options["nodes"]:
+            return None
+        try:
+            from .cluster import NodeSimulator
+        except ImportError:  # the node side is optional for API-only use
+            log.warning("kubesim.cluster is not available: running without nodes")
+            return None
+        opts = dict(self.options)
+        nodes = NodeSimulator(self.store, state_dir=self.state_dir, **opts)
+        await nodes.start()
+        return nodes
+
+    async def stop(self) -> None:
+        if self._cutter:
+            self._cutter.cancel()
+            self._cutter = None
+        if self.nodes is not None:
+            await self.nodes.stop()
+            self.nodes = None
+        self.store.cut_watches()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.store.close()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    async def __aenter__(self) -> KubeSim:
+        try:
+            return await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    # ----- assertions and counters ------------------------------------------------
+
+    def get(self, resource: str, name: str, namespace: str | None = None) -> dict | None:
+        """The stored object (shared snapshot, do not mutate) or None."""
+        return self.store.peek(resource, name, namespace)
+
+    def objects(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[dict]:
+        return self.store.list(resource, namespace, label_selector, field_selector)[0]
+
+    @property
+    def counters(self) -> Counter:
+        """Requests per (verb, resource); resource is the plural or "pods/log"."""
+        return self.api.counters
+
+    def requests(self, verb: str | None = None, resource: str | None = None) -> int:
+        return sum(
+            n
+            for (v, r), n in self.api.counters.items()
+            if (verb is None or v == verb) and (resource is None or r == resource)
+        )
+
+    def reset_counters(self) -> None:
+        self.api.counters.clear()
+
+    async def read_log(self, namespace: str, pod: str, container: str) -> str:
+        if self.nodes is None:
+            return ""
+        return await self.nodes.read_log(namespace, pod, container)
+
+    # ----- faults -----------------------------------------------------------------
+
+    def cut_watches(self, resource: str | None = None) -> int:
+        """Close the open watch streams now; returns how many were cut."""
+        return self.store.cut_watches(resource)
+
+    def cut_watches_every(self, seconds: float | None, resource: str | None = None) -> None:
+        """Cut open watch streams every `seconds` (None stops)."""
+        if self._cutter:
+            self._cutter.cancel()
+            self._cutter = None
+        if seconds:
+            self._cutter = asyncio.get_running_loop().create_task(self._cut_loop(seconds, resource))
+
+    async def _cut_loop(self, seconds: float, resource: str | None) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            self.store.cut_watches(resource)
+
+    def expire_next_watches(self, count: int = 1) -> None:
+        """The next `count` watch requests answer with an ERROR 410 Expired event."""
+        self.store.expire_next_watches += count
+
+    def stop_watch_history(self) -> None:
+        """Keep no watch history: every resume from a resourceVersion gets 410."""
+        self.store.stop_history()
+
+    def resume_watch_history(self) -> None:
+        self.store.resume_history()
+
+    def pause_kubelet(self) -> None:
+        """Kubelets stop reporting (no status updates, no deletions finish)."""
+        if self.nodes is not None:
+            self.nodes.pause_kubelet()
+
+    def resume_kubelet(self) -> None:
+        if self.nodes is not None:
+            self.nodes.resume_kubelet()
