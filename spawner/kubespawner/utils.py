@@ -73,11 +73,26 @@ def format_template(template: str, fields: Mapping[str, Any]) -> str:
         ) from None
 
 
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def lenient_format(template: str, fields: Mapping[str, Any]) -> str:
+    """Like format_template, but a string that is not a valid template for
+    ``fields`` (JSON, shell ``${VAR}``, unknown names) keeps everything except
+    the known ``{field}`` references literal."""
+    try:
+        return _formatter.vformat(template, (), fields)
+    except (KeyError, ValueError, IndexError, AttributeError):
+        return _FIELD.sub(
+            lambda m: str(fields[m.group(1)]) if m.group(1) in fields else m.group(0), template
+        )
+
+
 def recursive_format(value: Any, fields: Mapping[str, Any]) -> Any:
     """Expand templates in every string inside ``value`` (dict keys and
-    values, list items); other values pass through unchanged."""
+    values, list items) with lenient_format; other values pass through."""
     if isinstance(value, str):
-        return format_template(value, fields)
+        return lenient_format(value, fields)
     if isinstance(value, Mapping):
         return {recursive_format(k, fields): recursive_format(v, fields) for k, v in value.items()}
     if isinstance(value, list | tuple):

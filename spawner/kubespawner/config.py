@@ -1,0 +1,1223 @@
+"""KubeSpawner's configuration: every trait, the deprecated spellings, and
+the glue that turns trait values into manifests.
+
+``KubeSpawnerConfig`` is a mixin: the spawner is
+``class KubeSpawner(KubeSpawnerConfig, jupyterhub.spawner.Spawner)``. It owns
+no I/O: everything that talks to Kubernetes lives in the spawner.
+"""
+
+import copy
+import os
+from urllib.parse import urlparse, urlunparse
+
+from jupyterhub.traitlets import Command
+from tornado import web
+from traitlets import (
+    Bool,
+    Dict,
+    Enum,
+    Float,
+    Integer,
+    List,
+    TraitType,
+    Unicode,
+    Union,
+    default,
+    observe,
+)
+from traitlets.config import LoggingConfigurable
+
+from . import objects, options_form, profiles, slugs
+from .expansion import NameParts, render_name, template_fields
+from .traitlets import Callable
+from .utils import format_template, maybe_await, recursive_format, resolve_callable
+
+IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+USERNAME_LABEL = "hub.jupyter.org/username"
+SERVERNAME_LABEL = "hub.jupyter.org/servername"
+USERNAME_ANNOTATION = "hub.jupyter.org/username"
+SERVERNAME_ANNOTATION = "hub.jupyter.org/servername"
+COMPONENT_LABEL = "component"
+
+# Names the templates help strings refer to, in one place.
+_FIELDS_HELP = """
+        Template fields: ``{username}``, ``{servername}``, ``{user_server}``
+        (the user's name, the server's name and both together, made safe for
+        Kubernetes by ``slug_scheme``), ``{unescaped_username}``,
+        ``{unescaped_servername}``, ``{escaped_username}``,
+        ``{escaped_servername}``, ``{userid}``, ``{hubnamespace}``,
+        ``{namespace}``, and where known ``{pod_name}`` and ``{pvc_name}``."""
+
+
+class DeprecatedAlias(TraitType):
+    """An old trait name that forwards to its current name.
+
+    Setting it (from config or in code) logs a warning naming the new trait and
+    sets the new one; reading it returns the new one's value. One class serves
+    every alias (``singleuser_*``, ``user_storage_*``, ``image_spec``).
+    """
+
+    def __init__(self, new_name: str, version: str, **kwargs):
+        self.new_name = new_name
+        self.version = version
+        super().__init__(
+            default_value=None,
+            allow_none=True,
+            help=f"Deprecated since {version}: use ``{new_name}`` "
+            f"(``c.KubeSpawner.{new_name}``), which this name now sets.",
+            **kwargs,
+        )
+        self.tag(config=True)
+
+    def get(self, obj, cls=None):
+        return getattr(obj, self.new_name)
+
+    def set(self, obj, value):
+        obj.log.warning(
+            "%s.%s is deprecated since %s: use %s.%s instead (it was set to %r)",
+            type(obj).__name__,
+            self.name,
+            self.version,
+            type(obj).__name__,
+            self.new_name,
+            value,
+        )
+        setattr(obj, self.new_name, value)
+
+
+_SINGLEUSER_RENAMED = [
+    "extra_annotations",
+    "extra_container_config",
+    "extra_containers",
+    "extra_labels",
+    "extra_pod_config",
+    "fs_gid",
+    "image_pull_policy",
+    "image_pull_secrets",
+    "init_containers",
+    "lifecycle_hooks",
+    "node_selector",
+    "privileged",
+    "service_account",
+    "supplemental_gids",
+    "uid",
+    "working_dir",
+]
+_USER_STORAGE_RENAMED = ["access_modes", "capacity", "class", "extra_labels", "pvc_ensure"]
+
+DEPRECATED_ALIASES: dict[str, tuple[str, str]] = {
+    "image_spec": ("image", "0.10"),
+    "singleuser_image_spec": ("image", "0.10"),
+    **{f"singleuser_{n}": (n, "0.9") for n in _SINGLEUSER_RENAMED},
+    **{f"user_storage_{n}": (f"storage_{n}", "0.9") for n in _USER_STORAGE_RENAMED},
+}
+
+
+def _profile_form_default(spawner):
+    """The options form when profiles are configured: rendered per request,
+    because profile_list may be a callable depending on the user."""
+    return spawner.render_options_form()
+
+
+# A base class holding one DeprecatedAlias per old name, built from the table.
+_Aliases = type(
+    "_Aliases",
+    (LoggingConfigurable,),
+    {old: DeprecatedAlias(new, ver) for old, (new, ver) in DEPRECATED_ALIASES.items()},
+)
+
+
+class KubeSpawnerConfig(_Aliases):
+    """Configuration of the Kubernetes spawner (mixed into KubeSpawner)."""
+
+    # ------------------------------------------------------------------
+    # Overridden Spawner defaults
+    # ------------------------------------------------------------------
+    ip = Unicode(
+        "0.0.0.0",
+        help="""
+        The IP address (or hostname) the single-user server listens on.
+
+        Defaults to all interfaces: the server is reached from outside its pod.
+        """,
+    ).tag(config=True)
+
+    port = Integer(
+        8888,
+        help="""
+        The port the single-user server listens on, inside its pod. Every pod
+        has its own IP, so all servers can share one port.
+        """,
+    ).tag(config=True)
+
+    cmd = Command(
+        None,
+        allow_none=True,
+        minlen=0,
+        help="""
+        The command used for starting the single-user server (then ``args``).
+
+        It is passed as the container's ``args``, so the image's ENTRYPOINT
+        still runs it. If set to None, Kubernetes will start the CMD that is
+        specified in the Docker image being started (and ``args`` are not used).
+        """,
+    ).tag(config=True)
+
+    env_keep = List(
+        [],
+        help="""
+        Environment variables of the hub process to pass on to user servers.
+
+        Empty by default: the user's pod runs elsewhere, and the hub's
+        environment (e.g. CONFIGPROXY_AUTH_TOKEN) must not leak into it.
+        """,
+    ).tag(config=True)
+
+    # ------------------------------------------------------------------
+    # Kubernetes API
+    # ------------------------------------------------------------------
+    k8s_api_host = Unicode(
+        None,
+        allow_none=True,
+        help="""
+        Full address of the Kubernetes API server (``https://host:port``).
+        None: from the in-cluster service account or the kubeconfig.
+        """,
+    ).tag(config=True)
+
+    k8s_api_ssl_ca_cert = Unicode(
+        None,
+        allow_none=True,
+        help="Path to the CA certificate that signed the Kubernetes API server's certificate.",
+    ).tag(config=True)
+
+    k8s_api_verify_ssl = Bool(
+        None,
+        allow_none=True,
+        help="Verify the Kubernetes API server's certificate. None: the client's default (verify).",
+    ).tag(config=True)
+
+    k8s_api_request_timeout = Integer(
+        3,
+        help="""
+        Seconds to wait for one Kubernetes API request before giving up on it
+        (it may then be retried, within ``k8s_api_request_retry_timeout``).
+        """,
+    ).tag(config=True)
+
+    k8s_api_request_retry_timeout = Integer(
+        30,
+        help="""
+        Seconds during which a failing Kubernetes API request (5xx, 429,
+        timeout) is retried with exponential backoff before the operation fails.
+        """,
+    ).tag(config=True)
+
+    k8s_api_threadpool_workers = Integer(
+        5 * (os.cpu_count() or 1),
+        help="""
+        Deprecated and ignored: the spawner talks to Kubernetes asynchronously,
+        without a thread pool.
+        """,
+    ).tag(config=True)
+
+    @observe("k8s_api_threadpool_workers")
+    def _threadpool_ignored(self, change):
+        self.log.warning(
+            "KubeSpawner.k8s_api_threadpool_workers is ignored: the Kubernetes client is "
+            "asynchronous and uses no threads. Remove it from your config."
+        )
+
+    # ------------------------------------------------------------------
+    # Namespaces and names
+    # ------------------------------------------------------------------
+    namespace = Unicode(
+        help="""
+        Kubernetes namespace to spawn user pods in.
+
+        Defaults to the hub's own namespace: ``$POD_NAMESPACE``, else the
+        in-cluster service account's namespace, else ``default``. With
+        ``enable_user_namespaces`` this becomes the user's namespace, rendered
+        from ``user_namespace_template``.
+        """,
+    ).tag(config=True)
+
+    @default("namespace")
+    def _namespace_default(self):
+        return hub_namespace_from_environment()
+
+    enable_user_namespaces = Bool(
+        False,
+        help="""
+        Give each user their own namespace (created if missing, named by
+        ``user_namespace_template``). The hub needs cluster-wide permissions
+        for namespaces, pods and PVCs.
+        """,
+    ).tag(config=True)
+
+    user_namespace_template = Unicode(
+        "{hubnamespace}-{username}",
+        help="Template for each user's namespace, with ``enable_user_namespaces``." + _FIELDS_HELP,
+    ).tag(config=True)
+
+    user_namespace_labels = Dict(
+        help="Labels for namespaces the spawner creates (templates expanded)." + _FIELDS_HELP,
+    ).tag(config=True)
+
+    user_namespace_annotations = Dict(
+        help="Annotations for namespaces the spawner creates (templates expanded)." + _FIELDS_HELP,
+    ).tag(config=True)
+
+    delete_namespace_on_stop = Bool(
+        False,
+        help="""
+        With ``enable_user_namespaces``, delete the user's namespace when their
+        server stops (only when no PVC is kept in it).
+        """,
+    ).tag(config=True)
+
+    slug_scheme = Enum(
+        list(slugs.SLUG_SCHEMES),
+        default_value="safe",
+        help="""
+        How user and server names become Kubernetes names and label values.
+
+        ``safe`` (default): valid names are used as they are; anything else
+        is lowercased, reduced to letters, digits and '-', shortened, and
+        given a hash suffix, so every name is valid and distinct.
+
+        ``escape``: the older escaping (``-XX`` hex codes), for deployments
+        whose existing pods and PVCs were named that way. Servers keep the
+        scheme they were started with (it is saved in their state).
+        """,
+    ).tag(config=True)
+
+    pod_name_template = Unicode(
+        "jupyter-{user_server}",
+        help="""
+        Template for the name of each user's pod. It must be unique within the
+        namespace: set something more specific when several hubs share one.
+        """
+        + _FIELDS_HELP,
+    ).tag(config=True)
+
+    pvc_name_template = Unicode(
+        "claim-{user_server}",
+        help="""
+        Template for the name of each user's PVC (``storage_pvc_ensure``). Use
+        ``claim-{username}`` to share one claim between a user's servers.
+        """
+        + _FIELDS_HELP,
+    ).tag(config=True)
+
+    dns_name_template = Unicode(
+        "{name}.{namespace}.svc.cluster.local",
+        help="""
+        Template for the DNS name of the user's Service (``services_enabled``
+        and internal SSL). ``{name}`` is the Service's name (the pod name),
+        ``{namespace}`` its namespace.
+        """,
+    ).tag(config=True)
+
+    secret_name_template = Unicode(
+        "{pod_name}",
+        help="Template for the name of the Secret holding internal SSL certificates."
+        + _FIELDS_HELP,
+    ).tag(config=True)
+
+    secret_mount_path = Unicode(
+        "/etc/jupyterhub/ssl/",
+        help="Where the internal SSL certificates are mounted in the user's container.",
+    ).tag(config=True)
+
+    # ------------------------------------------------------------------
+    # Labels and annotations
+    # ------------------------------------------------------------------
+    component_label = Unicode(
+        "singleuser-server",
+        help="""
+        Value of the ``component`` label on user pods. The spawner's pod watch
+        selects on it, so each hub sharing a namespace needs its own.
+        """,
+    ).tag(config=True)
+
+    common_labels = Dict(
+        {
+            "app": "jupyterhub",
+            "heritage": "jupyterhub",
+            "app.kubernetes.io/name": "jupyterhub",
+            "app.kubernetes.io/managed-by": "kubespawner",
+        },
+        help="Labels put on every object the spawner creates (pods, PVCs, Secrets, Services).",
+    ).tag(config=True)
+
+    extra_labels = Dict(
+        help="""
+        Extra labels on user pods (keys and values must be valid label
+        keys/values after expansion). Templates are expanded.
+        """
+        + _FIELDS_HELP,
+    ).tag(config=True)
+
+    extra_annotations = Dict(
+        help="Extra annotations on user pods (strings). Templates are expanded." + _FIELDS_HELP,
+    ).tag(config=True)
+
+    # ------------------------------------------------------------------
+    # The pod
+    # ------------------------------------------------------------------
+    image = Unicode(
+        "quay.io/jupyterhub/singleuser:latest",
+        help="""
+        Container image for user servers (``name:tag``). Pin an immutable tag:
+        with ``latest`` every spawn checks the registry, and nodes may run
+        different images. Large images may need a longer ``start_timeout``.
+        """,
+    ).tag(config=True)
+
+    image_pull_policy = Enum(
+        ["Always", "IfNotPresent", "Never"],
+        default_value="IfNotPresent",
+        help="When the kubelet pulls ``image``: Always, IfNotPresent (default) or Never.",
+    ).tag(config=True)
+
+    image_pull_secrets = Union(
+        [List(), Unicode()],
+        default_value=[],
+        help="""
+        Secrets holding registry credentials for pulling ``image``: a list of
+        secret names (or ``{"name": ...}`` dicts), or one name as a string.
+        """,
+    ).tag(config=True)
+
+    working_dir = Unicode(
+        None,
+        allow_none=True,
+        help="Working directory of the user's server. None: the image's WORKDIR.",
+    ).tag(config=True)
+
+    uid = Union([Integer(), Callable()], default_value=None, allow_none=True).tag(config=True)
+    uid.help = """
+        UID the user's container runs as (securityContext.runAsUser). An int,
+        or a callable taking the spawner and returning one (may be async).
+        None: the image's USER.
+        """
+
+    gid = Union([Integer(), Callable()], default_value=None, allow_none=True).tag(config=True)
+    gid.help = """
+        Primary GID of the user's container (runAsGroup). An int, or a callable
+        taking the spawner (may be async). None: the image's.
+        """
+
+    fs_gid = Union([Integer(), Callable()], default_value=None, allow_none=True).tag(config=True)
+    fs_gid.help = """
+        GID that owns mounted volumes (the pod's fsGroup): volumes that support
+        it are chowned to it, made group-writable, and the container runs with
+        it as a supplemental group. An int, or a callable taking the spawner
+        (may be async).
+        """
+
+    supplemental_gids = Union([List(Integer()), Callable()], default_value=[]).tag(config=True)
+    supplemental_gids.help = """
+        Extra GIDs for the user's processes (supplementalGroups): a list of
+        ints, or a callable taking the spawner and returning one (may be async).
+        """
+
+    privileged = Bool(
+        False,
+        help="Run the user's container privileged (full access to the node). Almost never wanted.",
+    ).tag(config=True)
+
+    allow_privilege_escalation = Bool(
+        False,
+        allow_none=True,
+        help="""
+        Whether processes in the user's container may gain privileges
+        (setuid binaries such as sudo). False by default; None leaves it unset.
+        """,
+    ).tag(config=True)
+
+    container_security_context = Union(
+        [Dict(), Callable()],
+        default_value={},
+        help="""
+        Extra securityContext for the user's container (camelCase or
+        snake_case keys), merged over the one from ``uid``, ``gid``,
+        ``privileged`` and ``allow_privilege_escalation``. A dict or a
+        callable taking the spawner (may be async).
+        """,
+    ).tag(config=True)
+
+    pod_security_context = Union(
+        [Dict(), Callable()],
+        default_value={},
+        help="""
+        Extra securityContext for the pod, merged over the one from ``fs_gid``
+        and ``supplemental_gids``. A dict or a callable taking the spawner.
+        """,
+    ).tag(config=True)
+
+    service_account = Unicode(
+        None,
+        allow_none=True,
+        help="""
+        Service account the user's pod runs as; it must exist in the pod's
+        namespace. With None (default) no API credentials are mounted. Give it
+        only the permissions users should have.
+        """,
+    ).tag(config=True)
+
+    automount_service_account_token = Bool(
+        None,
+        allow_none=True,
+        help="""
+        Mount the service account's API token in the user's pod. None
+        (default): only when ``service_account`` is set.
+        """,
+    ).tag(config=True)
+
+    node_selector = Dict(
+        help="""
+        Node labels the user's pod must be scheduled on, e.g.
+        ``{"disktype": "ssd"}``. Empty: any node.
+        """,
+    ).tag(config=True)
+
+    tolerations = List(
+        help="""
+        Tolerations of the user's pod (list of Toleration dicts), letting it run
+        on tainted nodes, e.g. ``[{"key": "gpu", "operator": "Exists",
+        "effect": "NoSchedule"}]``.
+        """,
+    ).tag(config=True)
+
+    node_affinity_required = List(
+        help="NodeSelectorTerms the node must match "
+        "(nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution).",
+    ).tag(config=True)
+
+    node_affinity_preferred = List(
+        help="PreferredSchedulingTerms (weight + preference) for nodes "
+        "(nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution).",
+    ).tag(config=True)
+
+    pod_affinity_required = List(
+        help="PodAffinityTerms: schedule only near pods matching them "
+        "(podAffinity.requiredDuringSchedulingIgnoredDuringExecution).",
+    ).tag(config=True)
+
+    pod_affinity_preferred = List(
+        help="WeightedPodAffinityTerms: prefer nodes near matching pods "
+        "(podAffinity.preferredDuringSchedulingIgnoredDuringExecution).",
+    ).tag(config=True)
+
+    pod_anti_affinity_required = List(
+        help="PodAffinityTerms: never schedule near pods matching them "
+        "(podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).",
+    ).tag(config=True)
+
+    pod_anti_affinity_preferred = List(
+        help="WeightedPodAffinityTerms: prefer nodes away from matching pods "
+        "(podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution).",
+    ).tag(config=True)
+
+    priority_class_name = Unicode(
+        None,
+        allow_none=True,
+        help="PriorityClass of user pods (e.g. so user placeholders are evicted first).",
+    ).tag(config=True)
+
+    scheduler_name = Unicode(
+        None,
+        allow_none=True,
+        help="Scheduler for user pods (e.g. the chart's user-scheduler). None: the default.",
+    ).tag(config=True)
+
+    extra_resource_limits = Dict(
+        help="""
+        Extra resource limits of the user's container, e.g. to limit to 3
+        GPUs: ``{"nvidia.com/gpu": "3"}``.
+        """,
+    ).tag(config=True)
+
+    extra_resource_guarantees = Dict(
+        help="""
+        Extra resource requests of the user's container, e.g. to request 3
+        GPUs: ``{"nvidia.com/gpu": "3"}``.
+        """,
+    ).tag(config=True)
+
+    lifecycle_hooks = Dict(
+        help="""
+        Lifecycle hooks of the user's container: ``postStart`` and/or
+        ``preStop`` handlers, e.g.
+        ``{"postStart": {"exec": {"command": ["/bin/sh", "-c", "echo hi"]}}}``.
+        """,
+    ).tag(config=True)
+
+    init_containers = List(
+        help="""
+        Init containers of the user's pod (Container dicts), run before the
+        server starts, e.g. to block the cloud metadata endpoint with
+        iptables. Templates are expanded.
+        """
+        + _FIELDS_HELP,
+    ).tag(config=True)
+
+    extra_containers = List(
+        help="""
+        Containers added to the user's pod next to the notebook server
+        (Container dicts, e.g. a cron sidecar). Templates are expanded.
+        """
+        + _FIELDS_HELP,
+    ).tag(config=True)
+
+    extra_container_config = Dict(
+        help="""
+        Fields merged into the notebook container last (camelCase or
+        snake_case keys), e.g. ``{"envFrom": [{"configMapRef": {"name":
+        "special-config"}}]}``.
+        """,
+    ).tag(config=True)
+
+    extra_pod_config = Dict(
+        help="""
+        Fields merged into the pod spec last (camelCase or snake_case keys),
+        e.g. ``{"dnsPolicy": "ClusterFirstWithHostNet"}``.
+        """,
+    ).tag(config=True)
+
+    volumes = Union(
+        [List(), Dict()],
+        default_value=[],
+        help="""
+        Volumes of the user's pod (Volume dicts with ``name`` and a type such
+        as ``persistentVolumeClaim``). A list, or a dict whose values are
+        volumes (in key order; the key is the default name), which profiles
+        can override entry by entry. Templates are expanded.
+        """
+        + _FIELDS_HELP,
+    ).tag(config=True)
+
+    volume_mounts = Union(
+        [List(), Dict()],
+        default_value=[],
+        help="""
+        Mounts in the user's container (dicts with ``name`` of a volume and
+        ``mountPath``). A list, or a dict whose values are mounts (in key
+        order). Templates are expanded.
+        """
+        + _FIELDS_HELP,
+    ).tag(config=True)
+
+    modify_pod_hook = Callable(
+        None,
+        allow_none=True,
+        help="""
+        Callable ``(spawner, pod) -> pod`` called with the pod manifest (a
+        dict) before it is created; may be async. Return the modified pod.
+        """,
+    ).tag(config=True)
+
+    after_pod_created_hook = Callable(
+        None,
+        allow_none=True,
+        help="""
+        Callable ``(spawner, pod)`` called after the pod was created (e.g. to
+        create companion objects owned by it); may be async.
+        """,
+    ).tag(config=True)
+
+    delete_stopped_pods = Bool(
+        True,
+        help="""
+        Delete a user's pod once its server has stopped on its own (so the hub
+        sees it as stopped). False keeps it for debugging; the hub then still
+        treats the server as stopped.
+        """,
+    ).tag(config=True)
+
+    delete_grace_period = Integer(
+        1,
+        help="""
+        Seconds the user's server gets to shut down when its pod is deleted
+        (``stop(now=True)`` uses 0).
+        """,
+    ).tag(config=True)
+
+    # ------------------------------------------------------------------
+    # Storage
+    # ------------------------------------------------------------------
+    storage_pvc_ensure = Bool(
+        False,
+        help="""
+        Make sure a PVC named by ``pvc_name_template`` exists before the pod
+        starts (creating it from the ``storage_*`` settings). Mount it with
+        ``volumes``/``volume_mounts`` (``{pvc_name}``).
+        """,
+    ).tag(config=True)
+
+    storage_class = Unicode(
+        None,
+        allow_none=True,
+        help="""
+        StorageClass of created PVCs. None: the cluster's default class; "":
+        no class (bind to a pre-provisioned volume).
+        """,
+    ).tag(config=True)
+
+    storage_capacity = Unicode(
+        None,
+        allow_none=True,
+        help="""
+        Size requested by created PVCs, a Kubernetes quantity such as
+        ``10Gi`` (E, P, T, G, M, K or Ei, Pi, Ti, Gi, Mi, Ki suffixes).
+        """,
+    ).tag(config=True)
+
+    storage_access_modes = List(
+        ["ReadWriteOnce"],
+        help="Access modes of created PVCs: ReadWriteOnce, ReadOnlyMany, ReadWriteMany.",
+    ).tag(config=True)
+
+    storage_selector = Dict(
+        help="LabelSelector limiting which PersistentVolumes created PVCs may bind to.",
+    ).tag(config=True)
+
+    storage_extra_labels = Dict(
+        help="Extra labels on created PVCs (set at creation only). Templates are expanded."
+        + _FIELDS_HELP,
+    ).tag(config=True)
+
+    storage_extra_annotations = Dict(
+        help="Extra annotations on created PVCs (set at creation only). Templates are expanded."
+        + _FIELDS_HELP,
+    ).tag(config=True)
+
+    delete_pvc = Bool(
+        True,
+        help="""
+        Delete the user's PVC when the user is deleted (``delete_forever``).
+        A PVC shared between a user's named servers is not deleted with one
+        of them.
+        """,
+    ).tag(config=True)
+
+    remember_pvc_name = Bool(
+        True,
+        help="""
+        Keep using the PVC name a server first got (it is saved in its state),
+        even if ``pvc_name_template`` changes later, so users keep their data.
+        """,
+    ).tag(config=True)
+
+    # ------------------------------------------------------------------
+    # Networking
+    # ------------------------------------------------------------------
+    services_enabled = Bool(
+        False,
+        help="""
+        Create a Service in front of each user pod (owned by the pod) and
+        reach the server through its DNS name instead of the pod IP. Always
+        done with internal SSL.
+        """,
+    ).tag(config=True)
+
+    pod_connect_ip = Unicode(
+        None,
+        allow_none=True,
+        help="""
+        Template for the host the hub connects to instead of the pod IP, e.g.
+        ``jupyter-{username}--{servername}.svc-name.ns.svc.cluster.local``.
+        """
+        + _FIELDS_HELP,
+    ).tag(config=True)
+
+    get_pod_url = Callable(
+        None,
+        allow_none=True,
+        help="""
+        Callable ``(spawner, pod) -> url`` giving the URL the hub should use for
+        the server, overriding the pod IP / Service / ``pod_connect_ip`` logic.
+        """,
+    ).tag(config=True)
+
+    hub_connect_ip = Unicode(
+        None,
+        allow_none=True,
+        help="""
+        Deprecated: use ``JupyterHub.hub_connect_ip`` or
+        ``Spawner.hub_connect_url``. Host the user's server uses to reach the
+        hub API; still honoured.
+        """,
+    ).tag(config=True)
+
+    hub_connect_port = Integer(
+        0,
+        help="""
+        Deprecated: use ``JupyterHub.hub_connect_port`` or
+        ``Spawner.hub_connect_url``. Port the user's server uses to reach the
+        hub API (0: the hub's port); used with ``hub_connect_ip``.
+        """,
+    ).tag(config=True)
+
+    @observe("hub_connect_ip", "hub_connect_port")
+    def _hub_connect_deprecated(self, change):
+        if change.new:
+            self.log.warning(
+                "KubeSpawner.%s is deprecated: use JupyterHub.%s (or Spawner.hub_connect_url)",
+                change.name,
+                change.name,
+            )
+
+    # ------------------------------------------------------------------
+    # Events and progress
+    # ------------------------------------------------------------------
+    events_enabled = Bool(
+        True,
+        help="""
+        Watch Kubernetes events of user pods and show them as spawn progress
+        messages. Needs permission to list/watch events.
+        """,
+    ).tag(config=True)
+
+    slow_spawn_message = Unicode(
+        "Your server is taking longer than usual to start "
+        "(waiting for {elapsed:.0f} seconds); it may be pulling a large image "
+        "or waiting for a node to become available.",
+        help="""
+        Progress message shown while a spawn is slow; ``{elapsed}`` is the
+        number of seconds since the spawn started. Empty: no such message.
+        """,
+    ).tag(config=True)
+
+    slow_spawn_threshold = Float(
+        30,
+        help="Seconds after which a spawn counts as slow and ``slow_spawn_message`` is shown.",
+    ).tag(config=True)
+
+    slow_spawn_message_frequency = Float(
+        30,
+        help="Seconds between repetitions of ``slow_spawn_message`` while the spawn stays slow.",
+    ).tag(config=True)
+
+    # ------------------------------------------------------------------
+    # Profiles and the options form
+    # ------------------------------------------------------------------
+    profile_list = Union(
+        [List(), Dict(), Callable()],
+        default_value=[],
+        help="""
+        Server profiles users choose from before their server starts. A list
+        of profiles, a dict of them keyed by slug, or a callable taking the
+        spawner and returning either (may be async).
+
+        Each profile: ``display_name``; ``description``; ``slug`` (derived
+        from display_name if missing); ``default: True`` for the preselected
+        one (else the first); ``kubespawner_override``: trait values to set
+        (a value may be a callable taking the spawner; dict values are merged
+        recursively into the configured ones); ``profile_options``: a dict of
+        options, each with ``display_name``, ``choices`` (a dict keyed by
+        slug of ``{display_name, default, kubespawner_override}``) and/or
+        ``unlisted_choice`` (``{enabled, display_name,
+        display_name_in_choices, validation_regex, validation_message,
+        kubespawner_override}``: free text, ``{value}`` in its overrides
+        becomes the text).
+
+        Through the REST API, pass ``{"profile": slug, "<option>": choice,
+        "<option>--unlisted-choice": text}`` as user_options.
+        """,
+    ).tag(config=True)
+
+    profile_form_template = Unicode(
+        "",
+        help="""
+        Jinja template source for the profile form, replacing the built-in
+        one (which it may extend: ``{% extends "form.html" %}``). Context:
+        ``profiles``, ``selected``, ``chosen``, ``defaults``.
+        """,
+    ).tag(config=True)
+
+    additional_profile_form_template_paths = List(
+        help="""
+        Directories searched (before the built-in one) for the form template
+        ``form.html`` and anything ``profile_form_template`` includes.
+        """,
+    ).tag(config=True)
+
+    @default("options_form")
+    def _options_form_default(self):
+        if not self.profile_list:
+            return ""
+        return _profile_form_default
+
+    @default("options_from_form")
+    def _options_from_form_default(self):
+        return self.profile_options_from_form
+
+    @default("apply_user_options")
+    def _apply_user_options_default(self):
+        return _apply_profile_user_options
+
+    # ------------------------------------------------------------------
+    # Runtime attributes (not configuration)
+    # ------------------------------------------------------------------
+    pod_name = Unicode(help="Name of this server's pod (set from the template or saved state).")
+    pvc_name = Unicode(help="Name of this server's PVC.")
+    dns_name = Unicode(help="DNS name of this server's Service.")
+    secret_name = Unicode(help="Name of this server's internal-SSL Secret.")
+    hub_namespace = Unicode(help="The hub's namespace ({hubnamespace}).")
+
+    # ==================================================================
+    # Glue
+    # ==================================================================
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._profile_snapshot: dict = {}
+        self._applied_user_options = None
+        if getattr(self, "user", None) is not None:
+            self.hub_namespace = self.namespace
+            self.update_names()
+
+    # --- names ---------------------------------------------------------
+    def _name_parts(self, **extra) -> NameParts:
+        return NameParts(
+            username=self.user.name,
+            servername=getattr(self, "name", "") or "",
+            userid=getattr(self.user, "id", None),
+            hubnamespace=self.hub_namespace or self.namespace,
+            namespace=self.namespace,
+            **extra,
+        )
+
+    def _template_fields(self, slug_scheme=None, **extra) -> dict:
+        parts = self._name_parts(
+            pod_name=self.pod_name or None, pvc_name=self.pvc_name or None, **extra
+        )
+        return template_fields(parts, slug_scheme or self.slug_scheme)
+
+    def _expand_user_properties(self, template: str, slug_scheme=None) -> str:
+        """Expand the template fields in one string."""
+        return format_template(template, self._template_fields(slug_scheme))
+
+    def _expand_all(self, value, slug_scheme=None):
+        """Expand template fields in every string of a nested structure."""
+        return recursive_format(value, self._template_fields(slug_scheme))
+
+    def update_names(self, *, keep_pvc_name: bool = False) -> None:
+        """(Re)compute namespace, pod, PVC, Secret and DNS names from the
+        templates and the current slug scheme. ``keep_pvc_name`` keeps a PVC
+        name restored from state (``remember_pvc_name``)."""
+        scheme = self.slug_scheme
+        if self.enable_user_namespaces:
+            fields = template_fields(self._name_parts(), scheme)
+            self.namespace = render_name(self.user_namespace_template, fields, scheme)
+        fields = template_fields(self._name_parts(), scheme)
+        self.pod_name = render_name(self.pod_name_template, fields, scheme)
+        if not (keep_pvc_name and self.pvc_name):
+            fields = template_fields(self._name_parts(pod_name=self.pod_name), scheme)
+            self.pvc_name = render_name(self.pvc_name_template, fields, scheme)
+        fields = template_fields(
+            self._name_parts(pod_name=self.pod_name, pvc_name=self.pvc_name), scheme
+        )
+        self.secret_name = render_name(self.secret_name_template, fields, scheme)
+        self.dns_name = format_template(self.dns_name_template, {**fields, "name": self.pod_name})
+
+    # --- labels ------------------------------------------------------
+    def _identity_labels(self) -> dict:
+        """Labels that identify this server's objects (used as selectors)."""
+        return {
+            COMPONENT_LABEL: self.component_label,
+            USERNAME_LABEL: self._label_value(self.user.name),
+            SERVERNAME_LABEL: self._label_value(getattr(self, "name", "") or ""),
+        }
+
+    def _label_value(self, raw: str) -> str:
+        if not raw:
+            return ""
+        if self.slug_scheme == "escape":
+            escaped = slugs.escape_slug(raw)
+            if slugs.is_valid_label_value(escaped):
+                return escaped
+        return slugs.safe_slug(raw, max_length=slugs.LABEL_VALUE_MAX)
+
+    def _build_labels(self, extra: dict | None = None) -> dict:
+        labels = dict(self.common_labels)
+        labels.update(self._expand_all(extra or {}))
+        labels.update(self._identity_labels())
+        return labels
+
+    def _build_annotations(self, extra: dict | None = None) -> dict:
+        annotations = {
+            USERNAME_ANNOTATION: self.user.name,
+            SERVERNAME_ANNOTATION: getattr(self, "name", "") or "",
+        }
+        annotations.update(self._expand_all(extra or {}))
+        return annotations
+
+    # --- environment ---------------------------------------------------
+    def get_env(self) -> dict:
+        """Spawner.get_env, with ``hub_connect_ip``/``hub_connect_port``
+        honoured and template fields expanded in ``environment`` values.
+
+        Values may be strings or dicts (``valueFrom`` sources); callables in
+        ``environment`` have already been called by JupyterHub.
+        """
+        env = super().get_env()
+        if self.hub_connect_ip and not self.hub_connect_url:
+            for key in ("JUPYTERHUB_API_URL", "JUPYTERHUB_ACTIVITY_URL"):
+                if env.get(key):
+                    env[key] = self._reroute_hub_url(env[key])
+        fields = self._template_fields()
+        for key in self.environment:
+            if key in env:
+                env[key] = recursive_format(env[key], fields)
+        return env
+
+    def _reroute_hub_url(self, url: str) -> str:
+        parsed = urlparse(url)
+        port = self.hub_connect_port or parsed.port
+        netloc = f"{self.hub_connect_ip}:{port}" if port else self.hub_connect_ip
+        return urlunparse(parsed._replace(netloc=netloc))
+
+    # --- manifests -----------------------------------------------------
+    async def _resolve(self, value):
+        return await resolve_callable(value, self)
+
+    async def get_pod_manifest(self) -> dict:
+        """The pod manifest for this server, after ``modify_pod_hook``."""
+        uid = await self._resolve(self.uid)
+        gid = await self._resolve(self.gid)
+        fs_gid = await self._resolve(self.fs_gid)
+        supplemental_gids = await self._resolve(self.supplemental_gids)
+        container_sc = await self._resolve(self.container_security_context)
+        pod_sc = await self._resolve(self.pod_security_context)
+
+        cmd = None
+        if self.cmd:
+            cmd = list(self.cmd) + list(self.get_args())
+
+        ssl_secret = self.secret_name if getattr(self, "internal_ssl", False) else None
+        pod = objects.make_pod(
+            name=self.pod_name,
+            cmd=cmd,
+            port=self.port,
+            image=self.image,
+            image_pull_policy=self.image_pull_policy,
+            image_pull_secrets=self.image_pull_secrets,
+            node_selector=self.node_selector,
+            run_as_uid=uid,
+            run_as_gid=gid,
+            fs_gid=fs_gid,
+            supplemental_gids=supplemental_gids,
+            run_privileged=self.privileged,
+            allow_privilege_escalation=self.allow_privilege_escalation,
+            container_security_context=container_sc,
+            pod_security_context=pod_sc,
+            env=self.get_env(),
+            working_dir=self._expand_all(self.working_dir),
+            volumes=self._expand_all(self.volumes),
+            volume_mounts=self._expand_all(self.volume_mounts),
+            labels=self._build_labels(self.extra_labels),
+            annotations=self._build_annotations(self.extra_annotations),
+            cpu_limit=self.cpu_limit,
+            cpu_guarantee=self.cpu_guarantee,
+            mem_limit=self.mem_limit,
+            mem_guarantee=self.mem_guarantee,
+            extra_resource_limits=self.extra_resource_limits,
+            extra_resource_guarantees=self.extra_resource_guarantees,
+            lifecycle_hooks=self.lifecycle_hooks,
+            init_containers=self._expand_all(self.init_containers),
+            extra_containers=self._expand_all(self.extra_containers),
+            extra_container_config=self.extra_container_config,
+            extra_pod_config=self.extra_pod_config,
+            service_account=self.service_account,
+            automount_service_account_token=self.automount_service_account_token,
+            tolerations=self.tolerations,
+            node_affinity_required=self.node_affinity_required,
+            node_affinity_preferred=self.node_affinity_preferred,
+            pod_affinity_required=self.pod_affinity_required,
+            pod_affinity_preferred=self.pod_affinity_preferred,
+            pod_anti_affinity_required=self.pod_anti_affinity_required,
+            pod_anti_affinity_preferred=self.pod_anti_affinity_preferred,
+            priority_class_name=self.priority_class_name,
+            scheduler_name=self.scheduler_name,
+            namespace=self.namespace,
+            ssl_secret_name=ssl_secret,
+            ssl_secret_mount_path=self.secret_mount_path,
+        )
+        if self.modify_pod_hook:
+            modified = await maybe_await(self.modify_pod_hook(self, pod))
+            if modified is not None:
+                pod = modified
+        return pod
+
+    def get_pvc_manifest(self) -> dict:
+        """The PVC manifest for this server's storage."""
+        labels = self._build_labels(self.storage_extra_labels)
+        # the PVC outlives pods and may be shared by a user's servers
+        labels.pop(SERVERNAME_LABEL, None)
+        labels[COMPONENT_LABEL] = "singleuser-storage"
+        annotations = self._build_annotations(self.storage_extra_annotations)
+        annotations.pop(SERVERNAME_ANNOTATION, None)
+        return objects.make_pvc(
+            name=self.pvc_name,
+            storage_class=self.storage_class,
+            access_modes=self.storage_access_modes,
+            storage=self.storage_capacity,
+            labels=labels,
+            annotations=annotations,
+            selector=self.storage_selector,
+            namespace=self.namespace,
+        )
+
+    def get_namespace_manifest(self) -> dict:
+        """The manifest of this user's namespace (``enable_user_namespaces``)."""
+        labels = dict(self.common_labels)
+        labels.update(self._expand_all(self.user_namespace_labels))
+        return objects.make_namespace(
+            self.namespace,
+            labels=labels,
+            annotations=self._expand_all(self.user_namespace_annotations),
+        )
+
+    def get_service_manifest(self, owner_reference: dict) -> dict:
+        """The Service in front of the pod (named like the pod), owned by it."""
+        return objects.make_service(
+            name=self.pod_name,
+            port=self.port,
+            selector=self._identity_labels(),
+            labels=self._build_labels(self.extra_labels),
+            annotations=self._build_annotations(),
+            owner_references=[owner_reference],
+            namespace=self.namespace,
+        )
+
+    # internal SSL: Secret keys, and the file names the server finds them under
+    SSL_FILES = {"keyfile": "ssl.key", "certfile": "ssl.crt", "cafile": "notebooks-ca_trust.crt"}
+
+    async def move_certs(self, paths: dict) -> dict:
+        """Remember the hub-side certificate files (put into the Secret by
+        ``get_secret_manifest``) and return where the server will find them."""
+        self._hub_cert_paths = dict(paths)
+        mount = self.secret_mount_path.rstrip("/")
+        return {key: f"{mount}/{name}" for key, name in self.SSL_FILES.items()}
+
+    def get_secret_manifest(self, owner_reference: dict, cert_paths: dict | None = None) -> dict:
+        """The Secret with the server's internal-SSL key, certificate and CA
+        bundle, owned by the pod. ``cert_paths`` are hub-side files
+        (default: the ones given to ``move_certs``)."""
+        paths = cert_paths or getattr(self, "_hub_cert_paths", None)
+        if not paths:
+            raise RuntimeError("get_secret_manifest: no certificate paths (move_certs not called)")
+        data = {}
+        for key, name in self.SSL_FILES.items():
+            with open(paths[key], "rb") as f:
+                data[name] = f.read()
+        return objects.make_secret(
+            name=self.secret_name,
+            data=data,
+            labels=self._build_labels(),
+            annotations=self._build_annotations(),
+            owner_references=[owner_reference],
+            namespace=self.namespace,
+        )
+
+    # --- profiles ------------------------------------------------------
+    async def get_profile_list(self) -> list[dict]:
+        """``profile_list`` resolved (callables called) and normalised."""
+        raw = await self._resolve(self.profile_list)
+        return profiles.normalize_profile_list(raw)
+
+    async def render_options_form(self) -> str:
+        """The profile picker HTML ('' without profiles), pre-selecting the
+        user's previous choices."""
+        profile_list = await self.get_profile_list()
+        if not profile_list:
+            return ""
+        return options_form.render_profile_form(
+            profile_list,
+            user_options=self.user_options,
+            template=self.profile_form_template,
+            additional_paths=self.additional_profile_form_template_paths,
+            spawner=self,
+        )
+
+    def profile_options_from_form(self, formdata: dict) -> dict:
+        """Form data to user_options (``{"profile": slug, option: choice,
+        "option--unlisted-choice": text}``); other forms pass through."""
+        if "profile" not in formdata:
+            return formdata
+        return profiles.form_data_to_user_options(formdata)
+
+    async def load_user_options(self) -> None:
+        """Apply the chosen profile's overrides for ``self.user_options``.
+
+        Idempotent per spawn: a second call with the same options does
+        nothing. Values a previous profile overrode are restored first, so
+        switching profiles does not accumulate overrides. Raises
+        ``tornado.web.HTTPError(400)`` naming the bad option and allowed values.
+        """
+        options = self.user_options or {}
+        if self._applied_user_options == options:
+            return
+        try:
+            profile_list = await self.get_profile_list()
+            if not profile_list:
+                self._applied_user_options = copy.deepcopy(options)
+                return
+            profile, selections = profiles.choose(profile_list, options)
+        except profiles.ProfileError as e:
+            raise web.HTTPError(400, str(e), reason=str(e)) from None
+        self._restore_profile_snapshot()
+        overrides = profiles.overrides_for(profile, selections)
+        self.log.info("Applying profile %r to %s", profile["slug"], getattr(self, "_log_name", ""))
+        await self._apply_overrides_async(overrides, where=f"profile {profile['slug']!r}")
+        self._applied_user_options = copy.deepcopy(options)
+        self.update_names(keep_pvc_name=self.remember_pvc_name)
+
+    def _restore_profile_snapshot(self):
+        for name, value in self._profile_snapshot.items():
+            setattr(self, name, value)
+        self._profile_snapshot = {}
+
+    async def _apply_overrides_async(self, overrides: dict, where: str):
+        for key, value in overrides.items():
+            if not self.has_trait(key):
+                raise web.HTTPError(
+                    500,
+                    f"kubespawner_override of {where} sets {key!r}, which is not a "
+                    f"KubeSpawner setting",
+                )
+            value = await self._resolve(value)
+            current = getattr(self, key)
+            self._profile_snapshot.setdefault(key, copy.deepcopy(current))
+            if isinstance(value, dict) and isinstance(current, dict):
+                merged = copy.deepcopy(current)
+                profiles.merge_overrides(merged, value)
+                value = merged
+            setattr(self, key, value)
+
+    def clear_state(self):
+        """Spawner.clear_state; also forget which user_options were applied,
+        so the next spawn applies its own."""
+        super().clear_state()
+        self._applied_user_options = None
+
+
+async def _apply_profile_user_options(spawner, user_options):
+    """Default ``apply_user_options``: validate and apply the profile choice
+    before ``pre_spawn_hook``, so bad options fail the request with a 400."""
+    await spawner.load_user_options()
+
+
+def hub_namespace_from_environment() -> str:
+    """The hub's namespace: $POD_NAMESPACE, the service account's, or 'default'."""
+    if os.environ.get("POD_NAMESPACE"):
+        return os.environ["POD_NAMESPACE"]
+    try:
+        with open(IN_CLUSTER_NAMESPACE_FILE) as f:
+            return f.read().strip() or "default"
+    except OSError:
+        return "default"

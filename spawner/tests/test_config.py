@@ -1,0 +1,220 @@
+"""The configuration mixin: every documented trait, the old names, defaults."""
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from jupyterhub import orm
+from jupyterhub.objects import Hub
+from jupyterhub.spawner import Spawner
+from traitlets.config import Config
+
+from kubespawner.config import DEPRECATED_ALIASES, KubeSpawnerConfig
+
+SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+
+
+class KubeSpawner(KubeSpawnerConfig, Spawner):
+    """A throwaway spawner named like the real one, so ``c.KubeSpawner``
+    config applies (the real class adds the Kubernetes I/O)."""
+
+    async def start(self):
+        raise NotImplementedError
+
+    async def stop(self, now=False):
+        raise NotImplementedError
+
+    async def poll(self):
+        raise NotImplementedError
+
+
+class User:
+    def __init__(self, name="alice", id=7):
+        self.name, self.id, self.escaped_name = name, id, name
+        self.url = f"/user/{name}/"
+
+
+def make(config=None, server="", **user):
+    return KubeSpawner(
+        user=User(**user),
+        hub=Hub(),
+        config=config or Config(),
+        orm_spawner=orm.Spawner(name=server),
+    )
+
+
+def seed_trait_names():
+    text = "".join(p.read_text() for p in sorted(SEEDS.glob("00[01]_*.txt")))
+    return sorted(set(re.findall(r"c\.KubeSpawner\.([a-z_0-9]+)", text)))
+
+
+def test_seed_lists_traits():
+    # guard against the parser silently finding nothing
+    assert len(seed_trait_names()) > 40
+
+
+@pytest.mark.parametrize("name", seed_trait_names())
+def test_every_seed_trait_is_configurable(name):
+    traits = KubeSpawner.class_traits(config=True)
+    assert name in traits, f"c.KubeSpawner.{name} from the reference is missing"
+    assert (traits[name].help or "").strip(), f"{name} has no help string"
+
+
+def test_every_own_trait_has_help():
+    own = KubeSpawnerConfig.class_traits(config=True)
+    missing = [n for n, t in own.items() if not (t.help or "").strip()]
+    assert not missing
+
+
+@pytest.mark.parametrize("old", sorted(DEPRECATED_ALIASES))
+def test_old_names_set_the_new_trait_and_warn(old, caplog):
+    new = DEPRECATED_ALIASES[old][0]
+    sample = SAMPLES[new]
+    c = Config()
+    c.KubeSpawner[old] = sample
+    with caplog.at_level(logging.WARNING):
+        spawner = make(c)
+    assert getattr(spawner, new) == sample
+    assert getattr(spawner, old) == sample
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(old in m and f".{new} instead" in m for m in messages), messages
+
+
+SAMPLES = {
+    "image": "example.org/nb:1.2",
+    "extra_annotations": {"a": "b"},
+    "extra_container_config": {"envFrom": []},
+    "extra_containers": [{"name": "side", "image": "busybox"}],
+    "extra_labels": {"team": "x"},
+    "extra_pod_config": {"dnsPolicy": "None"},
+    "fs_gid": 100,
+    "image_pull_policy": "Always",
+    "image_pull_secrets": "regcred",
+    "init_containers": [{"name": "init", "image": "busybox"}],
+    "lifecycle_hooks": {"preStop": {"exec": {"command": ["true"]}}},
+    "node_selector": {"disktype": "ssd"},
+    "privileged": True,
+    "service_account": "nb",
+    "supplemental_gids": [5, 6],
+    "uid": 1000,
+    "working_dir": "/work",
+    "storage_access_modes": ["ReadWriteMany"],
+    "storage_capacity": "5Gi",
+    "storage_class": "fast",
+    "storage_extra_labels": {"tier": "gold"},
+    "storage_pvc_ensure": True,
+}
+
+
+def test_alias_set_in_code_also_forwards(caplog):
+    spawner = make()
+    with caplog.at_level(logging.WARNING):
+        spawner.singleuser_image_spec = "x:1"
+    assert spawner.image == "x:1"
+    assert "use KubeSpawner.image instead" in caplog.text
+
+
+def test_defaults_overridden_from_spawner():
+    spawner = make()
+    assert spawner.port == 8888
+    assert spawner.ip == "0.0.0.0"
+    assert spawner.cmd is None
+    assert spawner.env_keep == []
+    assert spawner.allow_privilege_escalation is False
+    assert spawner.slug_scheme == "safe"
+    assert spawner.storage_access_modes == ["ReadWriteOnce"]
+    assert spawner.delete_stopped_pods is True
+
+
+def test_spawner_traits_configurable_through_kubespawner_section():
+    c = Config()
+    c.KubeSpawner.port = 9999
+    c.KubeSpawner.cmd = ["jupyterhub-singleuser"]
+    c.KubeSpawner.mem_limit = "1G"
+    c.KubeSpawner.start_timeout = 300
+    c.Spawner.http_timeout = 99
+    spawner = make(c)
+    assert spawner.port == 9999
+    assert spawner.cmd == ["jupyterhub-singleuser"]
+    assert spawner.mem_limit == 1024**3
+    assert spawner.start_timeout == 300
+    assert spawner.http_timeout == 99
+
+
+def test_namespace_defaults_to_pod_namespace_env(monkeypatch):
+    monkeypatch.setenv("POD_NAMESPACE", "hubns")
+    assert make().namespace == "hubns"
+    monkeypatch.delenv("POD_NAMESPACE")
+    assert make().namespace == "default"
+
+
+def test_user_namespaces_render_from_hub_namespace():
+    c = Config()
+    c.KubeSpawner.namespace = "jhub"
+    c.KubeSpawner.enable_user_namespaces = True
+    spawner = make(c, name="Alice")
+    assert re.fullmatch(r"jhub-alice---[0-9a-f]{8}", spawner.namespace)
+    assert spawner.hub_namespace == "jhub"
+    c.KubeSpawner.user_namespace_template = "u-{userid}"
+    assert make(c).namespace == "u-7"
+
+
+def test_names_from_templates_for_named_servers():
+    spawner = make(name="alice")
+    spawner_named = make(name="alice", server="gpu")
+    assert spawner.pod_name == "jupyter-alice"
+    assert spawner.pvc_name == "claim-alice"
+    assert spawner_named.pod_name == "jupyter-alice--gpu"
+    assert spawner_named.dns_name == "jupyter-alice--gpu.default.svc.cluster.local"
+    assert spawner_named.secret_name == "jupyter-alice--gpu"
+
+
+def test_escape_scheme_names():
+    c = Config()
+    c.KubeSpawner.slug_scheme = "escape"
+    c.KubeSpawner.pod_name_template = "jupyter-{username}{servername}"
+    spawner = make(c, name="Al.ice", server="x")
+    assert spawner.pod_name == "jupyter--41l-2eice-x"
+
+
+def test_bad_slug_scheme_is_rejected():
+    c = Config()
+    c.KubeSpawner.slug_scheme = "fancy"
+    with pytest.raises(Exception, match="safe"):
+        make(c)
+
+
+def test_hub_connect_ip_reroutes_api_url(caplog):
+    c = Config()
+    c.KubeSpawner.hub_connect_ip = "hub.example"
+    c.KubeSpawner.hub_connect_port = 8081
+    with caplog.at_level(logging.WARNING):
+        spawner = make(c)
+    env = spawner.get_env()
+    assert env["JUPYTERHUB_API_URL"].startswith("http://hub.example:8081/")
+    assert env["JUPYTERHUB_ACTIVITY_URL"].startswith("http://hub.example:8081/")
+    assert "JupyterHub.hub_connect_ip" in caplog.text
+
+
+def test_threadpool_workers_accepted_but_ignored(caplog):
+    c = Config()
+    c.KubeSpawner.k8s_api_threadpool_workers = 4
+    with caplog.at_level(logging.WARNING):
+        make(c)
+    assert "k8s_api_threadpool_workers is ignored" in caplog.text
+
+
+def test_environment_templates_expand_and_json_survives():
+    c = Config()
+    c.KubeSpawner.environment = {
+        "HOME_DIR": "/home/{username}",
+        "JSON": '{"a": 1}',
+        "SHELLISH": "${HOME}/x",
+        "CALLED": lambda spawner: spawner.user.name.upper(),
+    }
+    env = make(c).get_env()
+    assert env["HOME_DIR"] == "/home/alice"
+    assert env["JSON"] == '{"a": 1}'
+    assert env["SHELLISH"] == "${HOME}/x"
+    assert env["CALLED"] == "ALICE"
