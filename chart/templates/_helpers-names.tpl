@@ -1,0 +1,51 @@
+{{- /*
+Resource names. `fullnameOverride: ""` (the default) gives the short names
+users know (`hub`, `proxy-public`...); null gives `<release>-` or
+`<release>-<chart>-`; a string gives `<string>-`. The prefix is cut to 35
+characters so the longest derived names stay within Kubernetes' limits
+(63 for Services and labels, 52 for a StatefulSet whose pods get a
+controller-revision-hash label).
+*/}}
+{{- define "jupyterhub.chartName" -}}
+{{- .Values.nameOverride | default .Chart.Name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "jupyterhub.prefix" -}}
+{{- $override := .Values.fullnameOverride }}
+{{- $body := "" }}
+{{- if kindIs "string" $override }}
+  {{- $body = $override }}
+{{- else if contains (include "jupyterhub.chartName" .) .Release.Name }}
+  {{- $body = .Release.Name }}
+{{- else }}
+  {{- $body = printf "%s-%s" .Release.Name (include "jupyterhub.chartName" .) }}
+{{- end }}
+{{- with $body | trunc 35 | trimSuffix "-" }}{{ . }}-{{ end }}
+{{- end }}
+
+{{- /* The short names every consumer knows, mapped to rendered names. */}}
+{{- define "jupyterhub.names" -}}
+{{- $p := include "jupyterhub.prefix" . }}
+{{- $names := dict }}
+{{- range list "hub" "proxy" "proxy-api" "proxy-public" "proxy-http" "autohttps" "user-scheduler-deploy" "user-scheduler-lock" "user-placeholder" "hook-image-puller" "hook-image-awaiter" "continuous-image-puller" "singleuser" "image-pull-secret" "hub-db-dir" "proxy-public-tls-acme" "proxy-public-manual-tls" "ingress" "httproute" }}
+  {{- $_ := set $names . (printf "%s%s" $p .) }}
+{{- end }}
+{{- $_ := set $names "hub-existing-secret" ($.Values.hub.existingSecret | default "") }}
+{{- /* Scheduler names are cluster-wide: without a prefix, use the namespace. */}}
+{{- $_ := set $names "user-scheduler" (ternary (printf "%s-user-scheduler" .Release.Namespace) (printf "%suser-scheduler" $p) (eq $p "")) }}
+{{- $pcPrefix := $p | default (printf "%s-" .Release.Name) }}
+{{- range list "default-priority" "user-placeholder-priority" "image-puller-priority" }}
+  {{- $_ := set $names . (printf "%s%s" $pcPrefix .) }}
+{{- end }}
+{{- toYaml $names }}
+{{- end }}
+
+{{- /* One rendered name: include "jupyterhub.name" (list $ "hub") */}}
+{{- define "jupyterhub.name" -}}
+{{- $root := index . 0 }}
+{{- $names := include "jupyterhub.names" $root | fromYaml }}
+{{- if not (hasKey $names (index . 1)) }}
+  {{- fail (printf "chart bug: no resource name %q" (index . 1)) }}
+{{- end }}
+{{- index $names (index . 1) }}
+{{- end }}

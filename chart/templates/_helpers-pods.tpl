@@ -1,0 +1,152 @@
+{{- /* Pieces of pod specs shared by the chart's workloads. */}}
+
+{{- /* "name:tag" (or "name@sha256:..." for a digest) of an image mapping. */}}
+{{- define "jupyterhub.image" -}}
+{{- $tag := toString .tag }}
+{{- if hasPrefix "sha256:" $tag }}{{ .name }}@{{ $tag }}{{ else }}{{ .name }}:{{ $tag }}{{ end }}
+{{- end }}
+
+{{- /* image + imagePullPolicy lines of a container. */}}
+{{- define "jupyterhub.containerImage" -}}
+image: {{ include "jupyterhub.image" . | quote }}
+{{- with .pullPolicy }}
+imagePullPolicy: {{ . }}
+{{- end }}
+{{- end }}
+
+{{- /*
+imagePullSecrets of a pod: the chart-made Secret (when injected), the global
+list, and the image's own. include "jupyterhub.imagePullSecrets" (list $ $V $image)
+*/}}
+{{- define "jupyterhub.imagePullSecrets" -}}
+{{- $root := index . 0 }}{{ $V := index . 1 }}{{ $image := index . 2 }}
+{{- $names := list }}
+{{- if and $V.imagePullSecret.create $V.imagePullSecret.automaticReferenceInjection }}
+  {{- $names = append $names (include "jupyterhub.name" (list $root "image-pull-secret")) }}
+{{- end }}
+{{- range concat ($V.imagePullSecrets | default list) (($image | default dict).pullSecrets | default list) }}
+  {{- $names = append $names (kindIs "map" . | ternary (get (kindIs "map" . | ternary . dict) "name") .) }}
+{{- end }}
+{{- with $names | uniq }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{- /* extraEnv (a mapping or a list) as a list of EnvVar. */}}
+{{- define "jupyterhub.extraEnv" -}}
+{{- if kindIs "slice" . }}
+{{- range . }}
+- {{ toJson . }}
+{{- end }}
+{{- else }}
+{{- range $name, $value := . }}
+{{- if kindIs "map" $value }}
+- {{ merge (dict "name" $name) $value | toJson }}
+{{- else }}
+- name: {{ $name | quote }}
+  value: {{ toString $value | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- /*
+Node affinity for chart pods (corePods) or user placeholders (userPods),
+from matchNodePurpose. include "jupyterhub.nodePurposeAffinity" (list "core" $V.scheduling.corePods)
+*/}}
+{{- define "jupyterhub.nodePurposeAffinity" -}}
+{{- $purpose := index . 0 }}{{ $cfg := index . 1 }}
+{{- $expr := dict "key" "hub.jupyter.org/node-purpose" "operator" "In" "values" (list $purpose) }}
+{{- if eq $cfg.nodeAffinity.matchNodePurpose "require" }}
+nodeAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    nodeSelectorTerms:
+      - matchExpressions:
+          - {{ toJson $expr }}
+{{- else if eq $cfg.nodeAffinity.matchNodePurpose "prefer" }}
+nodeAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      preference:
+        matchExpressions:
+          - {{ toJson $expr }}
+{{- end }}
+{{- end }}
+
+{{- /*
+The scheduling block of a chart ("core") pod: nodeSelector, affinity,
+tolerations, priority. include "jupyterhub.corePodScheduling" (list $ $V $component)
+where $component has nodeSelector/tolerations.
+*/}}
+{{- define "jupyterhub.corePodScheduling" -}}
+{{- $root := index . 0 }}{{ $V := index . 1 }}{{ $c := index . 2 }}
+{{- with $c.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with include "jupyterhub.nodePurposeAffinity" (list "core" $V.scheduling.corePods) }}
+affinity:
+  {{- . | nindent 2 }}
+{{- end }}
+{{- with concat ($V.scheduling.corePods.tolerations | default list) ($c.tolerations | default list) }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if $V.scheduling.podPriority.enabled }}
+priorityClassName: {{ include "jupyterhub.name" (list $root "default-priority") }}
+{{- end }}
+{{- end }}
+
+{{- /*
+Writable /tmp for containers with a read-only root filesystem.
+*/}}
+{{- define "jupyterhub.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    medium: Memory
+    sizeLimit: 64Mi
+{{- end }}
+
+{{- /* The default pod securityContext of chart pods that set none. */}}
+{{- define "jupyterhub.podSecurityContext" -}}
+runAsNonRoot: true
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- /*
+A container securityContext: the user's, with seccomp RuntimeDefault added
+(checkov and the restricted Pod Security Standard want it on containers too).
+*/}}
+{{- define "jupyterhub.containerSecurityContext" -}}
+{{- $sc := deepCopy (. | default dict) }}
+{{- if not (hasKey $sc "seccompProfile") }}
+  {{- $_ := set $sc "seccompProfile" (dict "type" "RuntimeDefault") }}
+{{- end }}
+{{- toYaml $sc }}
+{{- end }}
+
+{{- /* A probe from the chart's probe values. (list $probe $path $port [$scheme]) */}}
+{{- define "jupyterhub.httpProbe" -}}
+{{- $p := index . 0 -}}
+httpGet:
+  path: {{ index . 1 }}
+  port: {{ index . 2 }}
+  {{- if gt (len .) 3 }}
+  scheme: {{ index . 3 }}
+  {{- end }}
+initialDelaySeconds: {{ $p.initialDelaySeconds }}
+periodSeconds: {{ $p.periodSeconds }}
+failureThreshold: {{ $p.failureThreshold }}
+timeoutSeconds: {{ $p.timeoutSeconds }}
+{{- end }}
+
+{{- /* The rest of a pod spec from extraPodSpec, merged last. */}}
+{{- define "jupyterhub.extraPodSpec" -}}
+{{- with . }}
+{{- toYaml . }}
+{{- end }}
+{{- end }}
