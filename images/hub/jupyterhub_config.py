@@ -1,0 +1,909 @@
+# JupyterHub configuration of the hub pod: turns the chart's values (mounted
+# from the Secret `hub`, see z2jh.py) into traitlets config on `c`.
+#
+# One function per area, applied in this order: hub and proxy, database and
+# secrets, spawner, authentication, services and roles; then the escape
+# hatches, each later one winning: hub.config, jupyterhub_config.d/*.py,
+# hub.extraConfig. A bad value stops the hub with a message naming its key.
+import copy
+import ipaddress
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+
+from traitlets import HasTraits
+from traitlets.config import Config
+
+# z2jh.py sits next to this file (in the image both are under the config root).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from z2jh import (  # noqa: E402
+    ConfigError,
+    config_root,
+    get_config,
+    get_name,
+    get_name_env,
+    get_secret_value,
+)
+
+log = logging.getLogger("JupyterHub")
+
+HUB_CONTAINER_PORT = 8081
+NODE_PURPOSE_LABEL = "hub.jupyter.org/node-purpose"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _typed(key, types, default=None):
+    """The value at `key`, checked to be one of `types` (or unset)."""
+    value = get_config(key, default)
+    if value is not None and not isinstance(value, types):
+        expected = " or ".join(
+            t.__name__ for t in (types if isinstance(types, tuple) else (types,))
+        )
+        raise ConfigError(f"{key} must be a {expected}, not {value!r}")
+    return value
+
+
+def _choice(key, choices, default):
+    value = get_config(key, default)
+    if value not in choices:
+        raise ConfigError(f"{key} is {value!r}; it must be one of: {', '.join(choices)}")
+    return value
+
+
+def _non_negative_int(key, default=None):
+    value = _typed(key, int, default)
+    if isinstance(value, bool) or (value is not None and value < 0):
+        raise ConfigError(f"{key} must be a whole number >= 0, not {value!r}")
+    return value
+
+
+def _url_host(host):
+    """Bracket IPv6 addresses for use in a URL."""
+    try:
+        return f"[{host}]" if ipaddress.ip_address(host).version == 6 else host
+    except ValueError:
+        return host
+
+
+def _is_loopback(host):
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _as_list(key, value, name_from_key=False):
+    """Lists stay lists; a dict (mergeable across values files) becomes its values
+    in key order. For volumes the dict key is the default `name`."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        items = []
+        for k in sorted(value):
+            item = value[k]
+            if not isinstance(item, dict):
+                raise ConfigError(f"{key}.{k} must be a mapping, not {item!r}")
+            if name_from_key:
+                item = {"name": k, **item}
+            items.append(item)
+        return items
+    raise ConfigError(f"{key} must be a list or a mapping, not {value!r}")
+
+
+_SPAWNER_TRAITS = None
+
+
+def _spawner_traits():
+    """KubeSpawner's traits, to check values before the hub spawns anything."""
+    global _SPAWNER_TRAITS
+    if _SPAWNER_TRAITS is None:
+        try:
+            from kubespawner import KubeSpawner
+        except Exception as e:  # the hub reports a broken spawner itself, later
+            log.warning("Cannot import kubespawner to check singleuser values: %s", e)
+            _SPAWNER_TRAITS = {}
+        else:
+            _SPAWNER_TRAITS = KubeSpawner.class_traits(config=True)
+    return _SPAWNER_TRAITS
+
+
+def _set_spawner(c, trait, value, key):
+    """Set c.KubeSpawner.<trait>, validated by the trait itself, naming `key` on error."""
+    traits = _spawner_traits()
+    if trait in traits:
+        # A throwaway object holding a copy of the trait runs its validation
+        # without a spawner instance.
+        holder = type("TraitCheck", (HasTraits,), {"value": copy.copy(traits[trait])})()
+        try:
+            holder.value = value
+        except Exception as e:
+            raise ConfigError(
+                f"{key}: {value!r} is not valid for KubeSpawner.{trait}: {e}"
+            ) from None
+    setattr(c.KubeSpawner, trait, value)
+
+
+# ---------------------------------------------------------------- hub
+
+
+def service_url(name):
+    """http://host:port of a Service, from the variables Kubernetes injects."""
+    host = get_name_env(name, "_SERVICE_HOST")
+    port = get_name_env(name, "_SERVICE_PORT")
+    return host, port, f"http://{_url_host(host)}:{port}"
+
+
+def hub_bind(c):
+    """Where the hub listens, and the URL its own services use to reach it.
+
+    In a pod the hub listens on every interface on its container port. When
+    the hub Service's variables point at loopback (the local deployment, with
+    no pod network) it listens exactly there instead.
+    """
+    host, port, connect_url = service_url("hub")
+    if _is_loopback(host):
+        bind_host, bind_port = host, int(port)
+    else:
+        bind_host, bind_port = "", HUB_CONTAINER_PORT
+    c.JupyterHub.hub_bind_url = f"http://{_url_host(bind_host)}:{bind_port}"
+    # User pods and the proxy reach the hub through its Service.
+    c.JupyterHub.hub_connect_url = connect_url
+    local = bind_host or "127.0.0.1"
+    return f"http://{_url_host(local)}:{bind_port}"
+
+
+def configure_hub(c):
+    c.JupyterHub.base_url = _typed("hub.baseUrl", str, "/")
+    # User servers outlive hub restarts: the hub finds them again from its
+    # database and the spawner's state.
+    c.JupyterHub.cleanup_servers = False
+    c.JupyterHub.last_activity_interval = 60
+    # Send users to the progress page at once instead of waiting.
+    c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
+
+    for key, trait in [
+        ("hub.concurrentSpawnLimit", "concurrent_spawn_limit"),
+        ("hub.activeServerLimit", "active_server_limit"),
+        ("hub.consecutiveFailureLimit", "consecutive_failure_limit"),
+        ("hub.namedServerLimitPerUser", "named_server_limit_per_user"),
+    ]:
+        value = _non_negative_int(key)
+        if value is not None:
+            setattr(c.JupyterHub, trait, value)
+    for key, trait in [
+        ("hub.allowNamedServers", "allow_named_servers"),
+        ("hub.redirectToServer", "redirect_to_server"),
+        ("hub.shutdownOnLogout", "shutdown_on_logout"),
+        ("hub.authenticatePrometheus", "authenticate_prometheus"),
+    ]:
+        value = _typed(key, bool)
+        if value is not None:
+            setattr(c.JupyterHub, trait, value)
+    paths = _typed("hub.templatePaths", list)
+    if paths:
+        c.JupyterHub.template_paths = paths
+    template_vars = _typed("hub.templateVars", dict)
+    if template_vars:
+        c.JupyterHub.template_vars = template_vars
+
+    if _typed("debug.enabled", bool, False):
+        c.JupyterHub.log_level = "DEBUG"
+        c.Spawner.debug = True
+
+
+def configure_proxy(c):
+    # The proxy runs in its own pod; the hub only talks to its API.
+    c.ConfigurableHTTPProxy.should_start = False
+    c.ConfigurableHTTPProxy.api_url = service_url("proxy-api")[2]
+    token = get_secret_value("hub.config.ConfigurableHTTPProxy.auth_token", None)
+    token = token or os.environ.get("CONFIGPROXY_AUTH_TOKEN")
+    if not token:
+        raise ConfigError(
+            "no proxy auth token: the Secret has no key hub.config.ConfigurableHTTPProxy.auth_token "
+            "and CONFIGPROXY_AUTH_TOKEN is unset (set proxy.secretToken or let the chart generate it)"
+        )
+    c.ConfigurableHTTPProxy.auth_token = token.strip()
+
+
+# ---------------------------------------------------------------- database and secrets
+
+_DB_SCHEMES = {
+    "mysql": ("mysql",),
+    "postgres": ("postgresql", "postgres"),
+}
+
+
+def database_url():
+    db_type = _choice(
+        "hub.db.type", ["sqlite-pvc", "sqlite-memory", "mysql", "postgres", "other"], "sqlite-pvc"
+    )
+    url = _typed("hub.db.url", str)
+    if db_type == "sqlite-memory":
+        return db_type, "sqlite://"
+    if db_type == "sqlite-pvc":
+        # Relative to the working directory /srv/jupyterhub, the hub-db-dir PVC.
+        return db_type, url or "sqlite:///jupyterhub.sqlite"
+    if not url:
+        raise ConfigError(f"hub.db.url must be set when hub.db.type is {db_type!r}")
+    scheme = url.split(":", 1)[0]
+    dialect = scheme.split("+", 1)[0]
+    if db_type in _DB_SCHEMES and dialect not in _DB_SCHEMES[db_type]:
+        raise ConfigError(
+            f"hub.db.url starts with {scheme}://, which does not match hub.db.type {db_type!r} "
+            f"(expected {_DB_SCHEMES[db_type][0]}://...)"
+        )
+    if dialect == "postgres":
+        # The seed guide's spelling; SQLAlchemy only knows `postgresql`.
+        log.warning("hub.db.url: 'postgres://' is an old spelling; use 'postgresql://'")
+        url = "postgresql" + url[len("postgres") :]
+    if scheme == "mysql":
+        # The image ships the pure-Python driver.
+        url = "mysql+pymysql" + url[len("mysql") :]
+    return db_type, url
+
+
+def configure_database(c):
+    db_type, url = database_url()
+    c.JupyterHub.db_url = url
+    # The Deployment passes hub.db.password as MYSQL_PWD / PGPASSWORD. libpq
+    # reads PGPASSWORD itself; the MySQL driver needs it handed over.
+    if db_type in ("mysql", "other") and url.startswith("mysql") and os.environ.get("MYSQL_PWD"):
+        c.JupyterHub.db_kwargs = {"connect_args": {"password": os.environ["MYSQL_PWD"]}}
+    upgrade = _typed("hub.db.upgrade", bool)
+    if upgrade is not None:
+        c.JupyterHub.upgrade_db = upgrade
+
+
+def configure_secrets(c):
+    cookie_secret = get_secret_value("hub.config.JupyterHub.cookie_secret", None)
+    cookie_secret = cookie_secret or get_config("hub.cookieSecret")
+    if cookie_secret:
+        try:
+            c.JupyterHub.cookie_secret = bytes.fromhex(cookie_secret.strip())
+        except ValueError:
+            raise ConfigError(
+                "hub.config.JupyterHub.cookie_secret must be hex (openssl rand -hex 32)"
+            ) from None
+    keys = get_secret_value("hub.config.CryptKeeper.keys", None)
+    keys = [k.strip() for k in (keys or "").replace("\n", ";").split(";") if k.strip()]
+    legacy_key = get_config("auth.state.cryptoKey")
+    if legacy_key:
+        log.warning(
+            "auth.state.cryptoKey is an old spelling; today: hub.config.CryptKeeper.keys: [<key>]"
+        )
+        keys.insert(0, legacy_key)
+    if keys:
+        c.CryptKeeper.keys = keys
+
+
+# ---------------------------------------------------------------- spawner
+
+
+def common_labels():
+    """Labels on everything the spawner creates; the chart's NetworkPolicies
+    and PodDisruptionBudgets find user pods by name/instance."""
+    name = get_config("nameOverride") or get_config("Chart.Name") or "jupyterhub"
+    labels = {
+        "app": name,
+        "heritage": "jupyterhub",
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/managed-by": "kubespawner",
+    }
+    release = get_config("Release.Name") or os.environ.get("HELM_RELEASE_NAME")
+    if release:
+        labels["release"] = release
+        labels["app.kubernetes.io/instance"] = release
+    return labels
+
+
+def configure_spawner_basics(c):
+    c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+    c.KubeSpawner.namespace = os.environ.get("POD_NAMESPACE") or "default"
+    c.KubeSpawner.common_labels = common_labels()
+
+    for key, trait, types in [
+        ("singleuser.cmd", "cmd", (str, list)),
+        ("singleuser.defaultUrl", "default_url", str),
+        ("singleuser.startTimeout", "start_timeout", int),
+        ("singleuser.uid", "uid", int),
+        ("singleuser.fsGid", "fs_gid", int),
+        ("singleuser.allowPrivilegeEscalation", "allow_privilege_escalation", bool),
+        ("singleuser.serviceAccountName", "service_account", str),
+        ("singleuser.podNameTemplate", "pod_name_template", str),
+        ("singleuser.events", "events_enabled", bool),
+        ("singleuser.extraAnnotations", "extra_annotations", dict),
+        ("singleuser.nodeSelector", "node_selector", dict),
+        ("singleuser.lifecycleHooks", "lifecycle_hooks", dict),
+        ("singleuser.extraContainers", "extra_containers", list),
+        ("singleuser.extraPodConfig", "extra_pod_config", dict),
+        ("singleuser.extraResource.limits", "extra_resource_limits", dict),
+        ("singleuser.extraResource.guarantees", "extra_resource_guarantees", dict),
+        ("singleuser.cpu.limit", "cpu_limit", (int, float)),
+        ("singleuser.cpu.guarantee", "cpu_guarantee", (int, float)),
+        ("singleuser.memory.limit", "mem_limit", (str, int)),
+        ("singleuser.memory.guarantee", "mem_guarantee", (str, int)),
+        ("singleuser.image.pullPolicy", "image_pull_policy", str),
+    ]:
+        value = _typed(key, types)
+        if value not in (None, {}, []):
+            _set_spawner(c, trait, value, key)
+
+    # Pods only (not PVCs): the component label the chart's policies select.
+    labels = {"app.kubernetes.io/component": "singleuser-server"}
+    labels.update(_typed("singleuser.extraLabels", dict, {}))
+    _set_spawner(c, "extra_labels", labels, "singleuser.extraLabels")
+    if _typed("singleuser.defaultUrl", str):
+        c.Spawner.default_url = get_config("singleuser.defaultUrl")
+    env = singleuser_environment()
+    if env:
+        _set_spawner(c, "environment", env, "singleuser.extraEnv")
+    profiles = _typed("singleuser.profileList", list)
+    if profiles:
+        _set_spawner(c, "profile_list", profiles, "singleuser.profileList")
+
+
+def singleuser_environment():
+    """singleuser.extraEnv as a dict; values are strings or EnvVar-like dicts
+    (valueFrom). A list of EnvVar objects is accepted too."""
+    env = get_config("singleuser.extraEnv", {})
+    if isinstance(env, list):
+        out = {}
+        for i, item in enumerate(env):
+            if not isinstance(item, dict) or "name" not in item:
+                raise ConfigError(f"singleuser.extraEnv[{i}] must be a mapping with a name")
+            rest = {k: v for k, v in item.items() if k != "name"}
+            out[item["name"]] = rest.get("value", "") if list(rest) == ["value"] else rest
+        return out
+    if not isinstance(env, dict):
+        raise ConfigError(f"singleuser.extraEnv must be a mapping or a list, not {env!r}")
+    return {
+        name: value if isinstance(value, dict) else ("" if value is None else str(value))
+        for name, value in env.items()
+    }
+
+
+def configure_image(c):
+    name = _typed("singleuser.image.name", str)
+    tag = get_config("singleuser.image.tag")
+    if name:
+        _set_spawner(
+            c, "image", f"{name}:{tag}" if tag not in (None, "") else name, "singleuser.image"
+        )
+    # Pull secrets: the chart's own (imagePullSecret.create), the global
+    # list, then the singleuser image's own; entries are names or {name: ...}.
+    secrets = []
+    if get_config("imagePullSecret.create") and get_config(
+        "imagePullSecret.automaticReferenceInjection", True
+    ):
+        secrets.append(get_name("image-pull-secret"))
+    for key in ("imagePullSecrets", "singleuser.image.pullSecrets"):
+        for i, entry in enumerate(_typed(key, list, [])):
+            secret = entry.get("name") if isinstance(entry, dict) else entry
+            if not isinstance(secret, str) or not secret:
+                raise ConfigError(f"{key}[{i}] must be a Secret name, not {entry!r}")
+            if secret not in secrets:
+                secrets.append(secret)
+    if secrets:
+        _set_spawner(c, "image_pull_secrets", secrets, "singleuser.image.pullSecrets")
+
+
+def configure_scheduling(c):
+    """Tolerations, affinities, the user-scheduler and the priority class."""
+    tolerations = _typed("scheduling.userPods.tolerations", list, []) + _typed(
+        "singleuser.extraTolerations", list, []
+    )
+    if tolerations:
+        _set_spawner(c, "tolerations", tolerations, "singleuser.extraTolerations")
+
+    node_required = list(_typed("singleuser.extraNodeAffinity.required", list, []))
+    node_preferred = list(_typed("singleuser.extraNodeAffinity.preferred", list, []))
+    purpose = _choice(
+        "scheduling.userPods.nodeAffinity.matchNodePurpose",
+        ["ignore", "prefer", "require"],
+        "prefer",
+    )
+    # Nodes labelled hub.jupyter.org/node-purpose=user are meant for user pods.
+    user_nodes = {
+        "matchExpressions": [{"key": NODE_PURPOSE_LABEL, "operator": "In", "values": ["user"]}]
+    }
+    if purpose == "prefer":
+        node_preferred.append({"weight": 100, "preference": user_nodes})
+    elif purpose == "require":
+        node_required.append(user_nodes)
+    for trait, value, key in [
+        ("node_affinity_required", node_required, "singleuser.extraNodeAffinity.required"),
+        ("node_affinity_preferred", node_preferred, "singleuser.extraNodeAffinity.preferred"),
+    ]:
+        if value:
+            _set_spawner(c, trait, value, key)
+
+    pod_preferred = list(_typed("singleuser.extraPodAffinity.preferred", list, []))
+    strategy = get_config("singleuser.schedulerStrategy")
+    if strategy is not None:
+        strategy = _choice("singleuser.schedulerStrategy", ["pack", "spread"], None)
+        log.warning(
+            "singleuser.schedulerStrategy is an old spelling; today: "
+            "scheduling.userScheduler.enabled: %s",
+            "true" if strategy == "pack" else "false",
+        )
+        if strategy == "pack":
+            # Prefer nodes already running user pods.
+            pod_preferred.append(
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "labelSelector": {
+                            "matchExpressions": [
+                                {
+                                    "key": "component",
+                                    "operator": "In",
+                                    "values": ["singleuser-server"],
+                                }
+                            ]
+                        },
+                        "topologyKey": "kubernetes.io/hostname",
+                    },
+                }
+            )
+    for key, trait, value in [
+        ("singleuser.extraPodAffinity.required", "pod_affinity_required", None),
+        ("singleuser.extraPodAffinity.preferred", "pod_affinity_preferred", pod_preferred),
+        ("singleuser.extraPodAntiAffinity.required", "pod_anti_affinity_required", None),
+        ("singleuser.extraPodAntiAffinity.preferred", "pod_anti_affinity_preferred", None),
+    ]:
+        value = value if value is not None else _typed(key, list, [])
+        if value:
+            _set_spawner(c, trait, value, key)
+
+    if get_config("scheduling.userScheduler.enabled"):
+        _set_spawner(c, "scheduler_name", get_name("user-scheduler"), "scheduling.userScheduler")
+    if get_config("scheduling.podPriority.enabled"):
+        _set_spawner(c, "priority_class_name", priority_class_name(), "scheduling.podPriority")
+
+
+def priority_class_name():
+    # PriorityClasses are cluster-scoped, so the chart prefixes their names.
+    return get_name("default-priority")
+
+
+def network_tools_init_container():
+    """The init container that blocks the cloud metadata server with iptables,
+    so user code cannot read the node's cloud credentials."""
+    metadata = get_config("singleuser.cloudMetadata", {})
+    if "enabled" in metadata:
+        # Seed-era meaning: enabled = users may reach the metadata server.
+        log.warning(
+            "singleuser.cloudMetadata.enabled is an old spelling; today: "
+            "singleuser.cloudMetadata.blockWithIptables: %s",
+            "false" if metadata["enabled"] else "true",
+        )
+        block = not metadata["enabled"]
+    else:
+        block = _typed("singleuser.cloudMetadata.blockWithIptables", bool, True)
+    if not block:
+        return None
+    ip = _typed("singleuser.cloudMetadata.ip", str, "169.254.169.254")
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        raise ConfigError(
+            f"singleuser.cloudMetadata.ip must be an IP address, not {ip!r}"
+        ) from None
+    name = _typed("singleuser.networkTools.image.name", str)
+    if not name:
+        raise ConfigError(
+            "singleuser.networkTools.image.name must be set to block the cloud metadata server"
+        )
+    tag = get_config("singleuser.networkTools.image.tag")
+    container = {
+        "name": "block-cloud-metadata",
+        "image": f"{name}:{tag}" if tag else name,
+        "command": ["iptables", "--append", "OUTPUT", "--protocol", "tcp"]
+        + ["--destination", ip, "--destination-port", "80", "--jump", "DROP"],
+        # iptables needs root and NET_ADMIN (NET_RAW for its netlink socket),
+        # nothing more.
+        "securityContext": {
+            "runAsUser": 0,
+            "runAsNonRoot": False,
+            "privileged": False,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
+        },
+    }
+    pull_policy = get_config("singleuser.networkTools.image.pullPolicy")
+    if pull_policy:
+        container["imagePullPolicy"] = pull_policy
+    resources = _typed("singleuser.networkTools.resources", dict)
+    if resources:
+        container["resources"] = resources
+    return container
+
+
+def configure_init_containers(c):
+    containers = []
+    blocker = network_tools_init_container()
+    if blocker:
+        containers.append(blocker)
+    containers += _typed("singleuser.initContainers", list, [])
+    if containers:
+        _set_spawner(c, "init_containers", containers, "singleuser.initContainers")
+
+
+def storage_volumes():
+    """Volumes and mounts for the user's home (singleuser.storage.type)."""
+    storage_type = _choice("singleuser.storage.type", ["dynamic", "static", "none"], "dynamic")
+    home = _typed("singleuser.storage.homeMountPath", str, "/home/jovyan")
+    settings = {}
+    volumes, mounts = [], []
+    if storage_type == "dynamic":
+        volume_name = _typed(
+            "singleuser.storage.dynamic.volumeNameTemplate", str, "volume-{user_server}"
+        )
+        settings["storage_pvc_ensure"] = True
+        for key, trait, types in [
+            ("singleuser.storage.dynamic.pvcNameTemplate", "pvc_name_template", str),
+            ("singleuser.storage.dynamic.storageClass", "storage_class", str),
+            ("singleuser.storage.dynamic.storageAccessModes", "storage_access_modes", list),
+            ("singleuser.storage.capacity", "storage_capacity", str),
+            ("singleuser.storage.extraLabels", "storage_extra_labels", dict),
+        ]:
+            value = _typed(key, types)
+            if value not in (None, {}, []):
+                settings[trait] = (value, key)
+        volumes.append({"name": volume_name, "persistentVolumeClaim": {"claimName": "{pvc_name}"}})
+        mount = {"name": volume_name, "mountPath": home}
+        sub_path = _typed("singleuser.storage.dynamic.subPath", str)
+        if sub_path:
+            mount["subPath"] = sub_path
+        mounts.append(mount)
+    elif storage_type == "static":
+        claim = _typed("singleuser.storage.static.pvcName", str)
+        if not claim:
+            raise ConfigError(
+                "singleuser.storage.static.pvcName must name a PVC when storage.type is static"
+            )
+        # One shared claim; each user gets their own folder of it.
+        volumes.append({"name": "home", "persistentVolumeClaim": {"claimName": claim}})
+        mount = {"name": "home", "mountPath": home}
+        sub_path = _typed("singleuser.storage.static.subPath", str, "{username}")
+        if sub_path:
+            mount["subPath"] = sub_path
+        mounts.append(mount)
+    return storage_type, settings, volumes, mounts
+
+
+def extra_files_volume():
+    """singleuser.extraFiles: each file is a key of the Secret `singleuser`
+    that the chart renders, mounted at its own path."""
+    files = _typed("singleuser.extraFiles", dict, {})
+    if not files:
+        return [], []
+    items, mounts = [], []
+    for key in sorted(files):
+        spec = files[key]
+        where = f"singleuser.extraFiles.{key}"
+        if not isinstance(spec, dict) or not spec.get("mountPath"):
+            raise ConfigError(f"{where}.mountPath must be set (where the file appears in the pod)")
+        item = {"key": key, "path": key}
+        if spec.get("mode") is not None:
+            item["mode"] = spec["mode"]
+        items.append(item)
+        mounts.append({"name": "files", "mountPath": spec["mountPath"], "subPath": key})
+    volume = {"name": "files", "secret": {"secretName": get_name("singleuser"), "items": items}}
+    return [volume], mounts
+
+
+def configure_storage(c):
+    storage_type, settings, volumes, mounts = storage_volumes()
+    for trait, setting in settings.items():
+        value, key = setting if isinstance(setting, tuple) else (setting, "singleuser.storage")
+        _set_spawner(c, trait, value, key)
+    file_volumes, file_mounts = extra_files_volume()
+    volumes += file_volumes
+    mounts += file_mounts
+    volumes += _as_list(
+        "singleuser.storage.extraVolumes", get_config("singleuser.storage.extraVolumes"), True
+    )
+    mounts += _as_list(
+        "singleuser.storage.extraVolumeMounts", get_config("singleuser.storage.extraVolumeMounts")
+    )
+    if volumes:
+        _set_spawner(c, "volumes", volumes, "singleuser.storage.extraVolumes")
+    if mounts:
+        _set_spawner(c, "volume_mounts", mounts, "singleuser.storage.extraVolumeMounts")
+
+
+def configure_spawner(c):
+    configure_spawner_basics(c)
+    configure_image(c)
+    configure_scheduling(c)
+    configure_init_containers(c)
+    configure_storage(c)
+
+
+# ---------------------------------------------------------------- authentication
+
+# Seed-era auth.type -> (authenticator class, its config section)
+_LEGACY_AUTHENTICATORS = {
+    "github": "oauthenticator.github.GitHubOAuthenticator",
+    "google": "oauthenticator.google.GoogleOAuthenticator",
+    "cilogon": "oauthenticator.cilogon.CILogonOAuthenticator",
+    "globus": "oauthenticator.globus.GlobusOAuthenticator",
+    "gitlab": "oauthenticator.gitlab.GitLabOAuthenticator",
+    "generic": "oauthenticator.generic.GenericOAuthenticator",
+    "dummy": "jupyterhub.auth.DummyAuthenticator",
+}
+# Seed-era camelCase keys whose trait is not just the snake_case spelling.
+_LEGACY_AUTH_KEYS = {
+    "callbackUrl": "oauth_callback_url",
+    "org_whitelist": "allowed_organizations",
+    "usernameKey": "username_claim",
+}
+
+
+def _snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _import_class(dotted, key):
+    module, _, name = dotted.rpartition(".")
+    try:
+        mod = __import__(module, fromlist=[name])
+        return getattr(mod, name)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise ConfigError(f"{key}: cannot import {dotted!r}: {e}") from None
+
+
+def legacy_auth_config():
+    """Translate the seed guide's auth.* keys into hub.config form.
+
+    Returns a dict {Section: {trait: value}} (empty without auth.*). Each key
+    in use is logged with its current spelling.
+    """
+    auth = _typed("auth", dict, {})
+    out = {}
+
+    def put(section, trait, value, key):
+        out.setdefault(section, {})[trait] = value
+        log.warning("%s is an old spelling; today: hub.config.%s.%s", key, section, trait)
+
+    auth_type = auth.get("type")
+    restricted = False
+    if auth_type is not None:
+        if auth_type == "custom":
+            class_name = _typed("auth.custom.className", str)
+            if not class_name:
+                raise ConfigError("auth.custom.className must name the authenticator class")
+            section = class_name.rpartition(".")[2]
+            put("JupyterHub", "authenticator_class", class_name, "auth.type")
+            for trait, value in _typed("auth.custom.config", dict, {}).items():
+                put(section, trait, value, f"auth.custom.config.{trait}")
+        elif auth_type in _LEGACY_AUTHENTICATORS:
+            class_name = _LEGACY_AUTHENTICATORS[auth_type]
+            cls = _import_class(class_name, "auth.type")
+            section = cls.__name__
+            put("JupyterHub", "authenticator_class", class_name, "auth.type")
+            block_key = f"auth.{auth_type}"
+            block = auth.get(auth_type)
+            if block is None and auth_type == "cilogon" and auth.get("github"):
+                # The seed guide's CILogon example puts its keys under `github`.
+                block_key, block = "auth.github", auth["github"]
+            traits = cls.class_traits(config=True)
+            for name, value in (block or {}).items():
+                trait = _LEGACY_AUTH_KEYS.get(name, _snake(name))
+                if trait not in traits:
+                    raise ConfigError(f"{block_key}.{name} is not a setting of {section}")
+                if trait == "hosted_domain" and isinstance(value, str):
+                    value = [value]
+                restricted |= trait.startswith("allowed_")
+                put(section, trait, value, f"{block_key}.{name}")
+            if auth_type != "dummy" and not restricted and not auth.get("whitelist"):
+                # The seed guide: without a whitelist any account may log in.
+                # Today's authenticators refuse everyone unless told.
+                put(section, "allow_all", True, f"auth.type: {auth_type} (no whitelist)")
+        else:
+            known = ", ".join(sorted([*_LEGACY_AUTHENTICATORS, "custom"]))
+            raise ConfigError(
+                f"auth.type {auth_type!r} is not supported (known: {known}); set "
+                "hub.config.JupyterHub.authenticator_class and hub.config.<Class>.* instead"
+            )
+    if auth.get("scopes") is not None:
+        put("OAuthenticator", "scope", _typed("auth.scopes", list), "auth.scopes")
+    users = get_config("auth.whitelist.users")
+    if users is not None:
+        put("Authenticator", "allowed_users", set(users), "auth.whitelist.users")
+    admins = get_config("auth.admin.users")
+    if admins is not None:
+        put("Authenticator", "admin_users", set(admins), "auth.admin.users")
+    access = get_config("auth.admin.access")
+    if access is not None:
+        put("JupyterHub", "admin_access", bool(access), "auth.admin.access")
+        if not access:
+            log.warning(
+                "auth.admin.access: false no longer restricts admins: JupyterHub's admin role "
+                "can always reach users' servers; define a narrower role in hub.loadRoles instead"
+            )
+    state = get_config("auth.state.enabled")
+    if state is not None:
+        put("Authenticator", "enable_auth_state", bool(state), "auth.state.enabled")
+    return out
+
+
+# ---------------------------------------------------------------- services and roles
+
+
+def culler_service(hub_api_base):
+    """The idle culler as a hub-managed service with only the scopes it needs.
+
+    Returns (service, role), or (None, None) when cull.enabled is false.
+    """
+    if not _typed("cull.enabled", bool, True):
+        return None, None
+    base_url = _typed("hub.baseUrl", str, "/")
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterhub_idle_culler",
+        f"--url={hub_api_base}{base_url.rstrip('/')}/hub/api",
+    ]
+    scopes = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
+    for key, flag in [
+        ("cull.timeout", "timeout"),
+        ("cull.every", "cull-every"),
+        ("cull.concurrency", "concurrency"),
+        ("cull.maxAge", "max-age"),
+    ]:
+        value = _non_negative_int(key)
+        if value is not None:
+            command.append(f"--{flag}={value}")
+    if _typed("cull.users", bool, False):
+        command.append("--cull-users=True")
+        scopes.append("admin:users")  # to delete the users it culls
+    if not _typed("cull.adminUsers", bool, True):
+        command.append("--cull-admin-users=False")
+    if _typed("cull.removeNamedServers", bool, False):
+        command.append("--remove-named-servers=True")
+    service = {"name": "jupyterhub-idle-culler", "command": command}
+    role = {
+        "name": "jupyterhub-idle-culler",
+        "description": "Stop idle servers (the chart's cull.* settings)",
+        "scopes": scopes,
+        "services": ["jupyterhub-idle-culler"],
+    }
+    return service, role
+
+
+def hub_services():
+    """hub.services (a dict so values files merge); tokens come from the Secret."""
+    services = []
+    for name, spec in sorted(_typed("hub.services", dict, {}).items()):
+        if not isinstance(spec, dict):
+            raise ConfigError(f"hub.services.{name} must be a mapping, not {spec!r}")
+        service = {k: v for k, v in spec.items() if k != "apiToken"}
+        service.setdefault("name", name)
+        token = get_secret_value(f"hub.services.{name}.apiToken", None) or spec.get("apiToken")
+        if token:
+            service["api_token"] = token.strip()
+        services.append(service)
+    return services
+
+
+def hub_roles():
+    roles = []
+    for name, spec in sorted(_typed("hub.loadRoles", dict, {}).items()):
+        if not isinstance(spec, dict):
+            raise ConfigError(f"hub.loadRoles.{name} must be a mapping, not {spec!r}")
+        roles.append({"name": name, **spec})
+    return roles
+
+
+def configure_services_and_roles(c, hub_api_base):
+    services, roles = hub_services(), hub_roles()
+    culler, culler_role = culler_service(hub_api_base)
+    if culler:
+        services.insert(0, culler)
+        roles.insert(0, culler_role)
+    # Plain lists, so hub.extraConfig can append to them.
+    c.JupyterHub.services = services
+    c.JupyterHub.load_roles = roles
+
+
+# ---------------------------------------------------------------- escape hatches
+
+# Secrets are set from the Secret's own keys (hub.existingSecret first), not
+# from their copies in values.yaml.
+_SECRET_TRAITS = {
+    ("JupyterHub", "cookie_secret"),
+    ("ConfigurableHTTPProxy", "auth_token"),
+    ("CryptKeeper", "keys"),
+}
+
+
+def apply_hub_config(c, legacy_auth):
+    """hub.config passes traitlets config through, over the chart's own
+    settings. Seed-era auth.* keys, translated, win over it (the chart's
+    default authenticator_class must not hide a user's auth.type)."""
+    hub_config = _typed("hub.config", dict, {})
+    merged = {}
+    for section, settings in hub_config.items():
+        if not section[:1].isupper():
+            raise ConfigError(
+                f"hub.config.{section}: sections are class names like JupyterHub or KubeSpawner"
+            )
+        if not isinstance(settings, dict):
+            raise ConfigError(f"hub.config.{section} must be a mapping, not {settings!r}")
+        merged[section] = {k: v for k, v in settings.items() if (section, k) not in _SECRET_TRAITS}
+    for section, settings in legacy_auth.items():
+        for trait, value in settings.items():
+            old = merged.get(section, {}).get(trait)
+            if (
+                old is not None
+                and old != value
+                and not (trait == "authenticator_class" and old == "dummy")
+            ):
+                log.warning("auth.* overrides hub.config.%s.%s (%r)", section, trait, old)
+            merged.setdefault(section, {})[trait] = value
+    c.merge(Config(merged))
+
+
+def load_config_d(namespace):
+    """Run jupyterhub_config.d/*.py (e.g. from hub.extraFiles) in name order."""
+    folder = config_root() / "jupyterhub_config.d"
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.glob("*.py")):
+        log.info("Loading %s", path)
+        exec(compile(path.read_text(), str(path), "exec"), namespace)
+
+
+def run_extra_config(namespace):
+    """hub.extraConfig: a string, or a dict run in sorted key order. An error
+    names the key its code came from."""
+    extra = get_config("hub.extraConfig", {})
+    snippets = {"": extra} if isinstance(extra, str) else extra
+    if not isinstance(snippets, dict):
+        raise ConfigError(f"hub.extraConfig must be a string or a mapping, not {extra!r}")
+    for key in sorted(snippets):
+        where = f"hub.extraConfig.{key}" if key else "hub.extraConfig"
+        code = snippets[key]
+        if not code:
+            continue
+        if not isinstance(code, str):
+            raise ConfigError(f"{where} must be Python code as a string, not {code!r}")
+        log.info("Loading %s", where)
+        try:
+            exec(compile(code, f"<{where}>", "exec"), namespace)
+        except Exception as e:
+            line = ""
+            tb = e.__traceback__
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename == f"<{where}>":
+                    line = f" (line {tb.tb_lineno})"
+                tb = tb.tb_next
+            raise ConfigError(f"{where}{line} failed: {type(e).__name__}: {e}") from e
+
+
+# ---------------------------------------------------------------- apply
+
+
+def configure(c, namespace):
+    hub_api_base = hub_bind(c)
+    configure_hub(c)
+    configure_proxy(c)
+    configure_database(c)
+    configure_secrets(c)
+    configure_spawner(c)
+    configure_services_and_roles(c, hub_api_base)
+    apply_hub_config(c, legacy_auth_config())
+    load_config_d(namespace)
+    run_extra_config(namespace)
+
+
+configure(c, globals())

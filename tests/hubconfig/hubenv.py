@@ -1,0 +1,298 @@
+"""Build what the hub pod sees from a rendered chart, and load the hub config.
+
+render() runs real `helm template`; HubPod picks the hub's Secret, ConfigMap
+and Deployment env out of the manifests; materialise() writes them under a
+Z2JH_CONFIG_ROOT laid out as in the pod; load_hub_config() loads
+jupyterhub_config.py with traitlets' PyFileConfigLoader, the loader
+JupyterHub's own `load_config_file` uses.
+"""
+
+import base64
+import contextlib
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from traitlets.config.loader import PyFileConfigLoader
+
+REPO = Path(__file__).resolve().parents[2]
+HUB_IMAGE = REPO / "images" / "hub"
+CHART = REPO / "chart"
+HELM = REPO / ".bin" / "helm"
+VALUES = Path(__file__).resolve().parent / "values"
+
+RELEASE = "jhub"
+NAMESPACE = "jhub-ns"
+
+# Variables the config reads that a test must not inherit from the outside.
+_HUB_ENV_PATTERN = re.compile(
+    r".*_SERVICE_(HOST|PORT)(_.*)?$|Z2JH_CONFIG_ROOT|POD_NAMESPACE|HELM_RELEASE_NAME|"
+    r"CONFIGPROXY_AUTH_TOKEN|MYSQL_PWD|PGPASSWORD|JUPYTERHUB_CRYPT_KEY|JPY_COOKIE_SECRET"
+)
+
+
+def render(values_files=(), set_values=(), release=RELEASE, namespace=NAMESPACE):
+    """`helm template` the chart; returns the list of manifests."""
+    cmd = [str(HELM), "template", release, str(CHART), "--namespace", namespace]
+    for path in values_files:
+        cmd += ["--values", str(path)]
+    for item in set_values:
+        cmd += ["--set", item]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"helm template failed:\n{out.stderr}")
+    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+
+
+def _find(manifests, kind, name):
+    for doc in manifests:
+        if doc.get("kind") == kind and doc["metadata"]["name"] == name:
+            return doc
+    return None
+
+
+def _secret_data(secret):
+    data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+    data.update(secret.get("stringData") or {})
+    return data
+
+
+@dataclass
+class HubPod:
+    """What the hub container gets: files for the config root, and env."""
+
+    secret: dict
+    config: dict
+    env: dict
+    existing_secret: dict = field(default_factory=dict)
+
+    @property
+    def values(self):
+        return yaml.safe_load(self.secret["values.yaml"])
+
+
+def service_env(manifests, host_for):
+    """The *_SERVICE_HOST/PORT variables Kubernetes injects for each Service."""
+    env = {}
+    for doc in manifests:
+        if doc.get("kind") != "Service":
+            continue
+        prefix = doc["metadata"]["name"].upper().replace("-", "_")
+        ports = doc["spec"].get("ports") or []
+        env[f"{prefix}_SERVICE_HOST"] = host_for(doc["metadata"]["name"])
+        if ports:
+            env[f"{prefix}_SERVICE_PORT"] = str(ports[0]["port"])
+            for port in ports:
+                if port.get("name"):
+                    env[f"{prefix}_SERVICE_PORT_{port['name'].upper().replace('-', '_')}"] = str(
+                        port["port"]
+                    )
+    return env
+
+
+def _cluster_ip(name, _ips={}):  # noqa: B006 - a stable fake ClusterIP per Service
+    return _ips.setdefault(name, f"10.96.0.{len(_ips) + 10}")
+
+
+def hub_pod(manifests, namespace=NAMESPACE, host_for=_cluster_ip):
+    """The hub Secret, ConfigMap and container env from rendered manifests."""
+    secret = _find(manifests, "Secret", _hub_name(manifests))
+    if secret is None:
+        raise LookupError("the rendered chart has no hub Secret")
+    configmap = _find(manifests, "ConfigMap", _hub_name(manifests)) or {}
+    deployment = _find(manifests, "Deployment", _hub_name(manifests))
+    secrets = {
+        d["metadata"]["name"]: _secret_data(d) for d in manifests if d.get("kind") == "Secret"
+    }
+    configmaps = {
+        d["metadata"]["name"]: d.get("data") or {}
+        for d in manifests
+        if d.get("kind") == "ConfigMap"
+    }
+    env = service_env(manifests, host_for)
+    container = next(
+        c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "hub"
+    )
+    for item in container.get("env") or []:
+        env[item["name"]] = _env_value(item, namespace, secrets, configmaps)
+    return HubPod(secret=_secret_data(secret), config=configmap.get("data") or {}, env=env)
+
+
+def _hub_name(manifests):
+    for doc in manifests:
+        if doc.get("kind") == "Deployment" and (
+            doc["metadata"].get("labels", {}).get("component") == "hub"
+            or doc["metadata"]["name"].endswith("hub")
+        ):
+            return doc["metadata"]["name"]
+    return "hub"
+
+
+def _env_value(item, namespace, secrets, configmaps):
+    if "value" in item:
+        return str(item["value"])
+    source = item.get("valueFrom") or {}
+    if "fieldRef" in source:
+        path = source["fieldRef"]["fieldPath"]
+        return {
+            "metadata.namespace": namespace,
+            "metadata.name": "hub-0",
+            "status.podIP": "10.0.0.5",
+        }[path]
+    for ref_kind, store in (("secretKeyRef", secrets), ("configMapKeyRef", configmaps)):
+        if ref_kind in source:
+            ref = source[ref_kind]
+            return store.get(ref["name"], {}).get(ref["key"], "")
+    return ""
+
+
+def materialise(pod, root, existing_values=None, existing_files=None, config_d=None):
+    """Lay out Z2JH_CONFIG_ROOT as the hub pod has it."""
+    root = Path(root)
+    for sub, files in (("secret", pod.secret), ("config", pod.config)):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        for key, text in files.items():
+            (root / sub / key).write_text(text)
+    if existing_values is not None or existing_files:
+        (root / "existing-secret").mkdir(parents=True, exist_ok=True)
+        if existing_values is not None:
+            text = yaml.safe_dump(existing_values)
+            (root / "existing-secret" / "values.yaml").write_text(text)
+        for key, text in (existing_files or {}).items():
+            (root / "existing-secret" / key).write_text(text)
+    if config_d:
+        (root / "jupyterhub_config.d").mkdir(parents=True, exist_ok=True)
+        for name, text in config_d.items():
+            (root / "jupyterhub_config.d" / name).write_text(text)
+    for name in ("jupyterhub_config.py", "z2jh.py"):
+        shutil.copy(HUB_IMAGE / name, root / name)
+    return root
+
+
+@contextlib.contextmanager
+def hub_environment(env):
+    """os.environ as in the hub pod, restored afterwards."""
+    saved = dict(os.environ)
+    saved_path = list(sys.path)
+    for key in list(os.environ):
+        if _HUB_ENV_PATTERN.fullmatch(key):
+            del os.environ[key]
+    os.environ.update(env)
+    sys.modules.pop("z2jh", None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        sys.path[:] = saved_path
+        sys.modules.pop("z2jh", None)
+
+
+def load_hub_config(root, env):
+    """Load root/jupyterhub_config.py as JupyterHub does; returns the Config."""
+    env = {**env, "Z2JH_CONFIG_ROOT": str(root)}
+    with hub_environment(env):
+        loader = PyFileConfigLoader(
+            "jupyterhub_config.py", path=str(root), log=logging.getLogger("JupyterHub")
+        )
+        return loader.load_config()
+
+
+# ------------------------------------------------------------------ stand-in
+# Until the chart renders its hub objects, tests use this stand-in: the
+# chart's default values merged with the test's, laid out as the interface
+# (docs/chart-hub-interface.md) says the chart does.
+
+_SHORT_NAMES = ["hub", "proxy", "proxy-api", "proxy-public", "singleuser", "image-pull-secret"]
+
+
+def chart_renders_hub():
+    """Whether the chart renders everything the hub pod needs yet."""
+    try:
+        manifests = render()
+    except RuntimeError:
+        return False
+    needed = [("Secret", "hub"), ("ConfigMap", "hub"), ("Deployment", "hub")]
+    needed += [("Service", "hub"), ("Service", "proxy-api")]
+    return all(_find(manifests, kind, name) for kind, name in needed)
+
+
+def _merge(base, override):
+    out = dict(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def standin_render(values_files=(), release=RELEASE, namespace=NAMESPACE):
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    for path in values_files:
+        values = _merge(values, yaml.safe_load(Path(path).read_text()))
+    values["Chart"] = {"Name": "jupyterhub", "Version": "0.1.0"}
+    values["Release"] = {"Name": release, "Namespace": namespace, "Service": "Helm"}
+    names = {n: n for n in _SHORT_NAMES}
+    names["user-scheduler"] = f"{namespace}-user-scheduler"
+    names["default-priority"] = f"{release}-default-priority"
+    secrets = {
+        "hub.config.ConfigurableHTTPProxy.auth_token": values["proxy"].get("secretToken")
+        or "a" * 64,
+        "hub.config.JupyterHub.cookie_secret": values["hub"].get("cookieSecret") or "b" * 64,
+        "hub.config.CryptKeeper.keys": "c" * 64,
+    }
+    for name, service in (values["hub"].get("services") or {}).items():
+        secrets[f"hub.services.{name}.apiToken"] = service.get("apiToken") or "d" * 64
+    env = [
+        {"name": "PYTHONUNBUFFERED", "value": "1"},
+        {"name": "HELM_RELEASE_NAME", "value": release},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {
+            "name": "CONFIGPROXY_AUTH_TOKEN",
+            "valueFrom": {
+                "secretKeyRef": {
+                    "name": "hub",
+                    "key": "hub.config.ConfigurableHTTPProxy.auth_token",
+                }
+            },
+        },
+    ]
+    if values["hub"]["db"].get("password"):
+        var = {"mysql": "MYSQL_PWD", "postgres": "PGPASSWORD"}.get(values["hub"]["db"]["type"])
+        if var:
+            env.append({"name": var, "value": values["hub"]["db"]["password"]})
+
+    def service(name, port):
+        return {
+            "kind": "Service",
+            "metadata": {"name": name},
+            "spec": {"ports": [{"name": "http", "port": port}]},
+        }
+
+    return [
+        {
+            "kind": "Secret",
+            "metadata": {"name": "hub"},
+            "stringData": {"values.yaml": yaml.safe_dump(values), **secrets},
+        },
+        {
+            "kind": "ConfigMap",
+            "metadata": {"name": "hub"},
+            "data": {"resource-names.yaml": yaml.safe_dump(names)},
+        },
+        {
+            "kind": "Deployment",
+            "metadata": {"name": "hub", "labels": {"component": "hub"}},
+            "spec": {"template": {"spec": {"containers": [{"name": "hub", "env": env}]}}},
+        },
+        service("hub", 8081),
+        service("proxy-api", 8001),
+        service("proxy-public", 80),
+    ]

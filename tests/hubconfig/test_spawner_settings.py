@@ -1,0 +1,252 @@
+"""singleuser.* and scheduling.* values -> KubeSpawner traits in the loaded config."""
+
+import pytest
+
+NODE_PURPOSE_USER = {
+    "matchExpressions": [
+        {"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]}
+    ]
+}
+
+
+@pytest.fixture(scope="module")
+def spawner(hub_setup):
+    return hub_setup("singleuser.yaml").config.KubeSpawner
+
+
+@pytest.fixture(scope="module")
+def default_spawner(hub_setup):
+    return hub_setup().config.KubeSpawner
+
+
+def test_spawner_class_and_namespace(hub_setup):
+    config = hub_setup().config
+    assert config.JupyterHub.spawner_class == "kubespawner.KubeSpawner"
+    assert config.KubeSpawner.namespace == hub_setup().pod.env["POD_NAMESPACE"]
+
+
+def test_user_pods_carry_the_labels_the_chart_selects(default_spawner, hub_setup):
+    release = hub_setup().pod.values["Release"]["Name"]
+    labels = default_spawner.common_labels
+    assert labels["app.kubernetes.io/name"] == "jupyterhub"
+    assert labels["app.kubernetes.io/instance"] == release
+    assert default_spawner.extra_labels == {
+        "app.kubernetes.io/component": "singleuser-server",
+        "hub.jupyter.org/network-access-hub": "true",
+    }
+
+
+def test_defaults(default_spawner):
+    assert default_spawner.image.endswith(
+        "singleuser-sample:" + default_spawner.image.split(":")[-1]
+    )
+    assert default_spawner.mem_guarantee == "1G"
+    assert default_spawner.start_timeout == 300
+    assert default_spawner.uid == 1000
+    assert default_spawner.fs_gid == 100
+    assert default_spawner.allow_privilege_escalation is False
+    assert default_spawner.storage_pvc_ensure is True
+    assert default_spawner.storage_capacity == "10Gi"
+    assert default_spawner.storage_access_modes == ["ReadWriteOnce"]
+    assert default_spawner.volumes == [
+        {"name": "volume-{user_server}", "persistentVolumeClaim": {"claimName": "{pvc_name}"}}
+    ]
+    assert default_spawner.volume_mounts == [
+        {"name": "volume-{user_server}", "mountPath": "/home/jovyan"}
+    ]
+    assert default_spawner.node_affinity_preferred == [
+        {"weight": 100, "preference": NODE_PURPOSE_USER}
+    ]
+    assert {t["value"] for t in default_spawner.tolerations} == {"user"}
+    assert "image_pull_secrets" not in default_spawner
+    assert "cmd" not in default_spawner  # the image's own command
+
+
+def test_image_and_pull_secrets(spawner):
+    assert spawner.image == "registry.example.org/team/notebook:2024.1"
+    assert spawner.image_pull_policy == "Always"
+    # the chart's own Secret first, then the global list, then the image's
+    assert spawner.image_pull_secrets == [
+        "image-pull-secret",
+        "global-pull",
+        "notebook-pull",
+        "other-pull",
+    ]
+
+
+def test_process_and_security(spawner, hub_setup):
+    config = hub_setup("singleuser.yaml").config
+    assert spawner.cmd == ["jupyterhub-singleuser", "--debug"]
+    assert spawner.default_url == "/lab"
+    assert config.Spawner.default_url == "/lab"
+    assert spawner.start_timeout == 600
+    assert spawner.uid == 1001
+    assert spawner.fs_gid == 101
+    assert spawner.allow_privilege_escalation is True
+    assert spawner.service_account == "notebook-sa"
+    assert spawner.pod_name_template == "nb-{username}--{servername}"
+    assert spawner.events_enabled is False
+
+
+def test_resources(spawner):
+    assert (spawner.cpu_limit, spawner.cpu_guarantee) == (2, 0.5)
+    assert (spawner.mem_limit, spawner.mem_guarantee) == ("4G", "2G")
+    assert spawner.extra_resource_limits == {"nvidia.com/gpu": "1"}
+    assert spawner.extra_resource_guarantees == {"nvidia.com/gpu": "1"}
+
+
+def test_environment_labels_annotations(spawner):
+    assert spawner.environment == {
+        "EDITOR": "vim",
+        "POD_IP": {"valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+    }
+    assert spawner.extra_labels["team"] == "data"
+    assert spawner.extra_labels["app.kubernetes.io/component"] == "singleuser-server"
+    assert spawner.extra_annotations == {
+        "iam.amazonaws.com/role": "arn:aws:iam::0123456789:role/{username}-role"
+    }
+
+
+def test_extra_env_as_a_list(hub_setup):
+    env = hub_setup("storage-none.yaml").config.KubeSpawner.environment
+    assert env == {
+        "GREETING": "hello",
+        "NODE": {"valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+    }
+
+
+def test_scheduling(spawner, hub_setup):
+    names = hub_setup("singleuser.yaml").pod.config["resource-names.yaml"]
+    assert spawner.node_selector == {"disktype": "ssd"}
+    # scheduling.userPods tolerations, then singleuser.extraTolerations
+    assert spawner.tolerations[-1] == {"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}
+    assert [t.get("value") for t in spawner.tolerations[:-1]] == ["user", "user"]
+    assert spawner.node_affinity_required == [
+        {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]},
+        NODE_PURPOSE_USER,  # matchNodePurpose: require
+    ]
+    assert spawner.node_affinity_preferred == [
+        {"weight": 10, "preference": {"matchExpressions": [{"key": "fast", "operator": "Exists"}]}}
+    ]
+    assert spawner.pod_affinity_required[0]["labelSelector"] == {"matchLabels": {"team": "data"}}
+    assert spawner.pod_affinity_preferred[0]["weight"] == 5
+    assert spawner.pod_anti_affinity_required[0]["labelSelector"] == {
+        "matchLabels": {"noisy": "true"}
+    }
+    assert spawner.pod_anti_affinity_preferred[0]["weight"] == 1
+    assert spawner.scheduler_name in names
+    assert spawner.scheduler_name.endswith("user-scheduler")
+    assert spawner.priority_class_name.endswith("-default-priority")
+    assert spawner.priority_class_name in names
+
+
+def test_scheduler_and_priority_off(hub_setup, default_spawner):
+    static = hub_setup("storage-static.yaml").config.KubeSpawner
+    assert "scheduler_name" not in static
+    assert "priority_class_name" not in default_spawner  # podPriority off by default
+    assert "node_affinity_preferred" not in static  # matchNodePurpose: ignore
+
+
+def test_hooks_containers_pod_config(spawner):
+    assert spawner.lifecycle_hooks["postStart"]["exec"]["command"][0] == "gitpuller"
+    names = [c["name"] for c in spawner.init_containers]
+    assert names == ["block-cloud-metadata", "init-home"]
+    assert spawner.extra_containers == [
+        {"name": "sidecar", "image": "busybox:1.36", "command": ["sleep", "infinity"]}
+    ]
+    assert spawner.extra_pod_config == {"restartPolicy": "Never", "dnsPolicy": "ClusterFirst"}
+
+
+def test_cloud_metadata_blocker(spawner):
+    blocker = spawner.init_containers[0]
+    assert blocker["image"] == "registry.example.org/network-tools:3.0"
+    assert blocker["imagePullPolicy"] == "IfNotPresent"
+    assert blocker["resources"] == {"limits": {"memory": "64Mi"}}
+    command = blocker["command"]
+    assert command[:3] == ["iptables", "--append", "OUTPUT"]
+    assert command[command.index("--destination") + 1] == "169.254.169.254"
+    assert command[-2:] == ["--jump", "DROP"]
+    security = blocker["securityContext"]
+    assert security["capabilities"]["add"] == ["NET_ADMIN", "NET_RAW"]
+    assert security["privileged"] is False
+
+
+def test_cloud_metadata_not_blocked(hub_setup):
+    static = hub_setup("storage-static.yaml").config.KubeSpawner
+    assert "init_containers" not in static
+
+
+def test_dynamic_storage(spawner):
+    assert spawner.storage_pvc_ensure is True
+    assert spawner.storage_class == "ssd"
+    assert spawner.storage_capacity == "2Gi"
+    assert spawner.storage_access_modes == ["ReadWriteMany"]
+    assert spawner.storage_extra_labels == {"backup": "daily"}
+    assert spawner.pvc_name_template == "home-{username}{servername}"
+    assert spawner.volumes[0] == {
+        "name": "home-{user_server}",
+        "persistentVolumeClaim": {"claimName": "{pvc_name}"},
+    }
+    assert spawner.volume_mounts[0] == {
+        "name": "home-{user_server}",
+        "mountPath": "/home/user",
+        "subPath": "home",
+    }
+    assert spawner.volumes[-1] == {
+        "name": "shared",
+        "persistentVolumeClaim": {"claimName": "shared-data"},
+    }
+    assert spawner.volume_mounts[-1] == {
+        "name": "shared",
+        "mountPath": "/home/user/shared",
+        "readOnly": True,
+    }
+
+
+def test_static_storage_and_volume_mappings(hub_setup):
+    static = hub_setup("storage-static.yaml").config.KubeSpawner
+    assert "storage_pvc_ensure" not in static
+    assert static.volumes == [
+        {"name": "home", "persistentVolumeClaim": {"claimName": "home-nfs"}},
+        # a mapping: sorted by key, the key is the default name
+        {"name": "datasets", "persistentVolumeClaim": {"claimName": "datasets"}},
+        {"name": "b-scratch", "emptyDir": {}},
+    ]
+    assert static.volume_mounts == [
+        {"name": "home", "mountPath": "/home/jovyan", "subPath": "home/{username}"},
+        {"name": "b-scratch", "mountPath": "/scratch"},
+    ]
+
+
+def test_no_storage(hub_setup):
+    none = hub_setup("storage-none.yaml").config.KubeSpawner
+    assert "storage_pvc_ensure" not in none
+    assert "volumes" not in none
+    assert "volume_mounts" not in none
+
+
+def test_extra_files(spawner, hub_setup):
+    secret_name = hub_setup("singleuser.yaml").pod.config["resource-names.yaml"]
+    files = next(v for v in spawner.volumes if v["name"] == "files")
+    assert files["secret"]["secretName"] == "singleuser"
+    assert "singleuser" in secret_name
+    assert files["secret"]["items"] == [
+        {"key": "jupyter-config", "path": "jupyter-config", "mode": 0o444},
+        {"key": "motd", "path": "motd"},
+    ]
+    mounts = [m for m in spawner.volume_mounts if m["name"] == "files"]
+    assert mounts == [
+        {
+            "name": "files",
+            "mountPath": "/etc/jupyter/jupyter_server_config.json",
+            "subPath": "jupyter-config",
+        },
+        {"name": "files", "mountPath": "/etc/motd", "subPath": "motd"},
+    ]
+
+
+def test_profile_list(spawner):
+    assert [p["display_name"] for p in spawner.profile_list] == ["Small", "GPU"]
+    assert spawner.profile_list[1]["kubespawner_override"] == {
+        "extra_resource_limits": {"nvidia.com/gpu": "1"}
+    }
