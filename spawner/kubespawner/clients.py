@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,6 +136,7 @@ class KubeAPI:
         *,
         params: dict[str, Any],
         server_timeout: int,
+        on_open: Callable[[], None] | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Stream watch events (decoded dicts) until the server closes the stream."""
         params = dict(params, watch="true", timeoutSeconds=server_timeout)
@@ -153,6 +154,8 @@ class KubeAPI:
             if response.status != 200:
                 raw = await response.read()
                 raise ApiException(http_resp=RESTResponse(response, raw.decode("utf-8", "replace")))
+            if on_open is not None:
+                on_open()
             async for line in response.content:
                 if line.strip():
                     yield json.loads(line)

@@ -89,6 +89,7 @@ class ResourceReflector:
         self.watch_count = 0
         self._waiters: dict[str, list[asyncio.Future]] = {}
         self._first_load: asyncio.Future | None = None
+        self._watching = asyncio.Event()
         self._task: asyncio.Task | None = None
 
     # ---- public API -------------------------------------------------------
@@ -123,6 +124,10 @@ class ResourceReflector:
                 await self._task
             except asyncio.CancelledError:
                 pass
+
+    async def watch_established(self) -> None:
+        """Wait until a watch stream is open (changes from now on are seen)."""
+        await self._watching.wait()
 
     def get(self, key: str) -> Obj | None:
         return self.resources.get(key)
@@ -268,7 +273,10 @@ class ResourceReflector:
         seen = 0
         try:
             async for event in self.api.watch(
-                self.path, params=params, server_timeout=server_timeout
+                self.path,
+                params=params,
+                server_timeout=server_timeout,
+                on_open=self._watching.set,
             ):
                 seen += 1
                 self._handle(event)
@@ -279,6 +287,8 @@ class ResourceReflector:
             if error.status == 410:
                 raise ResourceVersionExpired() from error
             raise
+        finally:
+            self._watching.clear()
         return seen
 
     def _handle(self, event: Obj) -> None:
