@@ -40,6 +40,20 @@ USERNAME_ANNOTATION = "hub.jupyter.org/username"
 SERVERNAME_ANNOTATION = "hub.jupyter.org/servername"
 COMPONENT_LABEL = "component"
 
+# traits that change the names update_names() computes
+NAME_TRAITS = frozenset(
+    {
+        "namespace",
+        "enable_user_namespaces",
+        "user_namespace_template",
+        "slug_scheme",
+        "pod_name_template",
+        "pvc_name_template",
+        "dns_name_template",
+        "secret_name_template",
+    }
+)
+
 # Names the templates help strings refer to, in one place.
 _FIELDS_HELP = """
         Template fields: ``{username}``, ``{servername}``, ``{user_server}``
@@ -1170,17 +1184,23 @@ class KubeSpawnerConfig(_Aliases):
             profile, selections = profiles.choose(profile_list, options)
         except profiles.ProfileError as e:
             raise web.HTTPError(400, str(e), reason=str(e)) from None
-        self._restore_profile_snapshot()
+        restored = self._restore_profile_snapshot()
         overrides = profiles.overrides_for(profile, selections)
         self.log.info("Applying profile %r to %s", profile["slug"], getattr(self, "_log_name", ""))
         await self._apply_overrides_async(overrides, where=f"profile {profile['slug']!r}")
         self._applied_user_options = copy.deepcopy(options)
-        self.update_names(keep_pvc_name=self.remember_pvc_name)
+        if NAME_TRAITS.intersection(overrides) or NAME_TRAITS.intersection(restored):
+            # a remembered PVC name survives, unless the profile asks for another
+            keep_pvc = self.remember_pvc_name and "pvc_name_template" not in overrides
+            self.update_names(keep_pvc_name=keep_pvc)
 
-    def _restore_profile_snapshot(self):
+    def _restore_profile_snapshot(self) -> set[str]:
+        """Undo the previous profile's overrides; return the names restored."""
+        restored = set(self._profile_snapshot)
         for name, value in self._profile_snapshot.items():
             setattr(self, name, value)
         self._profile_snapshot = {}
+        return restored
 
     async def _apply_overrides_async(self, overrides: dict, where: str):
         for key, value in overrides.items():

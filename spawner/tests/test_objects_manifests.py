@@ -1,0 +1,386 @@
+"""Each trait's effect on the manifests, through the real mixin and the pure
+builders; every manifest is checked against the Kubernetes OpenAPI schema."""
+
+import base64
+
+import kubernetes_validate
+import pytest
+from jupyterhub import orm
+from jupyterhub.objects import Hub
+from jupyterhub.spawner import Spawner
+from traitlets.config import Config
+
+from kubespawner import objects
+from kubespawner.config import KubeSpawnerConfig
+
+K8S_VERSION = "1.30.0"
+
+
+class KubeSpawner(KubeSpawnerConfig, Spawner):
+    async def start(self):
+        raise NotImplementedError
+
+    async def stop(self, now=False):
+        raise NotImplementedError
+
+    async def poll(self):
+        raise NotImplementedError
+
+
+class User:
+    def __init__(self, name="alice", id=7):
+        self.name, self.id, self.escaped_name = name, id, name
+        self.url = f"/user/{name}/"
+
+
+def make(server="", user="alice", **traits):
+    c = Config()
+    for key, value in traits.items():
+        c.KubeSpawner[key] = value
+    return KubeSpawner(user=User(user), hub=Hub(), config=c, orm_spawner=orm.Spawner(name=server))
+
+
+def valid(manifest):
+    kubernetes_validate.validate(manifest, K8S_VERSION, strict=True)
+    return manifest
+
+
+async def pod_of(**traits):
+    return valid(await make(**traits).get_pod_manifest())
+
+
+def container(pod):
+    return pod["spec"]["containers"][0]
+
+
+def env_of(pod):
+    return {e["name"]: e for e in container(pod)["env"]}
+
+
+async def test_default_pod():
+    pod = await pod_of()
+    c = container(pod)
+    assert pod["metadata"]["name"] == "jupyter-alice"
+    assert c["image"] == "quay.io/jupyterhub/singleuser:latest"
+    assert c["ports"] == [{"name": "notebook-port", "containerPort": 8888}]
+    assert "args" not in c and "command" not in c  # the image's CMD
+    assert c["securityContext"] == {"allowPrivilegeEscalation": False}
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    assert pod["metadata"]["labels"]["component"] == "singleuser-server"
+    assert pod["metadata"]["labels"]["app"] == "jupyterhub"
+    assert pod["metadata"]["labels"]["hub.jupyter.org/username"] == "alice"
+    assert pod["metadata"]["annotations"]["hub.jupyter.org/username"] == "alice"
+
+
+async def test_cmd_and_args_go_to_container_args():
+    pod = await pod_of(cmd=["jupyterhub-singleuser"], args=["--debug"])
+    assert container(pod)["args"] == ["jupyterhub-singleuser", "--debug"]
+
+
+async def test_image_pull_policy_and_secrets_list_or_str():
+    pod = await pod_of(
+        image="r.example/nb:1", image_pull_policy="Always", image_pull_secrets="cred"
+    )
+    assert container(pod)["image"] == "r.example/nb:1"
+    assert container(pod)["imagePullPolicy"] == "Always"
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "cred"}]
+    pod = await pod_of(image_pull_secrets=["a", {"name": "b"}])
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "a"}, {"name": "b"}]
+
+
+async def test_working_dir_and_port():
+    pod = await pod_of(working_dir="/home/{username}", port=9000)
+    assert container(pod)["workingDir"] == "/home/alice"
+    assert container(pod)["ports"][0]["containerPort"] == 9000
+
+
+async def test_resources_with_suffixes_and_extra_resources():
+    pod = await pod_of(
+        cpu_limit=2.0,
+        cpu_guarantee=0.5,
+        mem_limit="2G",
+        mem_guarantee="512M",
+        extra_resource_limits={"nvidia.com/gpu": "1"},
+        extra_resource_guarantees={"nvidia.com/gpu": "1"},
+    )
+    assert container(pod)["resources"] == {
+        "limits": {"cpu": "2", "memory": str(2 * 1024**3), "nvidia.com/gpu": "1"},
+        "requests": {"cpu": "0.5", "memory": str(512 * 1024**2), "nvidia.com/gpu": "1"},
+    }
+
+
+async def test_security_contexts_from_ints_and_async_callables():
+    async def uid(spawner):
+        return 1000 + spawner.user.id
+
+    pod = await pod_of(
+        uid=uid,
+        gid=lambda spawner: 100,
+        fs_gid=100,
+        supplemental_gids=lambda spawner: [200, 300],
+        privileged=True,
+        allow_privilege_escalation=True,
+        container_security_context={"read_only_root_filesystem": True},
+        pod_security_context={"runAsNonRoot": True},
+    )
+    assert container(pod)["securityContext"] == {
+        "runAsUser": 1007,
+        "runAsGroup": 100,
+        "privileged": True,
+        "allowPrivilegeEscalation": True,
+        "readOnlyRootFilesystem": True,
+    }
+    assert pod["spec"]["securityContext"] == {
+        "fsGroup": 100,
+        "supplementalGroups": [200, 300],
+        "runAsNonRoot": True,
+    }
+
+
+async def test_service_account_mounts_token_only_when_set():
+    pod = await pod_of(service_account="nb-sa")
+    assert pod["spec"]["serviceAccountName"] == "nb-sa"
+    assert pod["spec"]["automountServiceAccountToken"] is True
+    pod = await pod_of(service_account="nb-sa", automount_service_account_token=False)
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    pod = await pod_of(automount_service_account_token=True)
+    assert pod["spec"]["automountServiceAccountToken"] is True
+
+
+async def test_scheduling_traits():
+    term = {"matchExpressions": [{"key": "gpu", "operator": "In", "values": ["yes"]}]}
+    pod_term = {
+        "labelSelector": {"matchLabels": {"a": "b"}},
+        "topologyKey": "kubernetes.io/hostname",
+    }
+    pod = await pod_of(
+        node_selector={"disktype": "ssd"},
+        tolerations=[{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        node_affinity_required=[term],
+        node_affinity_preferred=[{"weight": 1, "preference": term}],
+        pod_affinity_required=[pod_term],
+        pod_affinity_preferred=[{"weight": 5, "podAffinityTerm": pod_term}],
+        pod_anti_affinity_required=[pod_term],
+        pod_anti_affinity_preferred=[{"weight": 5, "pod_affinity_term": pod_term}],
+        priority_class_name="user-pods",
+        scheduler_name="user-scheduler",
+    )
+    spec = pod["spec"]
+    assert spec["nodeSelector"] == {"disktype": "ssd"}
+    assert spec["tolerations"][0]["effect"] == "NoSchedule"
+    req = "requiredDuringSchedulingIgnoredDuringExecution"
+    pref = "preferredDuringSchedulingIgnoredDuringExecution"
+    assert spec["affinity"]["nodeAffinity"][req] == {"nodeSelectorTerms": [term]}
+    assert spec["affinity"]["nodeAffinity"][pref][0]["weight"] == 1
+    assert spec["affinity"]["podAffinity"][req] == [pod_term]
+    assert spec["affinity"]["podAffinity"][pref][0]["podAffinityTerm"] == pod_term
+    assert spec["affinity"]["podAntiAffinity"][req] == [pod_term]
+    assert spec["affinity"]["podAntiAffinity"][pref][0]["podAffinityTerm"] == pod_term
+    assert spec["priorityClassName"] == "user-pods"
+    assert spec["schedulerName"] == "user-scheduler"
+
+
+async def test_labels_annotations_templated_and_common():
+    pod = await pod_of(
+        extra_labels={"owner": "{username}", "id": "{userid}"},
+        extra_annotations={"who": "{unescaped_username}"},
+        common_labels={"app": "myhub"},
+        component_label="nb",
+        user="Bob.Smith",
+    )
+    labels = pod["metadata"]["labels"]
+    assert labels["app"] == "myhub" and "heritage" not in labels
+    assert labels["component"] == "nb"
+    assert labels["owner"].startswith("bob-smith---")
+    assert labels["id"] == "7"
+    assert pod["metadata"]["annotations"]["who"] == "Bob.Smith"
+
+
+async def test_volumes_and_mounts_list_or_dict_templated():
+    pod = await pod_of(
+        volumes={
+            "b-home": {"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}},
+            "a-shared": {"nfs": {"server": "nfs", "path": "/{username}"}},
+        },
+        volume_mounts=[{"name": "home", "mountPath": "/home/{username}"}],
+    )
+    assert pod["spec"]["volumes"] == [
+        {"nfs": {"server": "nfs", "path": "/alice"}, "name": "a-shared"},
+        {"name": "home", "persistentVolumeClaim": {"claimName": "claim-alice"}},
+    ]
+    assert container(pod)["volumeMounts"] == [{"name": "home", "mountPath": "/home/alice"}]
+
+
+async def test_env_strings_callables_value_from_and_reference_order():
+    pod = await pod_of(
+        environment={
+            "GREETING": "hello $(NAME) in $(PLACE)",
+            "NAME": "{username}",
+            "PLACE": lambda spawner: "here",
+            "TOKEN": {"valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+            "POD_IP": {"fieldRef": {"fieldPath": "status.podIP"}},
+        }
+    )
+    env = env_of(pod)
+    assert env["NAME"]["value"] == "alice"
+    assert env["PLACE"]["value"] == "here"
+    assert env["TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "s", "key": "k"}}
+    assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    names = [e["name"] for e in container(pod)["env"]]
+    assert names.index("GREETING") > names.index("NAME")
+    assert names.index("GREETING") > names.index("PLACE")
+    assert "JUPYTERHUB_API_TOKEN" in env
+
+
+def test_env_order_is_stable_and_tolerates_cycles():
+    env = objects.make_env({"A": "$(B)", "B": "$(A)", "C": "x", "D": "$(C)$(MISSING)"})
+    assert [e["name"] for e in env] == ["C", "D", "A", "B"]
+
+
+async def test_lifecycle_init_and_extra_containers():
+    pod = await pod_of(
+        lifecycle_hooks={"postStart": {"exec": {"command": ["sh", "-c", "echo hi"]}}},
+        init_containers=[{"name": "init", "image": "busybox", "command": ["echo", "{username}"]}],
+        extra_containers=[{"name": "side", "image": "busybox", "image_pull_policy": "Never"}],
+    )
+    assert container(pod)["lifecycle"]["postStart"]["exec"]["command"][-1] == "echo hi"
+    assert pod["spec"]["initContainers"][0]["command"] == ["echo", "alice"]
+    assert pod["spec"]["containers"][1] == {
+        "name": "side",
+        "image": "busybox",
+        "imagePullPolicy": "Never",
+    }
+
+
+async def test_extra_container_and_pod_config_snake_or_camel():
+    pod = await pod_of(
+        extra_container_config={"env_from": [{"config_map_ref": {"name": "cfg"}}]},
+        extra_pod_config={"dns_policy": "ClusterFirstWithHostNet", "hostAliases": []},
+    )
+    assert container(pod)["envFrom"] == [{"configMapRef": {"name": "cfg"}}]
+    assert pod["spec"]["dnsPolicy"] == "ClusterFirstWithHostNet"
+    assert pod["spec"]["hostAliases"] == []
+
+
+async def test_modify_pod_hook_sync_and_async():
+    def sync_hook(spawner, pod):
+        pod["metadata"]["labels"]["hooked"] = spawner.user.name
+        return pod
+
+    async def async_hook(spawner, pod):
+        pod["spec"]["hostname"] = "h"
+        return pod
+
+    assert (await pod_of(modify_pod_hook=sync_hook))["metadata"]["labels"]["hooked"] == "alice"
+    assert (await pod_of(modify_pod_hook=async_hook))["spec"]["hostname"] == "h"
+
+
+async def test_internal_ssl_mounts_the_secret():
+    spawner = make(server="gpu")
+    spawner.internal_ssl = True
+    pod = valid(await spawner.get_pod_manifest())
+    vols = {v["name"]: v for v in pod["spec"]["volumes"]}
+    assert vols["jupyterhub-internal-certs"]["secret"]["secretName"] == "jupyter-alice--gpu"
+    assert {"name": "jupyterhub-internal-certs", "mountPath": "/etc/jupyterhub/ssl/"} in container(
+        pod
+    )["volumeMounts"]
+
+
+async def test_secret_and_service_owned_by_pod(tmp_path):
+    spawner = make()
+    files = {}
+    for key in ("keyfile", "certfile", "cafile"):
+        files[key] = tmp_path / key
+        files[key].write_text(f"--{key}--")
+    pod_paths = await spawner.move_certs({k: str(v) for k, v in files.items()})
+    assert pod_paths["keyfile"] == "/etc/jupyterhub/ssl/ssl.key"
+    owner = objects.make_owner_reference("jupyter-alice", "uid-1")
+    secret = valid(spawner.get_secret_manifest(owner))
+    assert secret["metadata"]["ownerReferences"] == [owner]
+    assert base64.b64decode(secret["data"]["ssl.crt"]) == b"--certfile--"
+    assert base64.b64decode(secret["data"]["notebooks-ca_trust.crt"]) == b"--cafile--"
+    service = valid(spawner.get_service_manifest(owner))
+    assert service["metadata"]["name"] == "jupyter-alice"
+    assert service["metadata"]["ownerReferences"] == [owner]
+    assert service["spec"]["selector"] == {
+        "component": "singleuser-server",
+        "hub.jupyter.org/username": "alice",
+        "hub.jupyter.org/servername": "",
+    }
+    assert service["spec"]["ports"][0]["port"] == 8888
+
+
+def test_pvc_from_storage_traits():
+    spawner = make(
+        storage_class="fast",
+        storage_capacity="10Gi",
+        storage_access_modes=["ReadWriteMany"],
+        storage_selector={"matchLabels": {"tier": "x"}},
+        storage_extra_labels={"owner": "{username}"},
+        storage_extra_annotations={"note": "{unescaped_username}"},
+    )
+    pvc = valid(spawner.get_pvc_manifest())
+    assert pvc["metadata"]["name"] == "claim-alice"
+    assert pvc["spec"] == {
+        "accessModes": ["ReadWriteMany"],
+        "resources": {"requests": {"storage": "10Gi"}},
+        "storageClassName": "fast",
+        "selector": {"matchLabels": {"tier": "x"}},
+    }
+    assert pvc["metadata"]["labels"]["owner"] == "alice"
+    assert pvc["metadata"]["labels"]["component"] == "singleuser-storage"
+    assert pvc["metadata"]["annotations"]["note"] == "alice"
+
+
+def test_pvc_without_class_uses_cluster_default():
+    pvc = valid(make(storage_capacity="1Gi").get_pvc_manifest())
+    assert "storageClassName" not in pvc["spec"]
+
+
+def test_namespace_manifest():
+    spawner = make(
+        namespace="hub",
+        enable_user_namespaces=True,
+        user_namespace_labels={"user": "{username}"},
+        user_namespace_annotations={"who": "{unescaped_username}"},
+    )
+    ns = valid(spawner.get_namespace_manifest())
+    assert ns["metadata"]["name"] == "hub-alice"
+    assert ns["metadata"]["labels"]["user"] == "alice"
+    assert ns["metadata"]["annotations"]["who"] == "alice"
+
+
+def test_make_pod_keeps_documented_parameter_names():
+    pod = valid(
+        objects.make_pod(
+            "p",
+            ["jupyterhub-singleuser"],
+            8888,
+            "img:1",
+            "IfNotPresent",
+            image_pull_secret="cred",
+            run_as_uid=1000,
+            fs_gid=100,
+            run_privileged=False,
+            env={"A": "1"},
+        )
+    )
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "cred"}]
+    assert pod["spec"]["securityContext"] == {"fsGroup": 100}
+    pvc = valid(objects.make_pvc("c", "standard", ["ReadWriteOnce"], "1Gi", {"a": "b"}))
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "1Gi"
+
+
+def test_make_pod_requires_an_image():
+    with pytest.raises(ValueError, match="image"):
+        objects.make_pod("p")
+
+
+def test_bad_volume_type_names_the_trait():
+    with pytest.raises(TypeError, match="volumes"):
+        objects.make_pod("p", image="i", volumes="nope")
+
+
+def test_unknown_template_field_in_names_is_reported():
+    with pytest.raises(KeyError, match="usrname"):
+        make(pod_name_template="jupyter-{usrname}")
