@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, errors
+from . import discovery, errors, openapi, tables
 from .admission import FIELD_VALIDATION
 from .errors import ApiError
 from .faults import Faults
@@ -191,6 +191,10 @@ class ApiServer:
             return discovery.api_versions(self.server_address)
         if path == "/apis":
             return discovery.api_group_list(registry)
+        if path == "/openapi/v3":
+            return openapi.v3_root(registry)
+        if path.startswith("/openapi/v3/"):
+            return openapi.v3_group_version(registry, path[len("/openapi/v3/") :])
         if len(parts) == 2 and parts[0] == "api":
             return discovery.resource_list(registry, "", parts[1])
         if len(parts) == 2 and parts[0] == "apis":
@@ -266,6 +270,15 @@ class ApiServer:
                 if rt.namespaced:
                     self.store._check_namespace(rt, name, ns, creating=False)
                 raise errors.not_found(rt, name)
+            if tables.wants_table(request.headers.get("Accept", "")):
+                return json_response(
+                    tables.table(
+                        rt.key,
+                        [obj],
+                        obj["metadata"]["resourceVersion"],
+                        request.query.get("includeObject", "Metadata"),
+                    )
+                )
             return json_response(obj)
         if verb == "list":
             return self._list(request, rt, ns)
@@ -347,6 +360,17 @@ class ApiServer:
             _int(q, "limit"),
             q.get("continue") or None,
         )
+        if tables.wants_table(request.headers.get("Accept", "")):
+            return json_response(
+                tables.table(
+                    rt.key,
+                    items,
+                    rv,
+                    q.get("includeObject", "Metadata"),
+                    continue_token=cont,
+                    remaining=remaining,
+                )
+            )
         meta: dict[str, Any] = {"resourceVersion": rv}
         if cont:
             meta["continue"] = cont
@@ -380,8 +404,20 @@ class ApiServer:
         response.enable_chunked_encoding()
         await response.prepare(request)
         self._streams.add(response)
+        as_table = tables.wants_table(request.headers.get("Accept", ""))
+        include = q.get("includeObject", "Metadata")
+        headers_sent = False
         try:
             async for event_type, obj in watch:
+                if as_table and event_type not in ("ERROR", "BOOKMARK"):
+                    obj = tables.table(
+                        rt.key,
+                        [obj],
+                        obj["metadata"]["resourceVersion"],
+                        include,
+                        headers=not headers_sent,
+                    )
+                    headers_sent = True
                 await response.write(
                     b'{"type":"' + event_type.encode() + b'","object":' + _dumps(obj) + b"}\n"
                 )

@@ -52,6 +52,7 @@ class KubeSim:
         history_size: int = 20000,
         bookmark_interval: float = 60.0,
         validate: bool = True,
+        require_token: bool | None = None,
         **node_options: Any,
     ):
         if runtime not in ("pause", "process"):
@@ -70,6 +71,9 @@ class KubeSim:
         self.host = host
         self.port = port
         self.token = token or secrets.token_urlsafe(32)
+        # Like kube-apiserver's old insecure port, plain HTTP needs no credentials by
+        # default: client-go (kubectl) never sends a bearer token over plain HTTP.
+        self.require_token = https if require_token is None else require_token
         self._state_dir_arg = Path(state_dir) if state_dir else None
         self._kubeconfig_arg = Path(kubeconfig_path) if kubeconfig_path else None
         self.store = Store(
@@ -89,7 +93,7 @@ class KubeSim:
         self.api = ApiServer(
             self.store,
             version,
-            self.token,
+            self.token if self.require_token else None,
             self.faults,
             log_reader=self.read_log,
             admin=AdminApi(self),
