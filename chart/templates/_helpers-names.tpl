@@ -30,6 +30,8 @@ controller-revision-hash label).
 {{- range list "hub" "proxy" "proxy-api" "proxy-public" "proxy-http" "autohttps" "user-scheduler-deploy" "user-scheduler-lock" "user-placeholder" "hook-image-puller" "hook-image-awaiter" "continuous-image-puller" "singleuser" "image-pull-secret" "hub-db-dir" "proxy-public-tls-acme" "proxy-public-manual-tls" "ingress" "httproute" }}
   {{- $_ := set $names . (printf "%s%s" $p .) }}
 {{- end }}
+{{- /* The user-scheduler's Deployment/ConfigMap/ServiceAccount keep the short name. */}}
+{{- $_ := set $names "user-scheduler-deploy" (printf "%suser-scheduler" $p) }}
 {{- $_ := set $names "hub-existing-secret" ($.Values.hub.existingSecret | default "") }}
 {{- /* Scheduler names are cluster-wide: without a prefix, use the namespace. */}}
 {{- $_ := set $names "user-scheduler" (ternary (printf "%s-user-scheduler" .Release.Namespace) (printf "%suser-scheduler" $p) (eq $p "")) }}
@@ -42,10 +44,15 @@ controller-revision-hash label).
 
 {{- /* One rendered name: include "jupyterhub.name" (list $ "hub") */}}
 {{- define "jupyterhub.name" -}}
-{{- $root := index . 0 }}
-{{- $names := include "jupyterhub.names" $root | fromYaml }}
-{{- if not (hasKey $names (index . 1)) }}
-  {{- fail (printf "chart bug: no resource name %q" (index . 1)) }}
+{{- $root := index . 0 }}{{ $short := index . 1 }}
+{{- $p := include "jupyterhub.prefix" $root }}
+{{- if has $short (list "hub" "proxy" "proxy-api" "proxy-public" "proxy-http" "autohttps" "user-scheduler-lock" "user-placeholder" "hook-image-puller" "hook-image-awaiter" "continuous-image-puller" "singleuser" "image-pull-secret" "hub-db-dir" "proxy-public-tls-acme" "proxy-public-manual-tls" "ingress" "httproute") }}
+  {{- printf "%s%s" $p $short }}
+{{- else }}
+  {{- $names := include "jupyterhub.names" $root | fromYaml }}
+  {{- if not (hasKey $names $short) }}
+    {{- fail (printf "chart bug: no resource name %q" $short) }}
+  {{- end }}
+  {{- index $names $short }}
 {{- end }}
-{{- index $names (index . 1) }}
 {{- end }}

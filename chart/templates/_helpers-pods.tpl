@@ -150,3 +150,41 @@ timeoutSeconds: {{ $p.timeoutSeconds }}
 {{- toYaml . }}
 {{- end }}
 {{- end }}
+
+{{- /*
+Scheduling of pods that stand in for user pods (placeholders, image
+pullers): where user pods go. (list $ $V)
+*/}}
+{{- define "jupyterhub.userPodScheduling" -}}
+{{- $root := index . 0 }}{{ $V := index . 1 }}{{ $su := $V.singleuser }}
+{{- with $su.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- $affinity := include "jupyterhub.nodePurposeAffinity" (list "user" $V.scheduling.userPods) | fromYaml }}
+{{- $na := $affinity.nodeAffinity | default dict }}
+{{- with $su.extraNodeAffinity.required }}
+  {{- /* Terms are ORed: the node-purpose requirement goes into each. */}}
+  {{- $purpose := list }}
+  {{- with $na.requiredDuringSchedulingIgnoredDuringExecution }}
+    {{- $purpose = (first .nodeSelectorTerms).matchExpressions }}
+  {{- end }}
+  {{- $terms := list }}
+  {{- range . }}
+    {{- $terms = append $terms (merge (dict "matchExpressions" (concat (.matchExpressions | default list) $purpose)) .) }}
+  {{- end }}
+  {{- $_ := set $na "requiredDuringSchedulingIgnoredDuringExecution" (dict "nodeSelectorTerms" $terms) }}
+{{- end }}
+{{- with $su.extraNodeAffinity.preferred }}
+  {{- $_ := set $na "preferredDuringSchedulingIgnoredDuringExecution" (concat ($na.preferredDuringSchedulingIgnoredDuringExecution | default list) .) }}
+{{- end }}
+{{- if $na }}
+affinity:
+  nodeAffinity:
+    {{- toYaml $na | nindent 4 }}
+{{- end }}
+{{- with concat ($V.scheduling.userPods.tolerations | default list) ($su.extraTolerations | default list) }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}

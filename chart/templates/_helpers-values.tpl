@@ -1,7 +1,7 @@
 {{- /*
 The effective values: .Values with the seed-era keys translated to today's
 spelling. Every template reads these instead of .Values:
-  {{- $V := include "jupyterhub.values" . | fromYaml }}
+  {{- include "jupyterhub.loadValues" . }}{{- $V := get . "_jupyterhubValues" }}
 The translation is pure (a deep copy of .Values), so its result does not
 depend on which template Helm renders first. "jupyterhub.legacyWarnings"
 reports each translated key in NOTES.txt; keys that cannot be translated
@@ -10,6 +10,9 @@ safely are refused here with `fail`.
 {{- define "jupyterhub.values" -}}
 {{- $v := deepCopy .Values }}
 {{- $hub := $v.hub }}
+
+{{- if kindIs "invalid" $hub.extraConfig }}{{ $_ := set $hub "extraConfig" dict }}{{ end }}
+{{- if kindIs "invalid" $hub.extraEnv }}{{ $_ := set $hub "extraEnv" dict }}{{ end }}
 
 {{- /* hub.extraConfig as one string -> a one-entry mapping. */}}
 {{- if kindIs "string" $hub.extraConfig }}
@@ -136,4 +139,17 @@ safely are refused here with `fail`.
 {{- /* Environment variable prefix Kubernetes uses for a Service name. */}}
 {{- define "jupyterhub.serviceEnv" -}}
 {{- . | upper | replace "-" "_" }}
+{{- end }}
+
+{{- /*
+The effective values, computed once per render: the first template to ask
+stores them in the render context, later ones reuse them. (If Helm ever
+gave each template its own context, each would just compute them again.)
+Templates must not modify the result (deepCopy it first). Usage:
+  {{- include "jupyterhub.loadValues" . }}{{- $V := get . "_jupyterhubValues" }}
+*/}}
+{{- define "jupyterhub.loadValues" -}}
+{{- if not (hasKey . "_jupyterhubValues") }}
+  {{- $_ := set . "_jupyterhubValues" (include "jupyterhub.values" . | fromYaml) }}
+{{- end }}
 {{- end }}

@@ -1,0 +1,46 @@
+{{- define "jupyterhub.notes" -}}
+{{- include "jupyterhub.loadValues" . }}{{- $V := get . "_jupyterhubValues" }}
+{{- $mode := include "jupyterhub.https.mode" $V }}
+{{- $scheme := ne $mode "" | ternary "https" "http" }}
+{{- $public := include "jupyterhub.name" (list . "proxy-public") }}
+JupyterHub (release {{ .Release.Name }}, chart {{ .Chart.Version }}) is installed in namespace {{ .Release.Namespace }}.
+
+Open it at:
+{{- if $V.ingress.enabled }}
+{{- range $V.ingress.hosts }}
+  {{ empty $V.ingress.tls | ternary "http" "https" }}://{{ . }}{{ $V.hub.baseUrl }}
+{{- end }}
+{{- else if and $V.httpRoute.enabled $V.httpRoute.hostnames }}
+{{- range $V.httpRoute.hostnames }}
+  https://{{ . }}{{ $V.hub.baseUrl }}
+{{- end }}
+{{- else if and $mode $V.proxy.https.hosts }}
+{{- range $V.proxy.https.hosts }}
+  https://{{ . }}{{ $V.hub.baseUrl }}
+{{- end }}
+{{- else if eq $V.proxy.service.type "LoadBalancer" }}
+  {{ $scheme }}://<EXTERNAL-IP>{{ $V.hub.baseUrl }}, where EXTERNAL-IP is shown (after a minute or two) by
+    kubectl --namespace {{ .Release.Namespace }} get service {{ $public }}
+{{- else if eq $V.proxy.service.type "NodePort" }}
+  {{ $scheme }}://<any node's IP>:<node port>{{ $V.hub.baseUrl }}, with the node port from
+    kubectl --namespace {{ .Release.Namespace }} get service {{ $public }}
+{{- else }}
+  kubectl --namespace {{ .Release.Namespace }} port-forward service/{{ $public }} 8080:80
+  then http://localhost:8080{{ $V.hub.baseUrl }}
+{{- end }}
+{{- if eq (dig "JupyterHub" "authenticator_class" "" $V.hub.config) "dummy" }}
+{{- if not $V.auth }}
+
+Anyone can log in with any user name and password (the dummy authenticator):
+configure an authenticator (hub.config.JupyterHub.authenticator_class) before
+real users arrive.
+{{- end }}
+{{- end }}
+{{- with include "jupyterhub.legacyWarnings" . }}
+
+WARNING: this configuration uses keys of older versions of the chart. They
+still work, but write them the current way:
+{{ . }}
+{{- end }}
+
+{{- end }}
