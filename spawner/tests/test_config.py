@@ -5,11 +5,14 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jupyterhub import orm
 from jupyterhub.objects import Hub
 from jupyterhub.spawner import Spawner
 from traitlets.config import Config
 
+from kubespawner import slugs
 from kubespawner.config import DEPRECATED_ALIASES, KubeSpawnerConfig
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
@@ -218,3 +221,20 @@ def test_environment_templates_expand_and_json_survives():
     assert env["JSON"] == '{"a": 1}'
     assert env["SHELLISH"] == "${HOME}/x"
     assert env["CALLED"] == "ALICE"
+
+
+names = st.text(min_size=1, max_size=80)
+
+
+@settings(max_examples=60, deadline=None)
+@given(user=names, server=st.one_of(st.just(""), names), scheme=st.sampled_from(["safe", "escape"]))
+def test_labels_are_valid_for_any_name_under_both_schemes(user, server, scheme):
+    c = Config()
+    c.KubeSpawner.slug_scheme = scheme
+    spawner = make(c, server=server, name=user)
+    labels = spawner._build_labels(spawner.extra_labels)
+    for key, value in labels.items():
+        assert slugs.is_valid_label_value(value), (key, value)
+    if scheme == "safe":
+        for name in (spawner.pod_name, spawner.pvc_name, spawner.secret_name):
+            assert slugs.is_valid_dns_1035_label(name), name
