@@ -1,0 +1,384 @@
+"""The process runtime: each container is a local subprocess.
+
+Command: the container's `command` + `args`; where the container leaves them
+out, the image's ENTRYPOINT/CMD come from the matching image rule
+(`nodeconfig.ImageRule.command/args`). With neither, the container fails with
+CreateContainerError naming the image and the fix; we never guess an image's
+default command.
+
+Addresses: see `podnet` ("0.0.0.0" in env/command/args becomes the pod IP).
+
+Volumes, two modes, chosen once at start:
+
+- "namespace" (root with `unshare` and `setpriv`, as in our sandbox and CI):
+  the process runs in its own mount namespace (`unshare --mount
+  --propagation private`) where each materialised volume directory is
+  bind-mounted onto its real `mountPath` (read-only when asked), so programs
+  find files exactly where the pod spec says. Mount points missing on the
+  host are created empty (the bind mount is private, but the directory
+  itself is on the shared filesystem) and removed again on close() if still
+  empty. `securityContext.runAsUser/runAsGroup` are honoured through setpriv.
+- "rewrite" (anything else): no mounts; every occurrence of a mountPath in
+  the env values, command, args and workingDir is replaced by the
+  materialised directory. Enough for programs that take their paths from
+  configuration; documented as the fallback.
+
+Output: stdout and stderr go to a log file in the CRI format the real kubelet
+writes ("<RFC3339Nano> stdout F <line>"); `logs.read_log` reads it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+from .runtime import ContainerLaunch, CreateContainerError, new_container_id
+
+_MOUNT_SCRIPT = r"""
+set -e
+n=$1; shift
+while [ "$n" -gt 0 ]; do
+  mount --bind "$1" "$2"
+  if [ "$3" = ro ]; then mount -o remount,bind,ro "$2"; fi
+  shift 3; n=$((n-1))
+done
+cd "$1"; shift
+user=$1; group=$2; groups=$3; shift 4
+if [ -n "$user" ]; then
+  if [ -n "$groups" ]; then
+    exec setpriv --reuid="$user" --regid="$group" --groups="$groups" -- "$@"
+  fi
+  exec setpriv --reuid="$user" --regid="$group" --clear-groups -- "$@"
+fi
+exec "$@"
+"""
+
+
+def namespaces_available() -> bool:
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"):
+        return False
+    try:
+        probe = subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "true"],
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return probe.returncode == 0
+
+
+def resolve_argv(launch: ContainerLaunch) -> list[str]:
+    """Kubernetes command/args over the image's ENTRYPOINT/CMD."""
+    rule = launch.rule
+    image_entrypoint = list(rule.command or []) if rule else []
+    image_cmd = list(rule.args or []) if rule else []
+    if launch.command:
+        argv = launch.command + launch.args
+    elif launch.has_args:
+        argv = image_entrypoint + launch.args
+    else:
+        argv = image_entrypoint + image_cmd
+    if not argv:
+        image = launch.container.get("image")
+        raise CreateContainerError(
+            f'kubesim process runtime: image "{image}" has no known entrypoint; set '
+            f"command in the container, or give NodeSimulator an image rule "
+            f"{{'image': '{image}', 'command': [...]}}"
+        )
+    return argv
+
+
+def _rewrite_ip(value: str, pod_ip: str) -> str:
+    return value.replace("0.0.0.0", pod_ip)
+
+
+def _path_rewriter(mounts):
+    """Replace mountPaths with their host directories (longest path first)."""
+    pairs = sorted(((m.target.rstrip("/"), m.source) for m in mounts), key=lambda p: -len(p[0]))
+    if not pairs:
+        return lambda value: value
+    pattern = re.compile(
+        "|".join(f"(?:{re.escape(target)})(?=/|$|[^\\w.-])" for target, _ in pairs)
+    )
+    lookup = dict(pairs)
+    return lambda value: pattern.sub(lambda m: lookup[m.group(0)], value)
+
+
+def _timestamp() -> str:
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}000Z"
+
+
+async def _copy_stream(reader: asyncio.StreamReader, stream: str, log_file) -> None:
+    while True:
+        line = await reader.readline()
+        if not line:
+            return
+        complete = line.endswith(b"\n")
+        text = line[:-1] if complete else line
+        log_file.write(
+            f"{_timestamp()} {stream} {'F' if complete else 'P'} ".encode() + text + b"\n"
+        )
+        log_file.flush()
+
+
+class ProcessHandle:
+    def __init__(self, process: asyncio.subprocess.Process, log_file, readers):
+        self.container_id = new_container_id()
+        self.process = process
+        self.pid = process.pid
+        self._log_file = log_file
+        self._readers = readers
+        self._exit_code: int | None = None
+        self._waiter = asyncio.get_running_loop().create_task(self._wait())
+
+    async def _wait(self) -> int:
+        returncode = await self.process.wait()
+        self._signal_group(signal.SIGKILL)  # the container's other processes go with it
+        if self._readers:
+            _, pending = await asyncio.wait(self._readers, timeout=2)
+            for task in pending:
+                task.cancel()
+        self._log_file.close()
+        self._exit_code = 128 - returncode if returncode < 0 else returncode
+        return self._exit_code
+
+    def _signal_group(self, signum) -> None:
+        try:
+            os.killpg(self.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    @property
+    def exited(self) -> bool:
+        return self._waiter.done()
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._waiter)
+
+    async def stop(self, grace: float) -> int:
+        if not self._waiter.done():
+            self._signal_group(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._waiter), timeout=max(grace, 0))
+            except TimeoutError:
+                self._signal_group(signal.SIGKILL)
+        return await self.wait()
+
+    def kill(self) -> None:
+        if not self._waiter.done():
+            self._signal_group(signal.SIGKILL)
+
+
+class ProcessRuntime:
+    name = "process"
+
+    def __init__(self, mode: str = "auto"):
+        if mode == "auto":
+            mode = "namespace" if namespaces_available() else "rewrite"
+        if mode not in ("namespace", "rewrite"):
+            raise ValueError(f"process runtime mount mode {mode!r}: use 'namespace' or 'rewrite'")
+        self.mode = mode
+        self.handles: set[ProcessHandle] = set()
+        self._created_paths: list[str] = []
+        self._launches: dict[ProcessHandle, ContainerLaunch] = {}
+
+    @property
+    def probes_reach_network(self) -> bool:
+        return True
+
+    def _base_env(self, launch: ContainerLaunch) -> dict[str, str]:
+        host_path = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+        # the interpreter running kubesim first, so "python", "jupyterhub" etc. resolve to it
+        env = {"PATH": f"{os.path.dirname(sys.executable)}:{host_path}"}
+        for key in ("LANG", "LC_ALL", "TZ"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        env["HOSTNAME"] = launch.pod["metadata"]["name"]
+        if launch.rule:
+            env.update(launch.rule.env)
+        env.update(launch.env)
+        if "HOME" not in env:
+            if launch.run_as_user in (None, 0):
+                env["HOME"] = "/root"
+            else:
+                home = os.path.join(launch.pod_dir or "/tmp", "home")
+                os.makedirs(home, exist_ok=True)
+                os.chmod(home, 0o777)
+                env["HOME"] = home
+        return env
+
+    def _ensure_mountpoint(self, mount) -> None:
+        target = mount.target
+        if os.path.lexists(target):
+            return
+        missing = target
+        parent = os.path.dirname(target)
+        while parent and not os.path.exists(parent):
+            missing = parent
+            parent = os.path.dirname(parent)
+        if os.path.isdir(mount.source):
+            os.makedirs(target, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            open(target, "a").close()
+        self._created_paths.append(missing)
+
+    def validate(self, launch: ContainerLaunch) -> None:
+        """Raise CreateContainerError before "Created" when there is nothing to run."""
+        resolve_argv(launch)
+
+    def _prepare(self, launch: ContainerLaunch):
+        """argv, env, extra subprocess options and the open log file (blocking I/O)."""
+        argv = [_rewrite_ip(a, launch.pod_ip) for a in resolve_argv(launch)]
+        env = {k: _rewrite_ip(v, launch.pod_ip) for k, v in self._base_env(launch).items()}
+        rule = launch.rule
+        workdir = launch.container.get("workingDir") or (rule.working_dir if rule else None) or "/"
+        if self.mode == "rewrite":
+            rewrite = _path_rewriter(launch.mounts)
+            argv = [rewrite(a) for a in argv]
+            env = {k: rewrite(v) for k, v in env.items()}
+            workdir = rewrite(workdir)
+            os.makedirs(workdir, exist_ok=True)
+            full_argv = argv
+            extra = {
+                "cwd": workdir,
+                "user": launch.run_as_user,
+                "group": launch.run_as_group,
+                "extra_groups": launch.supplemental_groups or None,
+            }
+        else:
+            for mount in launch.mounts:
+                self._ensure_mountpoint(mount)
+            mount_args = [str(len(launch.mounts))]
+            for mount in launch.mounts:
+                mount_args += [mount.source, mount.target, "ro" if mount.read_only else "rw"]
+            user = "" if launch.run_as_user is None else str(launch.run_as_user)
+            group = str(launch.run_as_group if launch.run_as_group is not None else 0)
+            groups = ",".join(str(g) for g in launch.supplemental_groups)
+            if not os.path.exists(workdir) and not any(
+                workdir == m.target or workdir.startswith(m.target.rstrip("/") + "/")
+                for m in launch.mounts
+            ):
+                os.makedirs(workdir, exist_ok=True)
+                self._created_paths.append(workdir)
+            full_argv = [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "/bin/sh",
+                "-c",
+                _MOUNT_SCRIPT,
+                "kubesim-container",
+                *mount_args,
+                workdir,
+                user,
+                group,
+                groups,
+                "--",
+                *argv,
+            ]
+            extra = {}
+        os.makedirs(os.path.dirname(launch.log_path), exist_ok=True)
+        log_file = open(launch.log_path, "ab")
+        return full_argv, argv, env, extra, log_file
+
+    async def start(self, launch: ContainerLaunch) -> ProcessHandle:
+        full_argv, argv, env, extra, log_file = await asyncio.to_thread(self._prepare, launch)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *full_argv,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                **{k: v for k, v in extra.items() if v is not None},
+            )
+        except OSError as error:
+            log_file.close()
+            raise CreateContainerError(
+                f'failed to start container "{launch.container["name"]}": exec: '
+                f'"{argv[0]}": {error.strerror or error}'
+            ) from None
+        readers = [
+            asyncio.get_running_loop().create_task(
+                _copy_stream(process.stdout, "stdout", log_file)
+            ),
+            asyncio.get_running_loop().create_task(
+                _copy_stream(process.stderr, "stderr", log_file)
+            ),
+        ]
+        handle = ProcessHandle(process, log_file, readers)
+        self.handles.add(handle)
+        self._launches[handle] = launch
+        handle._waiter.add_done_callback(lambda _: self._forget(handle))
+        return handle
+
+    def _forget(self, handle: ProcessHandle) -> None:
+        self.handles.discard(handle)
+        self._launches.pop(handle, None)
+
+    async def exec_probe(self, launch: ContainerLaunch, handle, command, timeout: float) -> bool:
+        """An exec probe: the command inside the container's mount namespace."""
+        if getattr(handle, "exited", True):
+            return False
+        argv = list(command)
+        if self.mode == "namespace":
+            argv = ["nsenter", "-t", str(handle.pid), "-m", "--", *argv]
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                env=self._base_env(launch),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError:
+            return False
+        try:
+            return await asyncio.wait_for(process.wait(), timeout) == 0
+        except TimeoutError:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            await process.wait()
+            return False
+
+    async def close(self) -> None:
+        """Kill every process this runtime started and wait for them."""
+        handles = list(self.handles)
+        for handle in handles:
+            handle.kill()
+        for handle in handles:
+            try:
+                await asyncio.wait_for(handle.wait(), 10)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
+        for path in reversed(self._created_paths):
+            _remove_empty(path)
+        self._created_paths.clear()
+
+
+def _remove_empty(path: str) -> None:
+    """Remove a mount point we created, but only if nothing was put inside it."""
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            for entry in os.listdir(path):
+                _remove_empty(os.path.join(path, entry))
+            os.rmdir(path)
+        elif os.path.isfile(path) and os.path.getsize(path) == 0:
+            os.unlink(path)
+    except OSError:
+        pass
