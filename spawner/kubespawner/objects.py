@@ -361,8 +361,9 @@ def _metadata(name, namespace=None, labels=None, annotations=None, owner_referen
     meta: dict = {"name": name}
     if namespace:
         meta["namespace"] = namespace
-    meta["labels"] = {str(k): str(v) for k, v in (labels or {}).items()}
-    meta["annotations"] = {str(k): str(v) for k, v in (annotations or {}).items()}
+    # None drops a key (how a profile removes a configured label)
+    meta["labels"] = {str(k): str(v) for k, v in (labels or {}).items() if v is not None}
+    meta["annotations"] = {str(k): str(v) for k, v in (annotations or {}).items() if v is not None}
     if owner_references:
         meta["ownerReferences"] = list(owner_references)
     return meta
@@ -385,9 +386,14 @@ def make_pvc(
     class at all (bind to a pre-provisioned volume). ``storage`` is a
     Kubernetes quantity ("10Gi"). ``selector`` is a LabelSelector.
     """
+    if not storage:
+        raise ValueError(
+            f"make_pvc({name!r}): storage (the requested size, e.g. '10Gi') is required; "
+            "set c.KubeSpawner.storage_capacity"
+        )
     spec: dict = {
         "accessModes": list(access_modes),
-        "resources": {"requests": {"storage": str(storage)}} if storage else {"requests": {}},
+        "resources": {"requests": {"storage": str(storage)}},
     }
     annotations = dict(annotations or {})
     if storage_class is not None:

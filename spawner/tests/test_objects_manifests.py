@@ -384,3 +384,13 @@ def test_bad_volume_type_names_the_trait():
 def test_unknown_template_field_in_names_is_reported():
     with pytest.raises(KeyError, match="usrname"):
         make(pod_name_template="jupyter-{usrname}")
+
+
+def test_pvc_without_capacity_names_the_setting():
+    with pytest.raises(ValueError, match="storage_capacity"):
+        make(storage_pvc_ensure=True).get_pvc_manifest()
+
+
+def test_none_label_values_are_dropped():
+    pod = objects.make_pod("p", image="i", labels={"a": "1", "b": None})
+    assert pod["metadata"]["labels"] == {"a": "1"}

@@ -1,0 +1,268 @@
+"""Turning the spawner's trait values into manifests: names, labels,
+environment, and the Pod / PVC / Namespace / Service / Secret objects.
+
+A mixin for KubeSpawnerConfig; the pure builders live in ``objects``.
+"""
+
+from urllib.parse import urlparse, urlunparse
+
+from . import objects, slugs
+from .expansion import NameParts, render_name, template_fields
+from .utils import format_template, maybe_await, recursive_format, resolve_callable
+
+USERNAME_LABEL = "hub.jupyter.org/username"
+SERVERNAME_LABEL = "hub.jupyter.org/servername"
+USERNAME_ANNOTATION = "hub.jupyter.org/username"
+SERVERNAME_ANNOTATION = "hub.jupyter.org/servername"
+COMPONENT_LABEL = "component"
+
+
+class ManifestsMixin:
+    """Names, labels, env and manifests from the traits of KubeSpawnerConfig."""
+
+    # --- names ---------------------------------------------------------
+    def _name_parts(self, **extra) -> NameParts:
+        return NameParts(
+            username=self.user.name,
+            servername=getattr(self, "name", "") or "",
+            userid=getattr(self.user, "id", None),
+            hubnamespace=self.hub_namespace or self.namespace,
+            namespace=self.namespace,
+            **extra,
+        )
+
+    def _template_fields(self, slug_scheme=None, **extra) -> dict:
+        parts = self._name_parts(
+            pod_name=self.pod_name or None, pvc_name=self.pvc_name or None, **extra
+        )
+        return template_fields(parts, slug_scheme or self.slug_scheme)
+
+    def _expand_user_properties(self, template: str, slug_scheme=None) -> str:
+        """Expand the template fields in one string."""
+        return format_template(template, self._template_fields(slug_scheme))
+
+    def _expand_all(self, value, slug_scheme=None):
+        """Expand template fields in every string of a nested structure."""
+        return recursive_format(value, self._template_fields(slug_scheme))
+
+    def update_names(self, *, keep_pvc_name: bool = False) -> None:
+        """(Re)compute namespace, pod, PVC, Secret and DNS names from the
+        templates and the current slug scheme. ``keep_pvc_name`` keeps a PVC
+        name restored from state (``remember_pvc_name``)."""
+        scheme = self.slug_scheme
+        if self.enable_user_namespaces:
+            fields = template_fields(self._name_parts(), scheme)
+            self.namespace = render_name(self.user_namespace_template, fields, scheme)
+        fields = template_fields(self._name_parts(), scheme)
+        self.pod_name = render_name(self.pod_name_template, fields, scheme)
+        if not (keep_pvc_name and self.pvc_name):
+            fields = template_fields(self._name_parts(pod_name=self.pod_name), scheme)
+            self.pvc_name = render_name(self.pvc_name_template, fields, scheme)
+        fields = template_fields(
+            self._name_parts(pod_name=self.pod_name, pvc_name=self.pvc_name), scheme
+        )
+        self.secret_name = render_name(self.secret_name_template, fields, scheme)
+        self.dns_name = format_template(self.dns_name_template, {**fields, "name": self.pod_name})
+
+    # --- labels ------------------------------------------------------
+    def _identity_labels(self) -> dict:
+        """Labels that identify this server's objects (used as selectors)."""
+        return {
+            COMPONENT_LABEL: self.component_label,
+            USERNAME_LABEL: self._label_value(self.user.name),
+            SERVERNAME_LABEL: self._label_value(getattr(self, "name", "") or ""),
+        }
+
+    def _label_value(self, raw: str) -> str:
+        if not raw:
+            return ""
+        if self.slug_scheme == "escape":
+            escaped = slugs.escape_slug(raw)
+            if slugs.is_valid_label_value(escaped):
+                return escaped
+        return slugs.safe_slug(raw, max_length=slugs.LABEL_VALUE_MAX)
+
+    def _build_labels(self, extra: dict | None = None) -> dict:
+        labels = dict(self.common_labels)
+        labels.update(self._expand_all(extra or {}))
+        labels.update(self._identity_labels())
+        return labels
+
+    def _build_annotations(self, extra: dict | None = None) -> dict:
+        annotations = {
+            USERNAME_ANNOTATION: self.user.name,
+            SERVERNAME_ANNOTATION: getattr(self, "name", "") or "",
+        }
+        annotations.update(self._expand_all(extra or {}))
+        return annotations
+
+    # --- environment ---------------------------------------------------
+    def get_env(self) -> dict:
+        """Spawner.get_env, with ``hub_connect_ip``/``hub_connect_port``
+        honoured and template fields expanded in ``environment`` values.
+
+        Values may be strings or dicts (``valueFrom`` sources); callables in
+        ``environment`` have already been called by JupyterHub.
+        """
+        env = super().get_env()
+        if self.hub_connect_ip and not self.hub_connect_url:
+            for key in ("JUPYTERHUB_API_URL", "JUPYTERHUB_ACTIVITY_URL"):
+                if env.get(key):
+                    env[key] = self._reroute_hub_url(env[key])
+        fields = self._template_fields()
+        for key in self.environment:
+            if key in env:
+                env[key] = recursive_format(env[key], fields)
+        return env
+
+    def _reroute_hub_url(self, url: str) -> str:
+        parsed = urlparse(url)
+        port = self.hub_connect_port or parsed.port
+        netloc = f"{self.hub_connect_ip}:{port}" if port else self.hub_connect_ip
+        return urlunparse(parsed._replace(netloc=netloc))
+
+    # --- manifests -----------------------------------------------------
+    async def _resolve(self, value):
+        return await resolve_callable(value, self)
+
+    async def get_pod_manifest(self) -> dict:
+        """The pod manifest for this server, after ``modify_pod_hook``."""
+        uid = await self._resolve(self.uid)
+        gid = await self._resolve(self.gid)
+        fs_gid = await self._resolve(self.fs_gid)
+        supplemental_gids = await self._resolve(self.supplemental_gids)
+        container_sc = await self._resolve(self.container_security_context)
+        pod_sc = await self._resolve(self.pod_security_context)
+
+        cmd = None
+        if self.cmd:
+            cmd = list(self.cmd) + list(self.get_args())
+
+        ssl_secret = self.secret_name if getattr(self, "internal_ssl", False) else None
+        pod = objects.make_pod(
+            name=self.pod_name,
+            cmd=cmd,
+            port=self.port,
+            image=self.image,
+            image_pull_policy=self.image_pull_policy,
+            image_pull_secrets=self.image_pull_secrets,
+            node_selector=self.node_selector,
+            run_as_uid=uid,
+            run_as_gid=gid,
+            fs_gid=fs_gid,
+            supplemental_gids=supplemental_gids,
+            run_privileged=self.privileged,
+            allow_privilege_escalation=self.allow_privilege_escalation,
+            container_security_context=container_sc,
+            pod_security_context=pod_sc,
+            env=self.get_env(),
+            working_dir=self._expand_all(self.working_dir),
+            volumes=self._expand_all(self.volumes),
+            volume_mounts=self._expand_all(self.volume_mounts),
+            labels=self._build_labels(self.extra_labels),
+            annotations=self._build_annotations(self.extra_annotations),
+            cpu_limit=self.cpu_limit,
+            cpu_guarantee=self.cpu_guarantee,
+            mem_limit=self.mem_limit,
+            mem_guarantee=self.mem_guarantee,
+            extra_resource_limits=self.extra_resource_limits,
+            extra_resource_guarantees=self.extra_resource_guarantees,
+            lifecycle_hooks=self.lifecycle_hooks,
+            init_containers=self._expand_all(self.init_containers),
+            extra_containers=self._expand_all(self.extra_containers),
+            extra_container_config=self.extra_container_config,
+            extra_pod_config=self.extra_pod_config,
+            service_account=self.service_account,
+            automount_service_account_token=self.automount_service_account_token,
+            tolerations=self.tolerations,
+            node_affinity_required=self.node_affinity_required,
+            node_affinity_preferred=self.node_affinity_preferred,
+            pod_affinity_required=self.pod_affinity_required,
+            pod_affinity_preferred=self.pod_affinity_preferred,
+            pod_anti_affinity_required=self.pod_anti_affinity_required,
+            pod_anti_affinity_preferred=self.pod_anti_affinity_preferred,
+            priority_class_name=self.priority_class_name,
+            scheduler_name=self.scheduler_name,
+            namespace=self.namespace,
+            ssl_secret_name=ssl_secret,
+            ssl_secret_mount_path=self.secret_mount_path,
+        )
+        if self.modify_pod_hook:
+            modified = await maybe_await(self.modify_pod_hook(self, pod))
+            if modified is not None:
+                pod = modified
+        return pod
+
+    def get_pvc_manifest(self) -> dict:
+        """The PVC manifest for this server's storage."""
+        labels = self._build_labels(self.storage_extra_labels)
+        # the PVC outlives pods and may be shared by a user's servers
+        labels.pop(SERVERNAME_LABEL, None)
+        labels[COMPONENT_LABEL] = "singleuser-storage"
+        annotations = self._build_annotations(self.storage_extra_annotations)
+        annotations.pop(SERVERNAME_ANNOTATION, None)
+        return objects.make_pvc(
+            name=self.pvc_name,
+            storage_class=self.storage_class,
+            access_modes=self.storage_access_modes,
+            storage=self.storage_capacity,
+            labels=labels,
+            annotations=annotations,
+            selector=self.storage_selector,
+            namespace=self.namespace,
+        )
+
+    def get_namespace_manifest(self) -> dict:
+        """The manifest of this user's namespace (``enable_user_namespaces``)."""
+        labels = dict(self.common_labels)
+        labels.update(self._expand_all(self.user_namespace_labels))
+        return objects.make_namespace(
+            self.namespace,
+            labels=labels,
+            annotations=self._expand_all(self.user_namespace_annotations),
+        )
+
+    def get_service_manifest(self, owner_reference: dict) -> dict:
+        """The Service in front of the pod (named like the pod), owned by it."""
+        return objects.make_service(
+            name=self.pod_name,
+            port=self.port,
+            selector=self._identity_labels(),
+            labels=self._build_labels(self.extra_labels),
+            annotations=self._build_annotations(),
+            owner_references=[owner_reference],
+            namespace=self.namespace,
+        )
+
+    # internal SSL: Secret keys, and the file names the server finds them under
+    SSL_FILES = {"keyfile": "ssl.key", "certfile": "ssl.crt", "cafile": "notebooks-ca_trust.crt"}
+
+    async def move_certs(self, paths: dict) -> dict:
+        """Remember the hub-side certificate files (put into the Secret by
+        ``get_secret_manifest``) and return where the server will find them."""
+        self._hub_cert_paths = dict(paths)
+        mount = self.secret_mount_path.rstrip("/")
+        return {key: f"{mount}/{name}" for key, name in self.SSL_FILES.items()}
+
+    def get_secret_manifest(self, owner_reference: dict, cert_paths: dict | None = None) -> dict:
+        """The Secret with the server's internal-SSL key, certificate and CA
+        bundle, owned by the pod. ``cert_paths`` are hub-side files
+        (default: the ones given to ``move_certs``)."""
+        paths = cert_paths or getattr(self, "_hub_cert_paths", None)
+        if not paths:
+            raise RuntimeError("get_secret_manifest: no certificate paths (move_certs not called)")
+        data = {}
+        for key, name in self.SSL_FILES.items():
+            with open(paths[key], "rb") as f:
+                data[name] = f.read()
+        return objects.make_secret(
+            name=self.secret_name,
+            data=data,
+            labels=self._build_labels(),
+            annotations=self._build_annotations(),
+            owner_references=[owner_reference],
+            namespace=self.namespace,
+        )
+
+    async def _resolve(self, value):
+        return await resolve_callable(value, self)
