@@ -115,7 +115,10 @@ DEPRECATED_ALIASES: dict[str, tuple[str, str]] = {
 _Aliases = type(
     "_Aliases",
     (LoggingConfigurable,),
-    {old: DeprecatedAlias(new, ver) for old, (new, ver) in DEPRECATED_ALIASES.items()},
+    {
+        "__module__": __name__,
+        **{old: DeprecatedAlias(new, ver) for old, (new, ver) in DEPRECATED_ALIASES.items()},
+    },
 )
 
 

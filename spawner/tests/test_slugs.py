@@ -27,7 +27,7 @@ def pod_and_pvc(user, server=""):
     )
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(names)
 def test_safe_slug_is_a_dns_1035_label_and_label_value(name):
     slug = slugs.safe_slug(name)
@@ -36,7 +36,7 @@ def test_safe_slug_is_a_dns_1035_label_and_label_value(name):
     assert slugs.is_valid_label_value(slugs.safe_label_value(name))
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(names, st.one_of(st.just(""), names))
 def test_pod_and_pvc_names_are_valid_dns_labels(user, server):
     pod, pvc, fields = pod_and_pvc(user, server)
@@ -45,7 +45,7 @@ def test_pod_and_pvc_names_are_valid_dns_labels(user, server):
     assert slugs.is_valid_label_value(fields["user_server"])
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(names, names)
 def test_distinct_usernames_never_share_a_slug(a, b):
     if a != b:
@@ -53,7 +53,7 @@ def test_distinct_usernames_never_share_a_slug(a, b):
         assert slugs.escape_slug(a) != slugs.escape_slug(b)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(
     st.tuples(names, st.one_of(st.just(""), names)), st.tuples(names, st.one_of(st.just(""), names))
 )
