@@ -141,6 +141,14 @@ def resource_field_value(
     return str(math.ceil(parse_quantity(value) / divisor))
 
 
+def secret_data(obj: Mapping) -> dict[str, str]:
+    """A Secret's data, with any write-only stringData folded in (base64, like the API)."""
+    data = dict(obj.get("data") or {})
+    for key, value in (obj.get("stringData") or {}).items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    return data
+
+
 def _decoded(data: Mapping[str, str], key: str, is_secret: bool) -> str:
     value = data[key]
     if is_secret:
@@ -184,7 +192,7 @@ def build_env(
             obj = source(kind, ref["name"], bool(ref.get("optional")))
             if obj is None:
                 continue
-            data = obj.get("data") or {}
+            data = secret_data(obj) if kind == "Secret" else obj.get("data") or {}
             for key in data:
                 env[prefix + key] = _decoded(data, key, kind == "Secret")
             if kind == "ConfigMap":
@@ -213,7 +221,7 @@ def build_env(
             obj = source(kind, ref.get("name", ""), optional)
             if obj is None:
                 continue
-            data = obj.get("data") or {}
+            data = secret_data(obj) if kind == "Secret" else obj.get("data") or {}
             key = ref.get("key")
             if key not in data:
                 if optional:

@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .envvars import EnvError, expand, field_ref_value, resource_field_value
+from .envvars import EnvError, expand, field_ref_value, resource_field_value, secret_data
 from .runtime import Mount
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -66,7 +66,7 @@ def _key_files(
             return []
         raise VolumeError(f'{kind.lower()} "{name}" not found')
     if kind == "Secret":
-        data = {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
+        data = {k: base64.b64decode(v) for k, v in secret_data(obj).items()}
     else:
         data = {k: v.encode() for k, v in (obj.get("data") or {}).items()}
         data.update({k: base64.b64decode(v) for k, v in (obj.get("binaryData") or {}).items()})

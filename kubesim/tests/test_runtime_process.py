@@ -1,0 +1,377 @@
+"""The process runtime: real subprocesses with pod IPs, env, volumes, probes, logs."""
+
+import asyncio
+import os
+import sys
+
+import aiohttp
+import pytest
+
+from kubesim.admission import Admission
+from kubesim.cluster import NodeSimulator
+from kubesim.store import Store
+from kubesim.waiting import wait_for, wait_gone
+
+NS = "default"
+PY = sys.executable
+
+
+@pytest.fixture
+async def make_cluster(tmp_path):
+    started = []
+
+    async def make(**options):
+        store = Store()
+        store.admit = Admission("1.33")
+        options.setdefault("state_dir", tmp_path / f"nodes{len(started)}")
+        options.setdefault("runtime", "process")
+        sim = NodeSimulator(store, **options)
+        await sim.start()
+        started.append(sim)
+        return store, sim
+
+    yield make
+    for sim in started:
+        await sim.stop()
+
+
+def pod(name, *containers, **spec):
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"containers": list(containers), **spec},
+    }
+
+
+def container(command, name="main", **extra):
+    return {"name": name, "image": "python:3.11", "command": command, **extra}
+
+
+def ready(p):
+    conditions = {c["type"]: c["status"] for c in (p or {}).get("status", {}).get("conditions", [])}
+    return conditions.get("Ready") == "True"
+
+
+def terminated(p):
+    statuses = (p or {}).get("status", {}).get("containerStatuses") or [{}]
+    return statuses[0].get("state", {}).get("terminated")
+
+
+def http_server(port=8888, **extra):
+    return container([PY, "-m", "http.server", str(port), "--bind", "0.0.0.0"], **extra)
+
+
+async def wait_for_log(sim, name, text, timeout=20):
+    async with asyncio.timeout(timeout):
+        while text not in await sim.read_log(NS, name):
+            await asyncio.sleep(0.05)
+
+
+async def get(url):
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.text()
+
+
+async def test_two_pods_serve_the_same_port_on_their_own_ip(make_cluster):
+    store, _ = await make_cluster()
+    probe = {"httpGet": {"path": "/", "port": 8888}, "periodSeconds": 1}
+    for name in ("one", "two"):
+        await store.create("pods", pod(name, http_server(readinessProbe=probe)))
+    one = await wait_for(store, "pods", "one", NS, ready, timeout=20)
+    two = await wait_for(store, "pods", "two", NS, ready, timeout=20)
+    assert one["status"]["podIP"] != two["status"]["podIP"]
+    for p in (one, two):
+        status, _ = await get(f"http://{p['status']['podIP']}:8888/")
+        assert status == 200
+
+
+async def test_readiness_probe_gates_ready(make_cluster, tmp_path):
+    store, _ = await make_cluster()
+    marker = tmp_path / "go"
+    # serves only after the marker file appears
+    script = (
+        "import os, time, http.server\n"
+        f"while not os.path.exists({str(marker)!r}): time.sleep(0.05)\n"
+        "http.server.HTTPServer((os.environ['POD_IP'], 8080), http.server.SimpleHTTPRequestHandler).serve_forever()\n"
+    )
+    env = [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]
+    probe = {"httpGet": {"path": "/", "port": "web"}, "periodSeconds": 1, "failureThreshold": 1}
+    c = container(
+        [PY, "-c", script],
+        env=env,
+        readinessProbe=probe,
+        ports=[{"name": "web", "containerPort": 8080}],
+    )
+    await store.create("pods", pod("gated", c))
+    running = await wait_for(
+        store,
+        "pods",
+        "gated",
+        NS,
+        lambda p: "running" in p["status"].get("containerStatuses", [{}])[0].get("state", {}),
+        timeout=20,
+    )
+    await asyncio.sleep(0.3)
+    current = store.peek("pods", "gated", NS)
+    assert current["status"]["phase"] == "Running" and not ready(current)
+    assert running["status"]["containerStatuses"][0]["ready"] is False
+    ready_condition = next(c for c in current["status"]["conditions"] if c["type"] == "Ready")
+    assert ready_condition["reason"] == "ContainersNotReady"
+    assert ready_condition["message"] == "containers with unready status: [main]"
+    marker.write_text("")
+    await wait_for(store, "pods", "gated", NS, ready, timeout=20)
+
+
+async def test_env_command_expansion_and_logs(make_cluster):
+    store, sim = await make_cluster()
+    await store.create(
+        "secrets", {"metadata": {"name": "s", "namespace": NS}, "stringData": {"token": "t0k"}}
+    )
+    await store.create(
+        "configmaps", {"metadata": {"name": "cm", "namespace": NS}, "data": {"greeting": "hello"}}
+    )
+    env = [
+        {"name": "NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "token"}}},
+        {"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "greeting"}}},
+        {"name": "URL", "value": "http://0.0.0.0:8888/$(NAME)"},
+    ]
+    script = "import os; print(os.environ['TOKEN'], os.environ['GREETING'], os.environ['URL'], flush=True); import sys; print('to stderr', file=sys.stderr)"
+    await store.create(
+        "pods",
+        pod(
+            "envy",
+            container([PY, "-c", script], args=["$(GREETING)", "$$(GREETING)"], env=env),
+            restartPolicy="Never",
+        ),
+    )
+    done = await wait_for(store, "pods", "envy", NS, terminated, timeout=20)
+    assert terminated(done)["exitCode"] == 0
+    assert done["status"]["phase"] == "Succeeded"
+    ip = done["status"]["podIP"]
+    text = await sim.read_log(NS, "envy")
+    assert text == f"t0k hello http://{ip}:8888/envy\nto stderr\n"
+    assert (await sim.read_log(NS, "envy", tail_lines=1)) == "to stderr\n"
+
+
+async def test_args_reach_the_process(make_cluster):
+    store, sim = await make_cluster()
+    env = [{"name": "WHO", "value": "world"}]
+    c = container(
+        [PY, "-c", "import sys; print(sys.argv[1:])"],
+        args=["$(WHO)", "$$(WHO)", "$(NOPE)"],
+        env=env,
+    )
+    await store.create("pods", pod("argv", c, restartPolicy="Never"))
+    await wait_for(store, "pods", "argv", NS, terminated, timeout=20)
+    assert await sim.read_log(NS, "argv") == "['world', '$(WHO)', '$(NOPE)']\n"
+
+
+async def test_image_without_known_command_fails_clearly(make_cluster):
+    store, _ = await make_cluster(delays={"crashloop_backoff": 5})
+    await store.create("pods", pod("nocmd", {"name": "main", "image": "jupyter/minimal:1"}))
+    waiting = await wait_for(
+        store,
+        "pods",
+        "nocmd",
+        NS,
+        lambda p: (
+            (
+                p["status"].get("containerStatuses", [{}])[0].get("state", {}).get("waiting") or {}
+            ).get("reason")
+            == "CreateContainerError"
+        ),
+        timeout=20,
+    )
+    message = waiting["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
+    assert 'image "jupyter/minimal:1" has no known entrypoint' in message
+
+
+async def test_image_rule_supplies_entrypoint_and_env(make_cluster):
+    rule = {
+        "image": "myimage:*",
+        "command": [PY, "-c"],
+        "args": ["print('cmd')"],
+        "env": {"FROM_IMAGE": "yes"},
+    }
+    store, sim = await make_cluster(image_rules=[rule])
+    await store.create(
+        "pods", pod("ruled", {"name": "main", "image": "myimage:1"}, restartPolicy="Never")
+    )
+    await wait_for(store, "pods", "ruled", NS, terminated, timeout=20)
+    assert await sim.read_log(NS, "ruled") == "cmd\n"
+    args = ["import os; print(os.environ['FROM_IMAGE'])"]
+    await store.create(
+        "pods",
+        pod("ruled2", {"name": "main", "image": "myimage:2", "args": args}, restartPolicy="Never"),
+    )
+    await wait_for(store, "pods", "ruled2", NS, terminated, timeout=20)
+    assert await sim.read_log(NS, "ruled2") == "yes\n"
+
+
+async def test_volumes_are_mounted_at_their_paths(make_cluster):
+    store, sim = await make_cluster()
+    await store.create(
+        "secrets", {"metadata": {"name": "s", "namespace": NS}, "stringData": {"a": "A", "b": "B"}}
+    )
+    await store.create(
+        "configmaps", {"metadata": {"name": "cm", "namespace": NS}, "data": {"x.yaml": "x: 1"}}
+    )
+    volumes = [
+        {"name": "sec", "secret": {"secretName": "s", "items": [{"key": "b", "path": "sub/bee"}]}},
+        {"name": "cfg", "configMap": {"name": "cm"}},
+        {"name": "scratch", "emptyDir": {}},
+    ]
+    mounts = [
+        {"name": "sec", "mountPath": "/etc/kubesim-test/secret", "readOnly": True},
+        {"name": "cfg", "mountPath": "/etc/kubesim-test/config"},
+        {"name": "scratch", "mountPath": "/srv/kubesim-test/scratch", "subPath": "deep"},
+    ]
+    script = (
+        "import os\n"
+        "print(open('/etc/kubesim-test/secret/sub/bee').read())\n"
+        "print(sorted(os.listdir('/etc/kubesim-test/secret')))\n"
+        "print(open('/etc/kubesim-test/config/x.yaml').read())\n"
+        "open('/srv/kubesim-test/scratch/out', 'w').write('hi')\n"
+        "print(os.getcwd())\n"
+    )
+    c = container([PY, "-c", script], volumeMounts=mounts, workingDir="/srv/kubesim-test/scratch")
+    await store.create("pods", pod("vols", c, volumes=volumes, restartPolicy="Never"))
+    done = await wait_for(store, "pods", "vols", NS, terminated, timeout=20)
+    log = await sim.read_log(NS, "vols")
+    assert terminated(done)["exitCode"] == 0, log
+    assert log == "B\n['sub']\nx: 1\n/srv/kubesim-test/scratch\n"
+    emptydir = os.path.join(
+        sim.state_dir, "pods", done["metadata"]["uid"], "volumes", "scratch", "deep", "out"
+    )
+    assert await asyncio.to_thread(lambda: open(emptydir).read()) == "hi"
+
+
+async def test_pvc_data_survives_pod_recreation(make_cluster):
+    store, sim = await make_cluster()
+    claim = {
+        "metadata": {"name": "home", "namespace": NS},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    await store.create("persistentvolumeclaims", claim)
+    bound = await wait_for(
+        store,
+        "persistentvolumeclaims",
+        "home",
+        NS,
+        lambda c: c["status"].get("phase") == "Bound",
+        timeout=10,
+    )
+    pv = store.peek("persistentvolumes", bound["spec"]["volumeName"])
+    assert pv["spec"]["claimRef"]["name"] == "home"
+    assert pv["spec"]["storageClassName"] == "standard"
+    assert pv["status"]["phase"] == "Bound"
+    volumes = [{"name": "home", "persistentVolumeClaim": {"claimName": "home"}}]
+    mounts = [{"name": "home", "mountPath": "/home/kubesim-test"}]
+    script = (
+        "import os\n"
+        "p = '/home/kubesim-test/count'\n"
+        "n = int(open(p).read()) if os.path.exists(p) else 0\n"
+        "open(p, 'w').write(str(n + 1)); print(n + 1)\n"
+    )
+    for round_ in (1, 2):
+        body = pod(
+            "user",
+            container([PY, "-c", script], volumeMounts=mounts),
+            volumes=volumes,
+            restartPolicy="Never",
+        )
+        await store.create("pods", body)
+        await wait_for(store, "pods", "user", NS, terminated, timeout=20)
+        assert await sim.read_log(NS, "user") == f"{round_}\n"
+        await store.delete("pods", "user", NS)
+        await wait_gone(store, "pods", "user", NS, timeout=10)
+
+
+async def test_graceful_deletion_sends_sigterm_then_sigkill(make_cluster):
+    store, sim = await make_cluster()
+    polite = "import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *a: (print('bye', flush=True), sys.exit(0)))\nprint('up', flush=True)\ntime.sleep(600)\n"
+    stubborn = "import signal, time\nsignal.signal(signal.SIGTERM, lambda *a: print('ignoring', flush=True))\nprint('up', flush=True)\ntime.sleep(600)\n"
+    await store.create(
+        "pods", pod("polite", container([PY, "-c", polite]), terminationGracePeriodSeconds=30)
+    )
+    await store.create(
+        "pods", pod("stubborn", container([PY, "-c", stubborn]), terminationGracePeriodSeconds=1)
+    )
+    for name in ("polite", "stubborn"):
+        await wait_for(store, "pods", name, NS, ready, timeout=20)
+        await wait_for_log(sim, name, "up\n")  # its SIGTERM handler is installed
+    worker = sim.kubelets["node-1"].worker_for(NS, "stubborn")
+    pid = worker.handles["main"].pid
+    finals = {}
+    watch = store.watch("pods", NS, resource_version=store.resource_version)
+    for name in ("polite", "stubborn"):
+        await store.delete("pods", name, NS)
+    async with asyncio.timeout(20):
+        async for event_type, obj in watch:
+            if event_type == "MODIFIED" and terminated(obj):
+                finals[obj["metadata"]["name"]] = terminated(obj)
+            if (
+                event_type == "DELETED"
+                and len(finals) == 2
+                and store.peek("pods", "polite", NS) is None
+                and store.peek("pods", "stubborn", NS) is None
+            ):
+                break
+    watch.close()
+    assert finals["polite"]["exitCode"] == 0
+    assert finals["stubborn"]["exitCode"] == 137
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+async def test_crashing_process_restarts(make_cluster):
+    store, sim = await make_cluster(delays={"crashloop_backoff": 0.1})
+    c = container([PY, "-c", "print('run'); raise SystemExit(4)"])
+    await store.create("pods", pod("crashy", c))
+    looping = await wait_for(
+        store,
+        "pods",
+        "crashy",
+        NS,
+        lambda p: p["status"].get("containerStatuses", [{}])[0].get("restartCount", 0) >= 2,
+        timeout=20,
+    )
+    assert looping["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 4
+    assert await sim.read_log(NS, "crashy", previous=True) == "run\n"
+
+
+async def test_run_as_user(make_cluster):
+    store, sim = await make_cluster()
+    if sim.runtime.mode != "namespace":
+        pytest.skip("runAsUser needs the namespace mode (root)")
+    c = container([PY, "-c", "import os; print(os.getuid(), os.getgid(), os.environ['HOME'])"])
+    await store.create(
+        "pods",
+        pod(
+            "user", c, restartPolicy="Never", securityContext={"runAsUser": 1000, "runAsGroup": 100}
+        ),
+    )
+    done = await wait_for(store, "pods", "user", NS, terminated, timeout=20)
+    uid, gid, home = (await sim.read_log(NS, "user")).split()
+    assert (uid, gid) == ("1000", "100"), done
+    assert await asyncio.to_thread(os.path.isdir, home)
+
+
+async def test_stop_leaves_no_process(make_cluster):
+    store, sim = await make_cluster()
+    child = "import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\nprint('up', flush=True); time.sleep(600)\n"
+    await store.create("pods", pod("parent", container([PY, "-c", child])))
+    await wait_for(store, "pods", "parent", NS, ready, timeout=20)
+    pid = sim.kubelets["node-1"].worker_for(NS, "parent").handles["main"].pid
+    await sim.stop()
+    for _ in range(50):
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.05)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)
