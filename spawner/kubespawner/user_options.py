@@ -114,10 +114,15 @@ class UserOptionsMixin:
             setattr(self, key, value)
 
     def clear_state(self):
-        """Spawner.clear_state; also forget which user_options were applied,
-        so the next spawn applies its own."""
-        super().clear_state()
+        """Spawner.clear_state; also undo the last profile's overrides and
+        forget which user_options were applied, so the next spawn starts from
+        the configuration (JupyterHub clears state before group overrides and
+        apply_user_options run)."""
+        restored = self._restore_profile_snapshot()
         self._applied_user_options = None
+        super().clear_state()
+        if NAME_TRAITS.intersection(restored):
+            self.update_names(keep_pvc_name=self.remember_pvc_name)
 
 
 async def apply_profile_user_options(spawner, user_options):

@@ -226,3 +226,20 @@ async def test_apply_user_options_default_runs_the_profile():
 
 def test_no_profiles_means_no_form():
     assert make([]).options_form == ""
+
+
+async def test_clear_state_reverts_profile_overrides_and_names():
+    spawner = make(
+        [
+            {
+                "display_name": "A",
+                "kubespawner_override": {"pod_name_template": "nb-{username}", "image": "a:1"},
+            }
+        ]
+    )
+    spawner.user_options = {}
+    await spawner.load_user_options()
+    assert (spawner.pod_name, spawner.image) == ("nb-alice", "a:1")
+    spawner.clear_state()
+    assert spawner.pod_name == "jupyter-alice"
+    assert spawner.image == "quay.io/jupyterhub/singleuser:latest"
