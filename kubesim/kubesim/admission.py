@@ -329,9 +329,43 @@ def _check_containers(spec: dict, causes: Cause) -> None:
 _POD_MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
 
 
+def _check_enum(value: Any, field: str, allowed: tuple[str, ...], causes: Cause) -> None:
+    if value is not None and value not in allowed:
+        causes.add(
+            "FieldValueNotSupported",
+            field,
+            f"Unsupported value: {_go_repr(value)}: supported values: "
+            + ", ".join(_go_repr(a) for a in allowed),
+        )
+
+
+def _check_pod_enums(spec: dict, causes: Cause, prefix: str = "spec") -> None:
+    _check_enum(
+        spec.get("restartPolicy"),
+        f"{prefix}.restartPolicy",
+        ("Always", "OnFailure", "Never"),
+        causes,
+    )
+    _check_enum(
+        spec.get("dnsPolicy"),
+        f"{prefix}.dnsPolicy",
+        ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"),
+        causes,
+    )
+    for list_name in ("initContainers", "containers"):
+        for i, c in enumerate(spec.get(list_name) or []):
+            _check_enum(
+                c.get("imagePullPolicy"),
+                f"{prefix}.{list_name}[{i}].imagePullPolicy",
+                ("Always", "IfNotPresent", "Never"),
+                causes,
+            )
+
+
 def _check_pod(obj: dict, old: dict | None, causes: Cause) -> None:
     spec = obj.get("spec") or {}
     _check_containers(spec, causes)
+    _check_pod_enums(spec, causes)
     if old is not None:
         before = _pod_spec_shape(old.get("spec") or {})
         after = _pod_spec_shape(spec)
@@ -359,6 +393,12 @@ def _pod_spec_shape(spec: dict) -> dict:
 
 def _check_service(obj: dict, old: dict | None, causes: Cause) -> None:
     spec = obj.get("spec") or {}
+    _check_enum(
+        spec.get("type"),
+        "spec.type",
+        ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort"),
+        causes,
+    )
     for i, port in enumerate(spec.get("ports") or []):
         number = port.get("port")
         if isinstance(number, int) and not 0 < number < 65536:
@@ -499,6 +539,16 @@ def _qos_class(spec: dict) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
+_INITIAL_STATUS = {
+    "daemonsets.apps": dict.fromkeys(
+        ("currentNumberScheduled", "desiredNumberScheduled", "numberMisscheduled", "numberReady"),
+        0,
+    ),
+    "statefulsets.apps": {"replicas": 0},
+    "replicasets.apps": {"replicas": 0},
+}
+
+
 def apply_defaults(rt, obj: dict, admission: Admission) -> None:
     key = rt.key
     if key == "pods":
@@ -528,7 +578,8 @@ def apply_defaults(rt, obj: dict, admission: Admission) -> None:
         template_spec = (spec.get("template") or {}).get("spec")
         if isinstance(template_spec, dict):
             default_pod_spec(template_spec)
-        obj["status"] = {}
+        # the status fields the schema requires start at zero, as a new object's do
+        obj["status"] = _INITIAL_STATUS.get(key, {}).copy()
     elif key == "services":
         spec = obj.setdefault("spec", {})
         spec.setdefault("type", "ClusterIP")

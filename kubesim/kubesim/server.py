@@ -427,7 +427,10 @@ class ApiServer:
         finally:
             watch.close()
             self._streams.discard(response)
-        await response.write_eof()
+        try:
+            await response.write_eof()
+        except ConnectionResetError:
+            pass
         return response
 
     # ----- delete -----------------------------------------------------------------

@@ -115,11 +115,9 @@ class KubeSim:
             ssl_context = tls.server_context()
             self.ca_path = tls.ca_cert
             ca_pem = tls.ca_cert.read_bytes()
-        self._runner = web.AppRunner(self.api.make_app(), access_log=None)
+        self._runner = web.AppRunner(self.api.make_app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(
-            self._runner, self.host, self.port, ssl_context=ssl_context, shutdown_timeout=1.0
-        )
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_context)
         await site.start()
         port = self._runner.addresses[0][1]
         self.port = port
