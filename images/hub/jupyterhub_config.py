@@ -681,7 +681,7 @@ def legacy_auth_config():
             class_name = _typed("auth.custom.className", str)
             if not class_name:
                 raise ConfigError("auth.custom.className must name the authenticator class")
-            section = class_name.rpartition(".")[2]
+            section = _import_class(class_name, "auth.custom.className").__name__
             put("JupyterHub", "authenticator_class", class_name, "auth.type")
             for trait, value in _typed("auth.custom.config", dict, {}).items():
                 put(section, trait, value, f"auth.custom.config.{trait}")
@@ -843,14 +843,27 @@ def apply_hub_config(c, legacy_auth):
     for section, settings in legacy_auth.items():
         for trait, value in settings.items():
             old = merged.get(section, {}).get(trait)
-            if (
-                old is not None
-                and old != value
-                and not (trait == "authenticator_class" and old == "dummy")
-            ):
+            # (not for the chart's own defaults of these two)
+            chart_default = {"authenticator_class": "dummy", "admin_access": True}.get(trait)
+            if old is not None and old != value and old != chart_default:
                 log.warning("auth.* overrides hub.config.%s.%s (%r)", section, trait, old)
             merged.setdefault(section, {})[trait] = value
     c.merge(Config(merged))
+
+
+def run_user_code(code, where, namespace):
+    """exec() user code in this file's namespace; an error names where it came from."""
+    filename = where if where.endswith(".py") else f"<{where}>"
+    try:
+        exec(compile(code, filename, "exec"), namespace)
+    except Exception as e:
+        line = f" (line {e.lineno})" if isinstance(e, SyntaxError) and e.lineno else ""
+        tb = e.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == filename:
+                line = f" (line {tb.tb_lineno})"
+            tb = tb.tb_next
+        raise ConfigError(f"{where}{line} failed: {type(e).__name__}: {e}") from e
 
 
 def load_config_d(namespace):
@@ -860,12 +873,11 @@ def load_config_d(namespace):
         return
     for path in sorted(folder.glob("*.py")):
         log.info("Loading %s", path)
-        exec(compile(path.read_text(), str(path), "exec"), namespace)
+        run_user_code(path.read_text(), str(path), namespace)
 
 
 def run_extra_config(namespace):
-    """hub.extraConfig: a string, or a dict run in sorted key order. An error
-    names the key its code came from."""
+    """hub.extraConfig: a string, or a dict run in sorted key order."""
     extra = get_config("hub.extraConfig", {})
     snippets = {"": extra} if isinstance(extra, str) else extra
     if not isinstance(snippets, dict):
@@ -878,16 +890,7 @@ def run_extra_config(namespace):
         if not isinstance(code, str):
             raise ConfigError(f"{where} must be Python code as a string, not {code!r}")
         log.info("Loading %s", where)
-        try:
-            exec(compile(code, f"<{where}>", "exec"), namespace)
-        except Exception as e:
-            line = ""
-            tb = e.__traceback__
-            while tb is not None:
-                if tb.tb_frame.f_code.co_filename == f"<{where}>":
-                    line = f" (line {tb.tb_lineno})"
-                tb = tb.tb_next
-            raise ConfigError(f"{where}{line} failed: {type(e).__name__}: {e}") from e
+        run_user_code(code, where, namespace)
 
 
 # ---------------------------------------------------------------- apply

@@ -19,6 +19,8 @@ from pathlib import Path
 import yaml
 
 DEFAULT_ROOT = "/usr/local/etc/jupyterhub"
+# libyaml's loader when PyYAML has it: the values file is large.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MISSING = object()
 
 __all__ = [
@@ -54,7 +56,7 @@ def _load_yaml(path, purpose):
             f"{path} cannot be read ({e.strerror}); it should hold {purpose}"
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""

@@ -296,3 +296,18 @@ def standin_render(values_files=(), release=RELEASE, namespace=NAMESPACE):
         service("proxy-api", 8001),
         service("proxy-public", 80),
     ]
+
+
+@contextlib.contextmanager
+def raises_config_error(pattern):
+    """Expect z2jh.ConfigError with a message matching `pattern`.
+
+    Each load imports z2jh afresh, so match on the class name, not identity.
+    """
+    try:
+        yield
+    except ValueError as e:
+        assert type(e).__name__ == "ConfigError", repr(e)
+        assert re.search(pattern, str(e)), f"{pattern!r} not in {str(e)!r}"
+    else:
+        raise AssertionError(f"no ConfigError matching {pattern!r}")

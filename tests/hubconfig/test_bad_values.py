@@ -1,0 +1,106 @@
+"""Bad values stop the hub with a message naming the key.
+
+The chart's schema refuses most of these at `helm upgrade`; values from
+`hub.existingSecret` reach the hub unchecked, so the hub checks them too.
+"""
+
+import pytest
+from hubenv import raises_config_error
+
+BAD = [
+    ({"hub": {"db": {"type": "oracle"}}}, r"hub\.db\.type is 'oracle'; it must be one of"),
+    (
+        {"hub": {"db": {"type": "postgres"}}},
+        r"hub\.db\.url must be set when hub\.db\.type is 'postgres'",
+    ),
+    (
+        {"hub": {"db": {"type": "postgres", "url": "mysql://h/db"}}},
+        r"hub\.db\.url starts with mysql://, which does not match hub\.db\.type 'postgres'",
+    ),
+    (
+        {"hub": {"concurrentSpawnLimit": -1}},
+        r"hub\.concurrentSpawnLimit must be a whole number >= 0",
+    ),
+    ({"hub": {"allowNamedServers": "yes"}}, r"hub\.allowNamedServers must be a bool"),
+    ({"hub": {"baseUrl": 5}}, r"hub\.baseUrl must be a str"),
+    ({"hub": {"services": {"x": "token"}}}, r"hub\.services\.x must be a mapping"),
+    ({"hub": {"loadRoles": {"r": ["read:users"]}}}, r"hub\.loadRoles\.r must be a mapping"),
+    (
+        {"hub": {"config": {"jupyterhub": {"a": 1}}}},
+        r"hub\.config\.jupyterhub: sections are class names",
+    ),
+    ({"hub": {"config": {"JupyterHub": "x"}}}, r"hub\.config\.JupyterHub must be a mapping"),
+    ({"hub": {"extraConfig": ["print(1)"]}}, r"hub\.extraConfig must be a string or a mapping"),
+    ({"hub": {"extraConfig": {"a": 1}}}, r"hub\.extraConfig\.a must be Python code"),
+    ({"singleuser": {"storage": {"type": "nfs"}}}, r"singleuser\.storage\.type is 'nfs'"),
+    (
+        {"singleuser": {"storage": {"type": "static", "static": {"pvcName": None}}}},
+        r"singleuser\.storage\.static\.pvcName must name a PVC",
+    ),
+    (
+        {"singleuser": {"memory": {"limit": "lots"}}},
+        r"singleuser\.memory\.limit: 'lots' is not valid for KubeSpawner\.mem_limit",
+    ),
+    (
+        {"singleuser": {"cpu": {"limit": "2 cores"}}},
+        r"singleuser\.cpu\.limit must be a int or float",
+    ),
+    ({"singleuser": {"startTimeout": "soon"}}, r"singleuser\.startTimeout must be a int"),
+    (
+        {"singleuser": {"extraEnv": [{"value": "x"}]}},
+        r"singleuser\.extraEnv\[0\] must be a mapping with a name",
+    ),
+    (
+        {"singleuser": {"extraFiles": {"f": {"data": {}}}}},
+        r"singleuser\.extraFiles\.f\.mountPath must be set",
+    ),
+    (
+        {"singleuser": {"image": {"pullSecrets": [{"nome": "x"}]}}},
+        r"singleuser\.image\.pullSecrets\[0\] must be a Secret name",
+    ),
+    (
+        {"singleuser": {"storage": {"extraVolumes": "vol"}}},
+        r"singleuser\.storage\.extraVolumes must be a list or a mapping",
+    ),
+    (
+        {"singleuser": {"cloudMetadata": {"ip": "metadata"}}},
+        r"singleuser\.cloudMetadata\.ip must be an IP address",
+    ),
+    ({"singleuser": {"schedulerStrategy": "random"}}, r"singleuser\.schedulerStrategy is 'random'"),
+    (
+        {"scheduling": {"userPods": {"nodeAffinity": {"matchNodePurpose": "always"}}}},
+        r"scheduling\.userPods\.nodeAffinity\.matchNodePurpose is 'always'",
+    ),
+    ({"cull": {"timeout": "1h"}}, r"cull\.timeout must be a int"),
+    ({"cull": {"every": -5}}, r"cull\.every must be a whole number >= 0"),
+    ({"auth": {"type": "ldap"}}, r"auth\.type 'ldap' is not supported"),
+    (
+        {"auth": {"type": "github", "github": {"clientID": "x"}}},
+        r"auth\.github\.clientID is not a setting of GitHubOAuthenticator",
+    ),
+    (
+        {"auth": {"type": "custom", "custom": {}}},
+        r"auth\.custom\.className must name the authenticator class",
+    ),
+    (
+        {"auth": {"type": "custom", "custom": {"className": "nope.Missing"}}},
+        r"auth\.custom\.className: cannot import 'nope\.Missing'",
+    ),
+]
+
+
+@pytest.mark.parametrize("values, message", BAD, ids=[m.split(" ")[0].strip("\\^") for _, m in BAD])
+def test_bad_value_names_its_key(hub_setup, values, message):
+    with raises_config_error(message):
+        hub_setup().load(existing_values=values)
+
+
+def test_missing_proxy_token(hub_setup):
+    env = {"CONFIGPROXY_AUTH_TOKEN": ""}
+    setup = hub_setup()
+    root = setup.root()
+    (root / "secret" / "hub.config.ConfigurableHTTPProxy.auth_token").unlink()
+    from hubenv import load_hub_config
+
+    with raises_config_error(r"no proxy auth token: .*proxy\.secretToken"):
+        load_hub_config(root, {**setup.pod.env, **env})

@@ -1,0 +1,65 @@
+"""hub.config -> jupyterhub_config.d -> hub.extraConfig, and z2jh from user code."""
+
+import pytest
+from hubenv import raises_config_error
+
+CONFIG_D = {
+    "50-late.py": 'c.JupyterHub.template_vars["order"].append("config.d/50-late")\n',
+    "05-early.py": 'c.JupyterHub.template_vars["order"].append("config.d/05-early")\n',
+    "README.txt": "not python, not loaded\n",
+}
+
+
+@pytest.fixture(scope="module")
+def extra(hub_setup):
+    return hub_setup("extra-config.yaml").load(config_d=CONFIG_D)
+
+
+def test_order(extra):
+    assert extra.JupyterHub.template_vars["order"] == [
+        "hub.config",
+        "config.d/05-early",
+        "config.d/50-late",
+        "00-first",
+        "10-second",
+    ]
+
+
+def test_extra_config_map_is_read_as_custom(extra):
+    """The seed guide's examples of z2jh.get_config('custom.*')."""
+    assert extra.JupyterHub.template_vars["custom"] == {
+        "myString": "Hello!",
+        "myList": ["Item1", "Item2"],
+        "myDict": {"key": "value"},
+        "myLongString": "Line1\nLine2\n",
+        "nonExistent": None,
+        "myDefault": True,
+        "fromCustom": "today's spelling",
+    }
+
+
+def test_extra_config_as_a_string(hub_setup):
+    config = hub_setup("extra-config-string.yaml").config
+    assert config.JupyterHub.template_vars == {"from": "extraConfig string"}
+    # an update of a trait the chart left unset: applied over its default
+    environment = config.KubeSpawner.environment.get_value({})
+    assert float(environment["CURRENT_TIME"]) > 0
+
+
+def test_an_error_names_the_extra_config_key(hub_setup):
+    bad = {"hub": {"extraConfig": {"00-ok": "x = 1\n", "20-broken": "x = 1\ny = undefined_name\n"}}}
+    with raises_config_error(r"hub\.extraConfig\.20-broken \(line 2\) failed: NameError"):
+        hub_setup().load(existing_values=bad)
+
+
+def test_a_syntax_error_names_the_extra_config_key(hub_setup):
+    bad = {"hub": {"extraConfig": {"30-typo": "def f(:\n"}}}
+    with raises_config_error(r"hub\.extraConfig\.30-typo \(line 1\) failed: SyntaxError"):
+        hub_setup().load(existing_values=bad)
+
+
+def test_an_error_in_config_d_names_the_file(hub_setup):
+    with raises_config_error(
+        r"jupyterhub_config\.d/10-bad\.py \(line 2\) failed: ZeroDivisionError"
+    ):
+        hub_setup().load(config_d={"10-bad.py": "x = 1\n1 / 0\n"})
