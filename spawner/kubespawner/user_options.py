@@ -77,7 +77,7 @@ class UserOptionsMixin:
                 return
             profile, selections = profiles.choose(profile_list, options)
         except profiles.ProfileError as e:
-            raise web.HTTPError(400, str(e), reason=str(e)) from None
+            raise invalid_user_options(str(e)) from None
         restored = self._restore_profile_snapshot()
         overrides = profiles.overrides_for(profile, selections)
         self.log.info("Applying profile %r to %s", profile["slug"], getattr(self, "_log_name", ""))
@@ -99,10 +99,10 @@ class UserOptionsMixin:
     async def _apply_overrides_async(self, overrides: dict, where: str):
         for key, value in overrides.items():
             if not self.has_trait(key):
-                raise web.HTTPError(
-                    500,
+                raise invalid_user_options(
                     f"kubespawner_override of {where} sets {key!r}, which is not a "
-                    f"KubeSpawner setting",
+                    "KubeSpawner setting",
+                    status=500,
                 )
             value = await resolve_callable(value, self)
             current = getattr(self, key)
@@ -123,6 +123,14 @@ class UserOptionsMixin:
         super().clear_state()
         if NAME_TRAITS.intersection(restored):
             self.update_names(keep_pvc_name=self.remember_pvc_name)
+
+
+def invalid_user_options(message: str, status: int = 400) -> web.HTTPError:
+    """An HTTPError carrying ``message`` verbatim (it may contain '%' or any
+    text the user typed) to the API response and the spawn page."""
+    error = web.HTTPError(status, "%s", message)
+    error.jupyterhub_message = message
+    return error
 
 
 async def apply_profile_user_options(spawner, user_options):

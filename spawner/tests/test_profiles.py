@@ -135,6 +135,7 @@ async def test_form_field_names_accepted_as_json():
     "options, fragments",
     [
         ({"profile": "huge"}, ["'huge'", "small, gpu"]),
+        ({"profile": "gpu", "image--unlisted-choice": "50% ü"}, ["'50% ü'", "quay.io"]),
         ({"profile": "gpu", "image": "jax"}, ["'image'", "'jax'", "torch, tf", "free text"]),
         (
             {
@@ -153,7 +154,8 @@ async def test_invalid_options_rejected_naming_option_and_allowed_values(options
         await spawner.load_user_options()
     assert info.value.status_code == 400
     for fragment in fragments:
-        assert fragment in info.value.log_message
+        assert fragment in info.value.get_message()
+        assert fragment in info.value.jupyterhub_message
 
 
 async def test_async_callable_profile_list():
@@ -221,7 +223,7 @@ async def test_apply_user_options_default_runs_the_profile():
     spawner.user_options = {"profile": "nope"}
     with pytest.raises(web.HTTPError) as info:
         await spawner._run_apply_user_options(spawner.user_options)
-    assert info.value.status_code == 400 and "'nope'" in info.value.log_message
+    assert info.value.status_code == 400 and "'nope'" in info.value.get_message()
 
 
 def test_no_profiles_means_no_form():
