@@ -74,11 +74,15 @@ def cmd_up(args) -> int:
         dep.start()
         print(f"JupyterHub is ready at {dep.url}", flush=True)
         progress.say("up", f"logs in {layout.logs}; kubeconfig {layout.kubeconfig}; Ctrl-C stops")
+        ticks = 0
         while True:
             for proc in (dep.hub, dep.proxy, dep.kubesim):
                 if not proc.alive():
                     raise proc.failure(f"exited with code {proc.proc.returncode}")
             time.sleep(1)
+            ticks += 1
+            if ticks % 10 == 0:
+                dep.save_claims()  # also kept if ci/dev itself is killed
     except Stop as stop:
         progress.say("down", f"{stop}: stopping")
     except ComponentFailed as err:
@@ -141,7 +145,9 @@ def parser() -> argparse.ArgumentParser:
     down = sub.add_parser("down", parents=[common], help="stop a running `ci/dev up`")
     down.add_argument("--purge", action="store_true", help="also remove the state folder")
     down.set_defaults(func=cmd_down)
-    kc = sub.add_parser("kubeconfig", parents=[common], help="print the kubeconfig path for kubectl")
+    kc = sub.add_parser(
+        "kubeconfig", parents=[common], help="print the kubeconfig path for kubectl"
+    )
     kc.set_defaults(func=cmd_kubeconfig)
     return top
 

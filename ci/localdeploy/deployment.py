@@ -15,6 +15,7 @@ from . import components, render
 from .addresses import pod_address, pod_subnet, port_free
 from .apply import apply_all
 from .incluster import in_cluster_argv, mount_namespaces_work
+from .keep import restore_claims, save_claims
 from .kubeapi import KubeClient, read_kubeconfig
 from .localpod import LocalPod, kubernetes_service_env, prepare_launch, services_env
 from .paths import DEFAULT_STATE, DEV_CONFIG, HUB_IMAGE_DIR, StateLayout, tool_path
@@ -144,10 +145,18 @@ class LocalDeployment:
             self.layout.pids,
             runtime=self.options.runtime,
             nodes=self.options.nodes,
-            extra_args=self.options.kubesim_args,
+            extra_args=self._scheduler_args() + tuple(self.options.kubesim_args),
         )
         self.client = start_kubesim(self.kubesim, self.layout.kubeconfig, self.options.timeout)
         say("kubesim", f"ready at {self.client.creds.server} (kubeconfig {self.layout.kubeconfig})")
+
+    def _scheduler_args(self) -> tuple[str, ...]:
+        """The chart's user-scheduler is a kube-scheduler Deployment, which
+        cannot run here; kubesim's scheduler serves its scheduler name in
+        its place, so users' pods that ask for it are still scheduled."""
+        enabled = self.values.get("scheduling", {}).get("userScheduler", {}).get("enabled")
+        name = self.names.get("user-scheduler")
+        return ("--scheduler-name", name) if enabled and name else ()
 
     def _apply(self) -> None:
         say = self.progress.say
@@ -159,6 +168,17 @@ class LocalDeployment:
             f"{len(report.created)} created, {len(report.replaced)} updated, "
             f"{len(report.kept)} kept from the last run",
         )
+        restored = restore_claims(self.client, self.layout.kept_claims)
+        if restored:
+            say("apply", f"{restored} users' claims from the last run created again")
+
+    def save_claims(self) -> None:
+        """Remember users' claims for the next run (see keep.py)."""
+        if self.client and self.kubesim and self.kubesim.alive():
+            rendered = {
+                o["metadata"]["name"] for o in self.objects if o["kind"] == "PersistentVolumeClaim"
+            }
+            save_claims(self.client, self.namespace, rendered, self.layout.kept_claims)
 
     # --- pods ci/dev runs itself -------------------------------------------
     def _base_env(self) -> dict[str, str]:
@@ -282,6 +302,10 @@ class LocalDeployment:
         """Stop everything this deployment started: the hub first (user
         servers keep running, as on a hub upgrade), then the proxy, then
         kubesim, which stops users' pods."""
+        try:
+            self.save_claims()
+        except Exception as err:  # noqa: BLE001 - stopping matters more
+            self.progress.say("down", f"could not save users' claims: {err}")
         for proc in (self.hub, self.proxy, self.kubesim):
             if proc is not None:
                 proc.stop()

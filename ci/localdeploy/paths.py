@@ -41,6 +41,10 @@ class StateLayout:
         return self.root / "generated-values.yaml"
 
     @property
+    def kept_claims(self) -> Path:
+        return self.root / "users-claims.yaml"
+
+    @property
     def rendered(self) -> Path:
         return self.root / "rendered.yaml"
 

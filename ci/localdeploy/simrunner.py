@@ -6,6 +6,8 @@ from pathlib import Path
 from .kubeapi import KubeClient
 from .procs import ManagedProcess
 
+IMAGE_RULES = Path(__file__).with_name("images.yaml")
+
 
 def kubesim_process(
     kubeconfig: Path,
@@ -31,6 +33,13 @@ def kubesim_process(
         runtime,
         "--state-dir",
         str(state_dir),
+        # in-cluster clients only speak HTTPS with a CA file and a token
+        "--https",
+        "--log-level",
+        "INFO",
+        # our images' ENTRYPOINT/CMD/ENV/WORKDIR, which the process runtime needs
+        "--image-rules",
+        str(IMAGE_RULES),
         *extra_args,
     ]
     return ManagedProcess("kubesim", argv, env, log, pid_dir=pid_dir)

@@ -1,9 +1,22 @@
 """Shared set-up of the end-to-end suite: the `localdeploy` machinery (in
-ci/) importable, and one deployment for the whole session."""
+ci/) and this folder's helpers importable, and one deployment for the whole
+session (each test uses its own usernames)."""
 
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "ci") not in sys.path:
-    sys.path.insert(0, str(ROOT / "ci"))
+for path in (ROOT / "ci", Path(__file__).parent):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from e2e_support import start_deployment  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory):
+    dep = start_deployment(tmp_path_factory.mktemp("e2e-state"))
+    yield dep
+    dep.stop()
