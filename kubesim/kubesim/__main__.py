@@ -13,6 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
+import yaml
+
 from .sim import KubeSim
 
 
@@ -59,6 +61,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="extra schedulerName the scheduler serves (repeatable)",
     )
     parser.add_argument(
+        "--image-rules",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="YAML list of image rules (see kubesim.nodeconfig): an image's "
+        "ENTRYPOINT/CMD/ENV/WORKDIR for the process runtime, pull failures",
+    )
+    parser.add_argument(
         "--log-level",
         default="DEBUG",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -85,6 +95,7 @@ async def run(args: argparse.Namespace) -> None:
         token=args.token,
         kubeconfig_path=args.write_kubeconfig,
         scheduler_names=args.scheduler_name,
+        image_rules=yaml.safe_load(args.image_rules.read_text()) if args.image_rules else None,
     )
     async with sim:
         print(f"kubesim: serving {sim.url}; kubeconfig: {sim.kubeconfig_path}", flush=True)
