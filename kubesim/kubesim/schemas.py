@@ -9,16 +9,24 @@ building validators is slow, so everything is cached per served version.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import kubernetes_validate
-from referencing import Registry, Resource
+# jsonschema imports rfc3987_syntax (if installed) only to check "iri" formats, which
+# Kubernetes schemas never use; building its grammar costs seconds at every start.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-SCHEMA_ROOT = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+import jsonschema  # noqa: E402
+from referencing import Registry, Resource  # noqa: E402
+
+# Only the schema files of kubernetes-validate are used, so it is located, not imported.
+SCHEMA_ROOT = (
+    Path(importlib.util.find_spec("kubernetes_validate").origin).parent / "kubernetes-json-schema"
+)
 
 
 def schema_dir(version: str, strict: bool = True) -> Path:
