@@ -170,6 +170,10 @@ def choose(profiles: list[dict], user_options: Mapping | None):
         wanted = wanted[0] if wanted else None
     if wanted:
         matches = [p for p in profiles if p["slug"] == wanted]
+        if not matches and str(wanted).isdigit() and int(wanted) < len(profiles):
+            # older forms submitted the profile's index; such options may be
+            # stored in the hub's database and reused on the next spawn
+            matches = [profiles[int(wanted)]]
         if not matches:
             allowed = ", ".join(p["slug"] for p in profiles)
             raise ProfileError(f"profile {wanted!r} does not exist; choose one of: {allowed}")

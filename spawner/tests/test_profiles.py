@@ -2,6 +2,8 @@
 to the spawner, and clear errors for bad user options."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jupyterhub import orm
 from jupyterhub.objects import Hub
 from jupyterhub.spawner import Spawner
@@ -245,3 +247,35 @@ async def test_clear_state_reverts_profile_overrides_and_names():
     spawner.clear_state()
     assert spawner.pod_name == "jupyter-alice"
     assert spawner.image == "quay.io/jupyterhub/singleuser:latest"
+
+
+def test_legacy_profile_index_still_selects():
+    profiles = P.normalize_profile_list(PROFILES)
+    assert P.choose(profiles, {"profile": "0"})[0]["slug"] == "small"
+    with pytest.raises(P.ProfileError):
+        P.choose(profiles, {"profile": "7"})
+
+
+option_values = st.one_of(
+    st.none(), st.text(max_size=20), st.lists(st.text(max_size=10), max_size=2), st.integers()
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["profile", "image", "image--unlisted-choice", "profile-option-gpu--image", "x"]
+        ),
+        option_values,
+    )
+)
+def test_any_user_options_either_select_or_raise_a_profile_error(user_options):
+    profiles = P.normalize_profile_list(PROFILES)
+    try:
+        profile, selections = P.choose(profiles, user_options)
+    except P.ProfileError as e:
+        assert str(e)
+    else:
+        overrides = P.overrides_for(profile, selections)
+        assert isinstance(overrides, dict)
