@@ -142,5 +142,6 @@ _USER_KEYED = frozenset(
         "stringData",
         "binaryData",
         "overhead",
+        "volumeAttributes",
     }
 )

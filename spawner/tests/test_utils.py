@@ -51,6 +51,7 @@ def test_camelize_keys_keeps_user_keyed_maps():
         "resources": {"limits": {"nvidia.com/gpu": 1}},
         "metadata": {"labels": {"some_key": "v"}, "annotations": {"a_b": "c"}},
         "dnsPolicy": "None",
+        "csi": {"volume_attributes": {"share_name": "x"}},
     }
     assert camelize_keys(value) == {
         "envFrom": [{"configMapRef": {"name": "x"}}],
@@ -58,6 +59,7 @@ def test_camelize_keys_keeps_user_keyed_maps():
         "resources": {"limits": {"nvidia.com/gpu": 1}},
         "metadata": {"labels": {"some_key": "v"}, "annotations": {"a_b": "c"}},
         "dnsPolicy": "None",
+        "csi": {"volumeAttributes": {"share_name": "x"}},
     }
     assert snake_to_camel("run_as_user") == "runAsUser"
 
