@@ -4,7 +4,7 @@ expanded with, built from the user and server names under a slug scheme."""
 from dataclasses import dataclass
 
 from . import slugs
-from .utils import format_template
+from .utils import format_template, recursive_format
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,21 @@ def render_name(template: str, fields: dict, scheme: str) -> str:
     if scheme == "safe":
         return slugs.ensure_dns_label(name)
     return name
+
+
+def expand(value, fields: dict, scheme: str):
+    """Expand fields in every string of ``value`` (dicts, lists), leaving
+    text that is not a template (JSON, ``${VAR}``) alone. Legacy
+    ``{username}{servername}`` spellings mean ``{user_server}`` here too, so a
+    volume's ``claimName`` written like the old PVC template still matches."""
+    return recursive_format(_normalize_all(value, scheme), fields)
+
+
+def _normalize_all(value, scheme: str):
+    if isinstance(value, str):
+        return normalize_template(value, scheme)
+    if isinstance(value, dict):
+        return {_normalize_all(k, scheme): _normalize_all(v, scheme) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_normalize_all(v, scheme) for v in value]
+    return value

@@ -7,8 +7,8 @@ A mixin for KubeSpawnerConfig; the pure builders live in ``objects``.
 from urllib.parse import urlparse, urlunparse
 
 from . import objects, slugs
-from .expansion import NameParts, render_name, template_fields
-from .utils import format_template, maybe_await, recursive_format, resolve_callable
+from .expansion import NameParts, expand, normalize_template, render_name, template_fields
+from .utils import format_template, maybe_await, resolve_callable
 
 USERNAME_LABEL = "hub.jupyter.org/username"
 SERVERNAME_LABEL = "hub.jupyter.org/servername"
@@ -39,11 +39,13 @@ class ManifestsMixin:
 
     def _expand_user_properties(self, template: str, slug_scheme=None) -> str:
         """Expand the template fields in one string."""
-        return format_template(template, self._template_fields(slug_scheme))
+        scheme = slug_scheme or self.slug_scheme
+        return format_template(normalize_template(template, scheme), self._template_fields(scheme))
 
     def _expand_all(self, value, slug_scheme=None):
         """Expand template fields in every string of a nested structure."""
-        return recursive_format(value, self._template_fields(slug_scheme))
+        scheme = slug_scheme or self.slug_scheme
+        return expand(value, self._template_fields(scheme), scheme)
 
     def update_names(self, *, keep_pvc_name: bool = False) -> None:
         """(Re)compute namespace, pod, PVC, Secret and DNS names from the
@@ -112,7 +114,7 @@ class ManifestsMixin:
         fields = self._template_fields()
         for key in self.environment:
             if key in env:
-                env[key] = recursive_format(env[key], fields)
+                env[key] = expand(env[key], fields, self.slug_scheme)
         return env
 
     def _reroute_hub_url(self, url: str) -> str:

@@ -394,3 +394,15 @@ def test_pvc_without_capacity_names_the_setting():
 def test_none_label_values_are_dropped():
     pod = objects.make_pod("p", image="i", labels={"a": "1", "b": None})
     assert pod["metadata"]["labels"] == {"a": "1"}
+
+
+async def test_legacy_claim_spelling_in_volumes_matches_the_pvc_name():
+    spawner = make(
+        server="gpu",
+        volumes=[
+            {"name": "home", "persistentVolumeClaim": {"claimName": "claim-{username}{servername}"}}
+        ],
+    )
+    pod = valid(await spawner.get_pod_manifest())
+    claim = pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
+    assert claim == spawner.pvc_name == "claim-alice--gpu"
