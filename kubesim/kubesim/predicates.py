@@ -200,6 +200,7 @@ def filter_reasons(
     used: Mapping[str, int],
     used_ports: set | None = None,
     requests: Mapping[str, int] | None = None,
+    allocatable: Mapping[str, int] | None = None,
 ) -> list[str]:
     """Why `node` cannot take `pod` (empty list: it can).
 
@@ -226,7 +227,9 @@ def filter_reasons(
         return ["node(s) didn't have free ports for the requested pod ports"]
     if requests is None:
         requests = pod_requests(pod)
-    return insufficient_resources(requests, node_allocatable(node), used)
+    if allocatable is None:
+        allocatable = node_allocatable(node)
+    return insufficient_resources(requests, allocatable, used)
 
 
 def fit_error_message(num_nodes: int, reasons_by_node: Mapping[str, list[str]]) -> str:

@@ -54,6 +54,7 @@ class Scheduler:
         self.ctx = ctx
         self.names = served_names(scheduler_names)
         self.nodes: dict[str, dict] = {}
+        self.allocatable: dict[str, dict[str, int]] = {}  # parsed once per node change
         # pod uid -> (node name, requests, host ports) for pods holding node resources
         self.assigned: dict[str, tuple[str, dict, set]] = {}
         self.usage: dict[str, Counter] = {}
@@ -84,8 +85,10 @@ class Scheduler:
         name = node["metadata"]["name"]
         if event_type == "DELETED":
             self.nodes.pop(name, None)
+            self.allocatable.pop(name, None)
         else:
             self.nodes[name] = node
+            self.allocatable[name] = predicates.node_allocatable(node)
         self.cluster_changed()
 
     def on_pod(self, event_type: str, pod: dict) -> None:
@@ -213,15 +216,14 @@ class Scheduler:
         for node in nodes:
             name = node["metadata"]["name"]
             used = self.usage.get(name, Counter())
+            allocatable = self.allocatable[name]
             reasons = predicates.filter_reasons(
-                pod, node, used, self.ports.get(name), requests=requests
+                pod, node, used, self.ports.get(name), requests=requests, allocatable=allocatable
             )
             if reasons:
                 reasons_by_node[name] = reasons
                 continue
-            score = predicates.least_allocated_score(
-                requests, predicates.node_allocatable(node), used
-            )
+            score = predicates.least_allocated_score(requests, allocatable, used)
             if strategy == "MostAllocated":
                 score = -score
             if best_score is None or score > best_score:
