@@ -129,10 +129,10 @@ class Admission:
 
     def _check_schema(self, rt, obj: dict) -> None:
         strict = self.strict and FIELD_VALIDATION.get() == "Strict"
-        validator = schemas.validator(self.version, rt.kind, rt.api_version, strict)
+        validator = schemas.fast_validator(self.version, rt.kind, rt.api_version, strict)
         if validator is None:
             return
-        error = _best_error(validator, obj)
+        error = validator.first_error(obj)
         if error is None:
             return
         field = _field_path(error.absolute_path)
@@ -162,23 +162,6 @@ class Admission:
         else:
             causes.invalid(field, error.instance, error.message)
         raise errors.invalid(rt, name, causes)
-
-
-def _best_error(validator, obj):
-    errs = list(validator.iter_errors(obj))
-    if not errs:
-        return None
-
-    # report the deepest, most specific error, as the API server does
-    def depth(e):
-        while e.context:
-            e = min(e.context, key=lambda c: -len(c.absolute_path))
-        return len(e.absolute_path)
-
-    best = max(errs, key=depth)
-    while best.context:
-        best = max(best.context, key=lambda c: len(c.absolute_path))
-    return best
 
 
 def _field_path(path) -> str:

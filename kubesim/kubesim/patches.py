@@ -8,11 +8,11 @@ name and volumeMounts by mountPath, exactly as the real server does.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from . import schemas
 from .errors import ApiError, bad_request
+from .store import clone
 
 CONTENT_TYPES = {
     "application/merge-patch+json": "merge",
@@ -55,8 +55,8 @@ def apply_patch(rt, original: dict, patch: Any, patch_type: str, version: str = 
 
 def merge_patch(target: Any, patch: Any) -> Any:
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch)
+    result = clone(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -77,7 +77,7 @@ def _props(schema: dict | None, version: str) -> tuple[dict, dict | None]:
 
 def strategic_merge(original: Any, patch: Any, schema: dict | None, version: str) -> Any:
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     patch = dict(patch)
     directive = patch.pop("$patch", None)
     if directive == "replace":
@@ -85,7 +85,7 @@ def strategic_merge(original: Any, patch: Any, schema: dict | None, version: str
     if directive == "delete":
         return None
     retain = patch.pop("$retainKeys", None)
-    result = copy.deepcopy(original) if isinstance(original, dict) else {}
+    result = clone(original) if isinstance(original, dict) else {}
     props, additional = _props(schema, version)
     for key in [k for k in patch if k.startswith("$setElementOrder/")]:
         patch.pop(key)
@@ -126,13 +126,13 @@ def _merge_list(original: Any, patch: list, schema: dict | None, version: str) -
     if any(isinstance(i, dict) and i.get("$patch") == "replace" for i in patch):
         return [_strip_directives(i) for i in patch if not _is_directive(i)]
     if not merge_key:  # a merging list of primitives: union, keeping order
-        result = copy.deepcopy(original)
+        result = clone(original)
         for item in patch:
             if item not in result:
-                result.append(copy.deepcopy(item))
+                result.append(clone(item))
         return result
     item_schema = (schema or {}).get("items")
-    result = copy.deepcopy(original)
+    result = clone(original)
     for item in patch:
         if not isinstance(item, dict):
             raise bad_request(
@@ -171,7 +171,7 @@ def _strip_directives(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [_strip_directives(v) for v in value]
-    return copy.deepcopy(value)
+    return clone(value)
 
 
 # ----- RFC 6902 -------------------------------------------------------------------
@@ -217,7 +217,7 @@ def _get(doc: Any, parts: list[str]) -> Any:
 
 
 def json_patch(original: Any, operations: list) -> Any:
-    doc = copy.deepcopy(original)
+    doc = clone(original)
     for op in operations:
         if not isinstance(op, dict) or "op" not in op or "path" not in op:
             raise bad_request(f"invalid JSON patch operation: {op!r}")
@@ -227,18 +227,18 @@ def json_patch(original: Any, operations: list) -> Any:
                 raise _patch_error(f"testing value {op['path']} failed")
             continue
         if kind in ("move", "copy"):
-            value = copy.deepcopy(_get(doc, _pointer(op["from"])))
+            value = clone(_get(doc, _pointer(op["from"])))
             if kind == "move":
                 doc = _remove(doc, _pointer(op["from"]))
             doc = _add(doc, parts, value)
         elif kind == "add":
-            doc = _add(doc, parts, copy.deepcopy(op.get("value")))
+            doc = _add(doc, parts, clone(op.get("value")))
         elif kind == "remove":
             doc = _remove(doc, parts)
         elif kind == "replace":
             _get(doc, parts)  # must exist
             doc = _remove(doc, parts)
-            doc = _add(doc, parts, copy.deepcopy(op.get("value")))
+            doc = _add(doc, parts, clone(op.get("value")))
         else:
             raise bad_request(f"unknown JSON patch operation {kind!r}")
     return doc

@@ -26,7 +26,7 @@ from .admission import FIELD_VALIDATION
 from .errors import ApiError
 from .faults import Faults
 from .resources import ResourceType
-from .store import Store, now_rfc3339
+from .store import Store, dumps, now_rfc3339
 
 log = logging.getLogger("kubesim.server")
 
@@ -50,8 +50,7 @@ class Route:
         return f"{self.rt.plural}/{self.subresource}" if self.subresource else self.rt.plural
 
 
-def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+_dumps = dumps
 
 
 def json_response(obj: Any, status: int = 200, headers: dict | None = None) -> web.Response:
@@ -279,7 +278,7 @@ class ApiServer:
                         request.query.get("includeObject", "Metadata"),
                     )
                 )
-            return json_response(obj)
+            return web.Response(body=self.store.encode(obj), content_type="application/json")
         if verb == "list":
             return self._list(request, rt, ns)
         if verb == "watch":
@@ -378,7 +377,7 @@ class ApiServer:
             meta["remainingItemCount"] = remaining
         # Encode items once without building a second dict per object.
         head = _dumps({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta})
-        body = head[:-1] + b',"items":[' + b",".join(_dumps(o) for o in items) + b"]}"
+        body = head[:-1] + b',"items":[' + b",".join(map(self.store.encode, items)) + b"]}"
         return web.Response(body=body, content_type="application/json")
 
     async def _watch(self, request: web.Request, rt: ResourceType, ns: str | None):
@@ -419,7 +418,11 @@ class ApiServer:
                     )
                     headers_sent = True
                 await response.write(
-                    b'{"type":"' + event_type.encode() + b'","object":' + _dumps(obj) + b"}\n"
+                    b'{"type":"'
+                    + event_type.encode()
+                    + b'","object":'
+                    + self.store.encode(obj)
+                    + b"}\n"
                 )
         except (ConnectionResetError, asyncio.CancelledError):
             watch.close()

@@ -73,6 +73,18 @@ import json
 import random
 import uuid
 from collections import deque
+
+try:
+    import orjson
+
+    def dumps(obj: Any) -> bytes:
+        return orjson.dumps(obj)
+except ImportError:  # orjson is an optional speed-up
+
+    def dumps(obj: Any) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,6 +101,15 @@ Obj = dict[str, Any]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 TERMINAL_PHASES = ("Succeeded", "Failed")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def clone(value: Any) -> Any:
+    """Deep copy of JSON-shaped data (dicts, lists, scalars); ~5x faster than deepcopy."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
 
 
 def now_rfc3339(offset_seconds: float = 0) -> str:
@@ -235,6 +256,9 @@ class Store:
         self.admit: Callable[..., None] | None = None
         self.on_change: list[Callable[[str, ResourceType, Obj, Obj | None], None]] = []
         self._tasks: set[asyncio.Task] = set()
+        # id(snapshot) -> (snapshot, JSON bytes): stored snapshots never change, so each is
+        # encoded once however many lists, gets and watchers send it.
+        self._encoded: dict[int, tuple[Obj, bytes]] = {}
         for ns in SYSTEM_NAMESPACES:
             self._put_new(self.resource("namespaces"), self._namespace_object(ns))
 
@@ -265,7 +289,7 @@ class Store:
 
     def get_nowait(self, rt, name: str, namespace: str | None = None) -> Obj:
         rt = self.resource(rt)
-        return copy.deepcopy(self._find(rt, name, namespace))
+        return clone(self._find(rt, name, namespace))
 
     async def get(self, rt, name: str, namespace: str | None = None) -> Obj:
         return self.get_nowait(rt, name, namespace)
@@ -345,6 +369,17 @@ class Store:
         remaining = len(items) - limit if not label_selector and not field_selector else None
         return page, str(list_rv), token, remaining
 
+    def encode(self, obj: Obj) -> bytes:
+        """JSON bytes of a stored snapshot (or any object), cached per snapshot."""
+        entry = self._encoded.get(id(obj))
+        if entry is not None and entry[0] is obj:
+            return entry[1]
+        data = dumps(obj)
+        if len(self._encoded) > 100_000:
+            self._encoded.clear()
+        self._encoded[id(obj)] = (obj, data)
+        return data
+
     # ----- writes ---------------------------------------------------------------
 
     def _next_rv(self) -> int:
@@ -373,7 +408,7 @@ class Store:
         self, rt, obj: Obj, namespace: str | None = None, dry_run: bool = False
     ) -> Obj:
         rt = self.resource(rt)
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = _meta(obj)
         if rt.namespaced:
             body_ns = meta.get("namespace")
@@ -428,7 +463,7 @@ class Store:
         if dry_run:
             return obj
         self._put_new(rt, obj)
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def _put_new(self, rt: ResourceType, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -444,6 +479,8 @@ class Store:
             self._after_namespace_created(obj)
 
     def _emit(self, rt: ResourceType, type_: str, obj: Obj, old: Obj | None, rv: int) -> None:
+        if old is not None:
+            self._encoded.pop(id(old), None)
         event = _Event(rv, rt.key, type_, obj, old)
         if self.history_enabled:
             self._history.append(event)
@@ -477,7 +514,7 @@ class Store:
     ) -> Obj:
         self._check_namespace(rt, name, namespace, creating=False)
         old = self._find(rt, name, namespace)
-        new = copy.deepcopy(obj)
+        new = clone(obj)
         meta = _meta(new)
         if meta.get("name") not in (None, name):
             raise errors.bad_request(
@@ -498,7 +535,7 @@ class Store:
         if part == "status":
             # a status write changes only .status
             status = new.get("status")
-            new = {k: copy.deepcopy(v) for k, v in old.items() if k != "status"}
+            new = {k: clone(v) for k, v in old.items() if k != "status"}
             if status is not None:
                 new["status"] = status
             meta = new["metadata"]
@@ -518,7 +555,7 @@ class Store:
             if rt.namespaced:
                 meta["namespace"] = namespace
             if "status" in rt.subresources and "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
+                new["status"] = clone(old["status"])
             elif "status" in rt.subresources:
                 new.pop("status", None)
         if self.admit:
@@ -531,12 +568,12 @@ class Store:
         if rt.has_generation and _spec_changed(old, new):
             meta["generation"] = old_meta.get("generation", 1) + 1
         if new == old:
-            return copy.deepcopy(old)  # a no-op write keeps its resourceVersion
+            return clone(old)  # a no-op write keeps its resourceVersion
         if dry_run:
             return new
         if old_meta.get("deletionTimestamp") and self._ready_to_remove(rt, new):
             self._remove(rt, new)
-            return copy.deepcopy(new)
+            return clone(new)
         rv = self._next_rv()
         meta["resourceVersion"] = str(rv)
         ns = meta.get("namespace", "") if rt.namespaced else ""
@@ -545,7 +582,7 @@ class Store:
         self._emit(rt, "MODIFIED", new, old, rv)
         if rt.key == "namespaces" and meta.get("deletionTimestamp"):
             self._maybe_finish_namespace(new)
-        return copy.deepcopy(new)
+        return clone(new)
 
     def _ready_to_remove(self, rt: ResourceType, obj: Obj) -> bool:
         meta = obj["metadata"]
@@ -595,7 +632,7 @@ class Store:
         bound = (old.get("spec") or {}).get("nodeName")
         if bound:
             raise errors.conflict(rt, name, f'pod {name} is already assigned to node "{bound}"')
-        new = copy.deepcopy(old)
+        new = clone(old)
         new["spec"]["nodeName"] = node_name
         conditions = new.setdefault("status", {}).setdefault("conditions", [])
         conditions[:] = [c for c in conditions if c.get("type") != "PodScheduled"]
@@ -638,7 +675,7 @@ class Store:
                 f'propagationPolicy: Unsupported value: "{propagation_policy}": supported '
                 'values: "Foreground", "Background", "Orphan"'
             )
-        new = copy.deepcopy(old)
+        new = clone(old)
         new_meta = new["metadata"]
         finalizers = list(new_meta.get("finalizers") or [])
         if propagation_policy == "Orphan" and "orphan" not in finalizers:
@@ -654,7 +691,7 @@ class Store:
                 if not dry_run:
                     self._commit_update(rt, old, new)
                     self._spawn(self._finalize_namespace(name))
-            return copy.deepcopy(self.peek(rt, name) or new), False
+            return clone(self.peek(rt, name) or new), False
         if finalizers != list(meta.get("finalizers") or []) and finalizers:
             new_meta["finalizers"] = finalizers
         if grace > 0:
@@ -679,7 +716,7 @@ class Store:
         new_meta.setdefault("deletionTimestamp", now_rfc3339())
         new_meta["deletionGracePeriodSeconds"] = 0
         self._remove(rt, new, propagation_policy or "Background")
-        return copy.deepcopy(self._last_removed), True
+        return clone(self._last_removed), True
 
     def _grace_period(self, rt: ResourceType, obj: Obj, requested: int | None) -> int:
         if rt.key != "pods":
@@ -749,7 +786,7 @@ class Store:
             remaining = [r for r in refs if r.get("uid") != owner_uid]
             try:
                 if remaining:
-                    new = copy.deepcopy(obj)
+                    new = clone(obj)
                     new["metadata"]["ownerReferences"] = remaining
                     self._commit_update(rt, obj, new)
                 else:
@@ -776,7 +813,7 @@ class Store:
                 dep = self.peek(dep_rt, dep_name, ns or None)
                 if dep is None:
                     continue
-                new = copy.deepcopy(dep)
+                new = clone(dep)
                 new["metadata"]["ownerReferences"] = [
                     r for r in dep["metadata"].get("ownerReferences") or [] if r.get("uid") != uid
                 ]
@@ -798,7 +835,7 @@ class Store:
         obj = self.peek(rt, name, namespace)
         if obj is None:
             return
-        new = copy.deepcopy(obj)
+        new = clone(obj)
         new["metadata"]["finalizers"] = [
             f for f in obj["metadata"].get("finalizers") or [] if f != finalizer
         ]
@@ -844,7 +881,7 @@ class Store:
         obj = self.peek(ns_rt, name)
         if obj is None:
             return
-        new = copy.deepcopy(obj)
+        new = clone(obj)
         new.setdefault("spec", {})["finalizers"] = [
             f for f in (obj.get("spec") or {}).get("finalizers") or [] if f != "kubernetes"
         ]
