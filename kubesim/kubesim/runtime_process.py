@@ -215,21 +215,25 @@ class ProcessRuntime:
                 env["HOME"] = home
         return env
 
+    def _track_missing(self, path: str) -> None:
+        """Remember the topmost ancestor of `path` that does not exist yet (for close())."""
+        missing = path
+        parent = os.path.dirname(path)
+        while parent and parent != missing and not os.path.exists(parent):
+            missing = parent
+            parent = os.path.dirname(parent)
+        self._created_paths.append(missing)
+
     def _ensure_mountpoint(self, mount) -> None:
         target = mount.target
         if os.path.lexists(target):
             return
-        missing = target
-        parent = os.path.dirname(target)
-        while parent and not os.path.exists(parent):
-            missing = parent
-            parent = os.path.dirname(parent)
+        self._track_missing(target)
         if os.path.isdir(mount.source):
             os.makedirs(target, exist_ok=True)
         else:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             open(target, "a").close()
-        self._created_paths.append(missing)
 
     def validate(self, launch: ContainerLaunch) -> None:
         """Raise CreateContainerError before "Created" when there is nothing to run."""
@@ -267,8 +271,9 @@ class ProcessRuntime:
                 workdir == m.target or workdir.startswith(m.target.rstrip("/") + "/")
                 for m in launch.mounts
             ):
+                self._track_missing(workdir)
                 os.makedirs(workdir, exist_ok=True)
-                self._created_paths.append(workdir)
+                os.chmod(workdir, 0o777)  # the image would own it; any runAsUser may write
             full_argv = [
                 "unshare",
                 "--mount",
