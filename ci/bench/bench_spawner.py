@@ -1,0 +1,268 @@
+"""Our spawner against upstream KubeSpawner 7.1.0, side by side on one kubesim.
+
+Started by ci/bench-spawner. kubesim runs in this process (pause runtime);
+each measured run is a separate worker process (spawn_worker.py) under the
+implementation's own virtualenv, so the two never share a Python process.
+Runs alternate between the implementations and the median of the
+repetitions is reported, so drift on a busy machine hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from kubesim import KubeSim
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+IMPLS = {
+    "ours": ROOT / ".venv/bin/python",
+    "upstream": ROOT / ".venv-bench-upstream/bin/python",
+}
+# the same small per-step pod delays for every run (seconds)
+DELAYS = {"scheduling": 0.05, "creating": 0.05, "starting": 0.1, "readiness": 0.1}
+
+
+def ready_recorder(sim: KubeSim) -> dict[tuple[str, str], float]:
+    """Record, per pod, the moment kubesim commits its Ready=True status."""
+    ready_at: dict[tuple[str, str], float] = {}
+
+    def on_change(event_type, rt, obj, old):
+        if rt.plural != "pods" or event_type == "DELETED":
+            return
+        key = (obj["metadata"].get("namespace"), obj["metadata"]["name"])
+        if key in ready_at:
+            return
+        for cond in obj.get("status", {}).get("conditions", []):
+            if cond.get("type") == "Ready" and cond.get("status") == "True":
+                ready_at[key] = time.time()
+
+    sim.store.on_change.append(on_change)
+    return ready_at
+
+
+async def create_namespace(sim: KubeSim, name: str) -> None:
+    await sim.store.create("namespaces", {"metadata": {"name": name}})
+
+
+def filler_pod(i: int, namespace: str) -> dict:
+    """A pod shaped like a real user pod, on a node that does not exist (never runs)."""
+    env = [{"name": f"VAR_{k}", "value": f"value-{k}-" + "x" * 40} for k in range(20)]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": f"jupyter-filler-{i}",
+            "namespace": namespace,
+            "labels": {
+                "component": "singleuser-server",
+                "app": "jupyterhub",
+                "hub.jupyter.org/username": f"filler-{i}",
+            },
+            "annotations": {"hub.jupyter.org/username": f"filler-{i}"},
+        },
+        "spec": {
+            "nodeName": "bench-absent-node",
+            "containers": [
+                {
+                    "name": "notebook",
+                    "image": "bench/singleuser:1",
+                    "env": env,
+                    "ports": [{"containerPort": 8888, "name": "notebook-port"}],
+                    "resources": {"requests": {"memory": "1G"}, "limits": {"memory": "2G"}},
+                    "volumeMounts": [{"name": "home", "mountPath": "/home/jovyan"}],
+                }
+            ],
+            "volumes": [{"name": "home", "persistentVolumeClaim": {"claimName": f"claim-{i}"}}],
+        },
+    }
+
+
+async def run_worker(impl: str, params: dict, idle_window: float = 0, sim=None) -> dict:
+    env = dict(os.environ, KUBECONFIG=str(params.pop("kubeconfig")))
+    proc = await asyncio.create_subprocess_exec(
+        str(IMPLS[impl]),
+        str(HERE / "spawn_worker.py"),
+        json.dumps(params),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd="/tmp",
+    )
+    idle = None
+    if params["mode"] == "idle":
+        line = await proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{impl} worker died: {(await proc.stderr.read())[-3000:]!r}")
+        before = Counter(sim.counters)
+        await asyncio.sleep(idle_window)
+        idle = Counter(sim.counters) - before
+        proc.stdin.write(b"go\n")
+        await proc.stdin.drain()
+    out, err = await proc.communicate()
+    if proc.returncode != 0 or not out.strip():
+        raise RuntimeError(f"{impl} worker failed ({proc.returncode}): {err.decode()[-3000:]}")
+    result = json.loads(out.decode().strip().splitlines()[-1])
+    if idle is not None:
+        result["idle_requests"] = {f"{v} {r}": n for (v, r), n in idle.items()}
+    return result
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+class Bench:
+    def __init__(self, sim: KubeSim, ready_at: dict, reps: int):
+        self.sim = sim
+        self.ready_at = ready_at
+        self.reps = reps
+        self.counter = 0
+        self.figures: dict[str, dict[str, list[float]]] = {}
+
+    def record(self, figure: str, impl: str, value: float) -> None:
+        self.figures.setdefault(figure, {"ours": [], "upstream": []})[impl].append(value)
+
+    async def fresh_namespace(self, impl: str) -> str:
+        self.counter += 1
+        ns = f"bench-{impl}-{self.counter}"
+        await create_namespace(self.sim, ns)
+        return ns
+
+    def params(self, mode: str, ns: str, users: int, **extra) -> dict:
+        return dict(
+            mode=mode,
+            namespace=ns,
+            users=users,
+            prefix=f"u{self.counter}-",
+            kubeconfig=self.sim.kubeconfig_path,
+            **extra,
+        )
+
+    def order(self, rep: int) -> list[str]:
+        return ["ours", "upstream"] if rep % 2 == 0 else ["upstream", "ours"]
+
+    async def spawn(self, users: int, pvc: bool) -> None:
+        tag = f"{users} users{' +PVC' if pvc else ''}"
+        for rep in range(self.reps):
+            for impl in self.order(rep):
+                ns = await self.fresh_namespace(impl)
+                before = Counter(self.sim.counters)
+                r = await run_worker(impl, self.params("spawn", ns, users, pvc=pvc))
+                delta = Counter(self.sim.counters) - before
+                self.record(f"spawn wall s ({tag})", impl, r["start_wall"])
+                self.record(f"hub CPU s per spawn ({tag})", impl, r["start_cpu"] / users)
+                lat = [
+                    (t - self.ready_at[(ns, pod)]) * 1000
+                    for pod, t in r["returned"].items()
+                    if (ns, pod) in self.ready_at
+                ]
+                self.record(f"ready latency p50 ms ({tag})", impl, percentile(lat, 0.5))
+                self.record(f"ready latency p95 ms ({tag})", impl, percentile(lat, 0.95))
+                writes = sum(n for (v, _), n in delta.items() if v in WRITE_VERBS)
+                reads = sum(n for (v, _), n in delta.items() if v in ("get",))
+                self.record(f"API writes per spawn+stop ({tag})", impl, writes / users)
+                self.record(f"API gets per spawn+stop ({tag})", impl, reads / users)
+                for (verb, res), n in sorted(delta.items()):
+                    self.record(f"  {verb} {res} per spawn+stop ({tag})", impl, n / users)
+
+    async def idle(self, users: int, window: float) -> None:
+        for rep in range(self.reps):
+            for impl in self.order(rep):
+                ns = await self.fresh_namespace(impl)
+                r = await run_worker(
+                    impl, self.params("idle", ns, users), idle_window=window, sim=self.sim
+                )
+                per_min = 60.0 / window
+                lw = sum(
+                    n for k, n in r["idle_requests"].items() if k.split()[0] in ("list", "watch")
+                )
+                total = sum(r["idle_requests"].values())
+                self.record(f"LIST+WATCH per min ({users} idle servers)", impl, lw * per_min)
+                self.record(f"all requests per min ({users} idle servers)", impl, total * per_min)
+
+    async def poll(self, users: int) -> None:
+        for rep in range(self.reps):
+            for impl in self.order(rep):
+                ns = await self.fresh_namespace(impl)
+                r = await run_worker(impl, self.params("poll", ns, users))
+                self.record(f"poll() ms for {users} servers", impl, r["poll_wall"] * 1000)
+                self.record(f"poll() CPU ms for {users} servers", impl, r["poll_cpu"] * 1000)
+
+    async def rss(self, existing: int) -> None:
+        ns_by_impl = {}
+        for impl in IMPLS:
+            ns = await self.fresh_namespace(impl)
+            ns_by_impl[impl] = ns
+            for i in range(existing):
+                await self.sim.store.create("pods", filler_pod(i, ns), namespace=ns)
+        for rep in range(self.reps):
+            for impl in self.order(rep):
+                r = await run_worker(impl, self.params("spawn", ns_by_impl[impl], 1))
+                self.record(f"peak RSS MiB ({existing} pods in namespace)", impl, r["peak_rss_mib"])
+
+
+WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+
+
+def report(figures: dict) -> str:
+    lines = [f"{'figure':<60} {'ours':>10} {'upstream':>10} {'ratio':>7}"]
+    ratios = []
+    for name, by_impl in figures.items():
+        ours = statistics.median(by_impl["ours"]) if by_impl["ours"] else float("nan")
+        up = statistics.median(by_impl["upstream"]) if by_impl["upstream"] else float("nan")
+        if up:
+            ratio = f"{ours / up:.2f}"
+        else:  # 0 for upstream: a ratio says nothing, the figures do
+            ratio = "equal" if ours == up else "n/a"
+        lines.append(f"{name:<60} {ours:>10.3f} {up:>10.3f} {ratio:>7}")
+        if not name.startswith("  "):
+            ratios.append(f"ratio {name}: {ratio}")
+    return "\n".join(lines + [""] + ratios)
+
+
+async def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--ci", action="store_true", help="short mode: small N, one repetition")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--users", type=int, nargs="*", default=[100, 500])
+    ap.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = ap.parse_args(argv)
+    if args.ci:
+        args.reps, args.users = 1, [20]
+    idle_users, idle_window, poll_users, existing = (
+        (20, 5.0, 50, 500) if args.ci else (200, 60.0, 1000, 10000)
+    )
+    started = time.perf_counter()
+    async with KubeSim(nodes=4, node_pods=2000, delays=copy.deepcopy(DELAYS)) as sim:
+        bench = Bench(sim, ready_recorder(sim), args.reps)
+        for users in args.users:
+            await bench.spawn(users, pvc=False)
+        await bench.spawn(args.users[0], pvc=True)
+        await bench.idle(idle_users, idle_window)
+        await bench.poll(poll_users)
+        await bench.rss(existing)
+    print(report(bench.figures))
+    print(f"\n(bench-spawner took {time.perf_counter() - started:.0f} s)")
+    if args.json:
+        args.json.write_text(json.dumps(bench.figures, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
