@@ -97,6 +97,11 @@ def node_condition(node: dict, kind: str) -> str:
 
 def should_wait_for(pod_spec: dict, node: dict) -> Verdict:
     """Should the awaiter wait for a ready pod (of this spec) on this node?"""
+    # The node's state first: it explains a skip better than the taints it implies.
+    if node_condition(node, "Ready") != "True":
+        return Verdict(False, "not Ready")
+    if node.get("spec", {}).get("unschedulable"):
+        return Verdict(False, "cordoned (unschedulable)")
     labels = node.get("metadata", {}).get("labels") or {}
     for key, value in (pod_spec.get("nodeSelector") or {}).items():
         if labels.get(key) != value:
@@ -115,10 +120,6 @@ def should_wait_for(pod_spec: dict, node: dict) -> Verdict:
     if taint is not None:
         shown = taint.get("key", "") + (f"={taint['value']}" if taint.get("value") else "")
         return Verdict(False, f"taint {shown}:{taint.get('effect')} is not tolerated")
-    if node.get("spec", {}).get("unschedulable"):
-        return Verdict(False, "cordoned (unschedulable)")
-    if node_condition(node, "Ready") != "True":
-        return Verdict(False, "not Ready")
     return Verdict(True)
 
 
