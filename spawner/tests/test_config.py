@@ -309,3 +309,33 @@ def test_labels_are_valid_for_any_name_under_both_schemes(user, server, scheme):
     if scheme == "safe":
         for name in (spawner.pod_name, spawner.pvc_name, spawner.secret_name):
             assert slugs.is_valid_dns_1035_label(name), name
+
+
+# Current trait names the spawner's issue lists (beyond the old reference).
+CURRENT_TRAITS = """
+image image_pull_policy image_pull_secrets cmd args port ip working_dir environment
+env_keep uid gid fs_gid supplemental_gids privileged allow_privilege_escalation
+container_security_context pod_security_context lifecycle_hooks init_containers
+extra_containers extra_container_config extra_pod_config service_account
+automount_service_account_token node_selector tolerations node_affinity_required
+node_affinity_preferred pod_affinity_required pod_affinity_preferred
+pod_anti_affinity_required pod_anti_affinity_preferred priority_class_name
+scheduler_name extra_labels extra_annotations common_labels component_label cpu_limit
+cpu_guarantee mem_limit mem_guarantee extra_resource_limits extra_resource_guarantees
+delete_stopped_pods modify_pod_hook after_pod_created_hook pre_spawn_hook volumes
+volume_mounts storage_pvc_ensure pvc_name_template storage_class storage_capacity
+storage_access_modes storage_selector storage_extra_labels storage_extra_annotations
+delete_pvc remember_pvc_name pod_name_template dns_name_template secret_name_template
+namespace enable_user_namespaces user_namespace_template user_namespace_labels
+user_namespace_annotations slug_scheme services_enabled pod_connect_ip get_pod_url
+k8s_api_host k8s_api_ssl_ca_cert k8s_api_verify_ssl k8s_api_request_timeout
+k8s_api_request_retry_timeout profile_list profile_form_template
+additional_profile_form_template_paths events_enabled slow_spawn_message
+slow_spawn_threshold slow_spawn_message_frequency delete_grace_period
+""".split()
+
+
+@pytest.mark.parametrize("name", CURRENT_TRAITS)
+def test_current_traits_are_configurable(name):
+    trait = KubeSpawner.class_traits(config=True).get(name)
+    assert trait is not None and (trait.help or "").strip()
