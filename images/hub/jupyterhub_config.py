@@ -168,15 +168,16 @@ def configure_hub(c):
     # Send users to the progress page at once instead of waiting.
     c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 0}
 
-    for key, trait in [
-        ("hub.concurrentSpawnLimit", "concurrent_spawn_limit"),
-        ("hub.activeServerLimit", "active_server_limit"),
-        ("hub.consecutiveFailureLimit", "consecutive_failure_limit"),
-        ("hub.namedServerLimitPerUser", "named_server_limit_per_user"),
+    for key, section, trait in [
+        ("hub.concurrentSpawnLimit", c.JupyterHub, "concurrent_spawn_limit"),
+        ("hub.activeServerLimit", c.JupyterHub, "active_server_limit"),
+        # a Spawner setting since JupyterHub 5
+        ("hub.consecutiveFailureLimit", c.Spawner, "consecutive_failure_limit"),
+        ("hub.namedServerLimitPerUser", c.JupyterHub, "named_server_limit_per_user"),
     ]:
         value = _non_negative_int(key)
         if value is not None:
-            setattr(c.JupyterHub, trait, value)
+            setattr(section, trait, value)
     for key, trait in [
         ("hub.allowNamedServers", "allow_named_servers"),
         ("hub.redirectToServer", "redirect_to_server"),
@@ -220,6 +221,28 @@ _DB_SCHEMES = {
 }
 
 
+# Drivers the image may ship, in order of preference, for URLs without one.
+_DEFAULT_DRIVERS = {
+    "postgresql": ("psycopg2", "psycopg"),
+    "mysql": ("pymysql", "mysqldb"),
+}
+
+
+def _installed_driver(scheme):
+    import importlib.util
+
+    modules = {
+        "psycopg2": "psycopg2",
+        "psycopg": "psycopg",
+        "pymysql": "pymysql",
+        "mysqldb": "MySQLdb",
+    }
+    for driver in _DEFAULT_DRIVERS[scheme]:
+        if importlib.util.find_spec(modules[driver]):
+            return driver
+    return _DEFAULT_DRIVERS[scheme][0]
+
+
 def database_url():
     db_type = _choice(
         "hub.db.type", ["sqlite-pvc", "sqlite-memory", "mysql", "postgres", "other"], "sqlite-pvc"
@@ -243,9 +266,10 @@ def database_url():
         # The seed guide's spelling; SQLAlchemy only knows `postgresql`.
         log.warning("hub.db.url: 'postgres://' is an old spelling; use 'postgresql://'")
         url = "postgresql" + url[len("postgres") :]
-    if scheme == "mysql":
-        # The image ships the pure-Python driver.
-        url = "mysql+pymysql" + url[len("mysql") :]
+        scheme = "postgresql" + scheme[len("postgres") :]
+    if scheme in _DEFAULT_DRIVERS:
+        # Without a driver SQLAlchemy picks one the image may not have.
+        url = f"{scheme}+{_installed_driver(scheme)}" + url[len(scheme) :]
     return db_type, url
 
 

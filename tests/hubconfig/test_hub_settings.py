@@ -13,7 +13,7 @@ def test_hub_settings(hub, hub_setup):
     assert hub.base_url == "/jhub/"
     assert hub.concurrent_spawn_limit == 7
     assert hub.active_server_limit == 30
-    assert hub.consecutive_failure_limit == 3
+    assert config.Spawner.consecutive_failure_limit == 3
     assert hub.allow_named_servers is True
     assert hub.named_server_limit_per_user == 2
     assert hub.redirect_to_server is False
@@ -32,7 +32,7 @@ def test_defaults(hub_setup):
     assert hub.cleanup_servers is False
     assert hub.base_url == "/"
     assert hub.concurrent_spawn_limit == 64
-    assert hub.consecutive_failure_limit == 5
+    assert hub_setup().config.Spawner.consecutive_failure_limit == 5
     assert hub.allow_named_servers is False
     assert hub.db_url == "sqlite:///jupyterhub.sqlite"
     for unset in ("active_server_limit", "upgrade_db", "log_level", "redirect_to_server"):
@@ -107,9 +107,10 @@ def _db(hub_setup, db, env=None):
     [
         ({"type": "sqlite-pvc"}, "sqlite:///jupyterhub.sqlite"),
         ({"type": "sqlite-memory"}, "sqlite://"),
+        # without a driver: the one the image has
         (
             {"type": "postgres", "url": "postgresql://hub@db:5432/hub"},
-            "postgresql://hub@db:5432/hub",
+            "postgresql+psycopg2://hub@db:5432/hub",
         ),
         # the seed guide's spelling
         (
@@ -137,3 +138,37 @@ def test_db_password_reaches_the_hub_env(hub_setup, renderer):
 
     pg = hub_pod(renderer([VALUES / "db-postgres.yaml"]))
     assert pg.env["PGPASSWORD"] == "s3cret"
+
+
+ALL_VALUES_FILES = sorted(p.name for p in __import__("hubenv").VALUES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("values_file", ALL_VALUES_FILES)
+def test_every_setting_is_a_real_trait(hub_setup, values_file):
+    """Whatever the values, each setting names a trait its class really has
+    (a misspelt or moved trait is only a warning in the hub log)."""
+    from jupyterhub.app import JupyterHub
+    from jupyterhub.crypto import CryptKeeper
+    from jupyterhub.proxy import ConfigurableHTTPProxy
+    from jupyterhub.spawner import Spawner
+
+    from kubespawner import KubeSpawner
+
+    config = hub_setup(values_file).config
+    hub = JupyterHub(config=config)
+    classes = {
+        "JupyterHub": JupyterHub,
+        "Spawner": Spawner,
+        "KubeSpawner": KubeSpawner,
+        "ConfigurableHTTPProxy": ConfigurableHTTPProxy,
+        "CryptKeeper": CryptKeeper,
+    }
+    authenticator = hub.authenticator_class
+    for cls in authenticator.mro():
+        if cls.__name__.endswith("Authenticator"):
+            classes[cls.__name__] = cls
+    for section in config:
+        assert section in classes, f"unexpected config section {section}"
+        traits = classes[section].class_traits(config=True)
+        unknown = sorted(set(config[section]) - set(traits))
+        assert not unknown, f"{section} has no traits {unknown}"

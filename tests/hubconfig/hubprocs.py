@@ -1,0 +1,205 @@
+"""Real processes for the slow tests: a throwaway PostgreSQL, the hub, the proxy."""
+
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from hubenv import REPO
+
+CHP = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
+VENV_BIN = REPO / ".venv" / "bin"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+
+@dataclass
+class Postgres:
+    port: int
+    user: str
+    password: str
+    database: str
+
+    @property
+    def url(self):
+        """The URL the hub gets; the password goes separately (PGPASSWORD)."""
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
+
+    def connect(self):
+        import psycopg2
+
+        return psycopg2.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=self.database,
+        )
+
+
+def _pg_bin():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed (ci/setup installs Debian's postgresql)")
+    return Path(found[-1]).parent
+
+
+def _as_postgres(argv):
+    """PostgreSQL refuses to run as root: drop to the postgres user when root."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *map(str, argv)]
+    return [str(a) for a in argv]
+
+
+@contextlib.contextmanager
+def postgres_cluster():
+    """A throwaway cluster on a loopback port that asks for passwords over TCP."""
+    bin_dir = _pg_bin()
+    base = Path(tempfile.mkdtemp(prefix="hubconfig-pg-"))
+    data, sockets = base / "data", base / "sockets"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        shutil.chown(sockets, "postgres")
+    port = free_port()
+    pg = Postgres(port=port, user="jupyterhub", password="s3cret", database="jupyterhub")
+
+    def run(*argv):
+        subprocess.run(_as_postgres(argv), check=True, capture_output=True, text=True)
+
+    run(bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth-local=trust",
+        "--auth-host=scram-sha-256")  # fmt: skip
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(bin_dir / "pg_ctl", "-D", data, "-o", options, "-l", base / "log", "-w", "start")
+    try:
+        sql = (
+            f"CREATE ROLE {pg.user} LOGIN PASSWORD '{pg.password}'; "
+            f"CREATE DATABASE {pg.database} OWNER {pg.user};"
+        )
+        for statement in sql.split("; "):
+            run(bin_dir / "psql", "-h", sockets, "-p", port, "-U", "postgres", "-c", statement)
+        yield pg
+    finally:
+        subprocess.run(
+            _as_postgres([bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ hub + proxy
+
+
+# No proxies from the environment: every request here goes to loopback.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def request(url, token=None, method="GET", timeout=10):
+    """(status, body); status 0 when nothing answers yet."""
+    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    if token:
+        req.add_header("Authorization", f"token {token}")
+    try:
+        with _OPENER.open(req, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0, b""
+
+
+def get(url, token=None):
+    return request(url, token)
+
+
+def post(url, token=None):
+    return request(url, token, method="POST")
+
+
+class Process:
+    """A child process with its output in a log file; stopped with SIGTERM."""
+
+    def __init__(self, argv, env, cwd, log_path):
+        self.log_path = Path(log_path)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [str(a) for a in argv],
+            env=env,
+            cwd=cwd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=20):
+        if self.alive():
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+
+
+def wait_for(check, what, timeout, processes=()):
+    """Poll `check()` until truthy; fail early if one of `processes` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        for process in processes:
+            if not process.alive():
+                raise AssertionError(f"{what}: process exited:\n{process.log()[-3000:]}")
+        time.sleep(0.25)
+    logs = "\n".join(p.log()[-3000:] for p in processes)
+    raise AssertionError(f"timed out waiting for {what}\n{logs}")
+
+
+def start_proxy(public_port, api_port, hub_url, token, workdir):
+    env = {**os.environ, "CONFIGPROXY_AUTH_TOKEN": token}
+    argv = [
+        CHP,
+        "--ip=127.0.0.1",
+        f"--port={public_port}",
+        "--api-ip=127.0.0.1",
+        f"--api-port={api_port}",
+        f"--default-target={hub_url}",
+        f"--error-target={hub_url}/hub/error",
+    ]
+    return Process(argv, env, workdir, Path(workdir) / "proxy.log")
+
+
+def start_hub(root, env, workdir, args):
+    """`jupyterhub` with the Deployment's args, $(Z2JH_CONFIG_ROOT) expanded."""
+    env = {
+        **os.environ,
+        **env,
+        "Z2JH_CONFIG_ROOT": str(root),
+        "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+    }
+    argv = [VENV_BIN / "jupyterhub", *(a.replace("$(Z2JH_CONFIG_ROOT)", str(root)) for a in args)]
+    return Process(argv, env, workdir, Path(workdir) / "hub.log")
