@@ -67,13 +67,24 @@ def notebook_status(pod: Obj, container_name: str = "notebook") -> Obj | None:
     return statuses[0] if statuses else None
 
 
-def exit_code(pod: Obj, container_name: str = "notebook") -> int | None:
-    """The notebook container's exit code once it terminated, else None."""
+def exit_code(
+    pod: Obj, container_name: str = "notebook", include_crash_loop: bool = False
+) -> int | None:
+    """The notebook container's exit code once it terminated, else None.
+
+    With include_crash_loop, a container that exited and waits to be
+    restarted (CrashLoopBackOff) counts as stopped with its last exit code:
+    the server is down, whatever the restart policy hopes.
+    """
     status = notebook_status(pod, container_name)
     if status:
-        terminated = (status.get("state") or {}).get("terminated")
+        state = status.get("state") or {}
+        terminated = state.get("terminated")
         if terminated is not None:
             return int(terminated.get("exitCode", 1))
+        if include_crash_loop and (state.get("waiting") or {}).get("reason") in CRASH_FAILURES:
+            last = (status.get("lastState") or {}).get("terminated") or {}
+            return int(last.get("exitCode", 1))
     if (pod.get("status") or {}).get("phase") in ("Failed", "Succeeded"):
         return 0 if pod["status"]["phase"] == "Succeeded" else 1
     return None

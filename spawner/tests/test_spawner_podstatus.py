@@ -111,3 +111,11 @@ def test_exit_code():
     assert exit_code(pod("Running", statuses=[container({"terminated": {"exitCode": 7}})])) == 7
     assert exit_code(pod("Failed")) == 1
     assert exit_code(pod("Succeeded")) == 0
+
+
+def test_crash_loop_counts_as_stopped_for_poll():
+    crash = container(
+        {"waiting": {"reason": "CrashLoopBackOff"}}, last={"terminated": {"exitCode": 5}}
+    )
+    assert exit_code(pod("Running", statuses=[crash])) is None
+    assert exit_code(pod("Running", statuses=[crash]), include_crash_loop=True) == 5

@@ -1,0 +1,616 @@
+"""JupyterHub Spawner that runs each user's server as a Kubernetes pod.
+
+This module is the orchestration: it sends the manifests that
+`KubeSpawnerConfig` builds to the API (through `retry`), follows the pod
+through the shared reflectors, and reports to the hub. Configuration,
+names and manifests live in `config`, `expansion` and `objects`.
+
+API cost per server, in the steady state: one POST to start (plus the PVC
+POST on a user's first spawn), one DELETE to stop, no reads -- the pod's
+progress, readiness, IP and exit code all come from the shared watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+import time
+from typing import Any
+
+from jupyterhub.spawner import Spawner
+from kubernetes_asyncio.client.exceptions import ApiException
+from traitlets import Float, Int
+
+from . import podstatus
+from .clients import ApiSettings, KubeAPI, shared_api, status_message
+from .config import COMPONENT_LABEL, KubeSpawnerConfig
+from .expansion import render_name, template_fields
+from .objects import make_owner_reference
+from .reflector import EventReflector, PodReflector, ReflectorFailed, shared_reflector
+from .retry import call_with_retries, describe_error
+from .utils import maybe_await
+
+NOTEBOOK_CONTAINER = "notebook"
+DELETE_OPTIONS = {"apiVersion": "v1", "kind": "DeleteOptions"}
+
+
+class SpawnFailed(Exception):
+    """A start that cannot succeed; the message is shown to the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        # JupyterHub shows `jupyterhub_message` on the spawn-pending page
+        self.jupyterhub_message = message
+
+
+class KubeSpawner(KubeSpawnerConfig, Spawner):
+    """Implement a JupyterHub spawner to spawn pods in a Kubernetes cluster."""
+
+    reflector_max_failures = Int(
+        12,
+        config=True,
+        help="""
+        Consecutive failures (with exponential backoff up to 30 s, about two
+        to three minutes in all) after which a pod or event reflector gives
+        up. The hub then logs a critical message and exits, so Kubernetes
+        restarts it with a fresh cache instead of it serving stale pod state.
+        """,
+    )
+
+    reflector_watch_timeout = Int(
+        300,
+        config=True,
+        help="""
+        Seconds a reflector's watch request stays open before the API
+        server ends it and the reflector resumes from its last
+        resourceVersion (no re-LIST).
+        """,
+    )
+
+    stop_timeout = Float(
+        None,
+        allow_none=True,
+        config=True,
+        help="""
+        Seconds stop() waits for the pod to be gone after deleting it
+        (default: delete_grace_period + start_timeout).
+        """,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pod_uid: str | None = None
+        self._start_finished: asyncio.Future | None = None
+        self._start_began: float | None = None
+        # set when start() begins: the hub may ask for progress() before that
+        self._start_called = asyncio.Event()
+        # the PVC name we created (or found) -- saved in state, so later
+        # spawns of this server skip the PVC POST
+        self._pvc_ensured_name: str | None = None
+        # the configured scheme; a restored server may carry an older one
+        self._configured_slug_scheme = self.slug_scheme
+
+    # ---- API plumbing -------------------------------------------------------
+
+    def _api_settings(self) -> ApiSettings:
+        return ApiSettings(
+            host=self.k8s_api_host or None,
+            ssl_ca_cert=self.k8s_api_ssl_ca_cert or None,
+            verify_ssl=self.k8s_api_verify_ssl,
+            request_timeout=self.k8s_api_request_timeout,
+        )
+
+    async def _api(self) -> KubeAPI:
+        return await shared_api(self._api_settings())
+
+    async def _call(
+        self,
+        description: str,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict | None = None,
+    ) -> dict:
+        """One API request with retries for 5xx, 429 and timeouts."""
+        api = await self._api()
+        return await call_with_retries(
+            lambda: api.request(method, path, params=params, body=body),
+            retry_timeout=self.k8s_api_request_retry_timeout,
+            description=description,
+            logger=self.log,
+        )
+
+    @staticmethod
+    def _path(resource: str, namespace: str | None = None, name: str | None = None) -> str:
+        path = "/api/v1"
+        if namespace:
+            path += f"/namespaces/{namespace}"
+        path += f"/{resource}"
+        if name:
+            path += f"/{name}"
+        return path
+
+    # ---- reflectors -------------------------------------------------------------
+
+    def _reflector_namespace(self) -> str | None:
+        # with user namespaces, one reflector across all of them
+        return None if self.enable_user_namespaces else self.namespace
+
+    def _pod_label_selector(self) -> str:
+        return f"{COMPONENT_LABEL}={self.component_label}"
+
+    def _on_reflector_failure(self, error: BaseException) -> None:
+        """A reflector gave up: stop the hub rather than serve a stale cache."""
+        self.log.critical(
+            "Exiting: %s Kubernetes restarts the hub, which lists pods afresh and "
+            "finds every running server again.",
+            error,
+        )
+        sys.exit(1)
+
+    def _reflector_args(self) -> dict:
+        return dict(
+            namespace=self._reflector_namespace(),
+            on_failure=self._on_reflector_failure,
+            max_failures=self.reflector_max_failures,
+            watch_timeout=self.reflector_watch_timeout,
+            logger=self.log,
+        )
+
+    async def _pods(self) -> PodReflector:
+        return await shared_reflector(
+            PodReflector,
+            await self._api(),
+            label_selector=self._pod_label_selector(),
+            **self._reflector_args(),
+        )
+
+    async def _events(self) -> EventReflector:
+        return await shared_reflector(EventReflector, await self._api(), **self._reflector_args())
+
+    @property
+    def _pod_key(self) -> str:
+        return f"{self.namespace}/{self.pod_name}"
+
+    # ---- start --------------------------------------------------------------
+
+    async def start(self):
+        """Create the pod (and what it needs) and return its URL once ready."""
+        loop = asyncio.get_running_loop()
+        self._start_finished = loop.create_future()
+        self._start_began = time.monotonic()
+        self._pod_uid = None
+        self._start_called.set()
+        try:
+            return await self._start()
+        finally:
+            if not self._start_finished.done():
+                self._start_finished.set_result(None)
+
+    async def _start(self) -> str:
+        pods = await self._pods()
+        events = await self._events() if self.events_enabled else None
+        if self.enable_user_namespaces:
+            await self._ensure_namespace()
+        if self.storage_pvc_ensure:
+            await self._ensure_pvc()
+        manifest = await self.get_pod_manifest()
+        pod = await self._create_pod(manifest)
+        try:
+            await self._create_owned_objects(pod)
+            if self.after_pod_created_hook:
+                await maybe_await(self.after_pod_created_hook(self, pod))
+            ready = await self._wait_until_ready(pods, events)
+        except asyncio.CancelledError:
+            # the hub gave up (start_timeout) and calls stop() next
+            raise
+        except Exception:
+            await self._delete_pod_quietly()
+            raise
+        return self._url_for(ready)
+
+    async def _ensure_namespace(self) -> None:
+        if self.namespace in _known_namespaces:
+            return
+        try:
+            await self._call(
+                f"create namespace {self.namespace}",
+                "POST",
+                "/api/v1/namespaces",
+                body=self.get_namespace_manifest(),
+            )
+        except ApiException as error:
+            if error.status != 409:
+                raise
+        _known_namespaces.add(self.namespace)
+
+    async def _ensure_pvc(self) -> None:
+        """Create the user's PVC unless we know it exists (one POST per user)."""
+        if self._pvc_ensured_name == self.pvc_name:
+            return
+        manifest = self.get_pvc_manifest()
+        try:
+            await self._call(
+                f"create PVC {self.pvc_name}",
+                "POST",
+                self._path("persistentvolumeclaims", self.namespace),
+                body=manifest,
+            )
+            self.log.info("Created PVC %s/%s", self.namespace, self.pvc_name)
+        except ApiException as error:
+            if error.status == 409:
+                self.log.debug("PVC %s/%s already exists", self.namespace, self.pvc_name)
+            elif error.status == 403 and await self._pvc_exists():
+                # A ResourceQuota refuses new claims once the namespace is
+                # full -- even for a name that already exists. Using the
+                # existing claim is what the user wants.
+                self.log.info(
+                    "PVC %s/%s exists; ignoring the quota's refusal to create it again",
+                    self.namespace,
+                    self.pvc_name,
+                )
+            else:
+                raise
+        self._pvc_ensured_name = self.pvc_name
+
+    async def _pvc_exists(self) -> bool:
+        try:
+            await self._call(
+                f"read PVC {self.pvc_name}",
+                "GET",
+                self._path("persistentvolumeclaims", self.namespace, self.pvc_name),
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+    async def _create_pod(self, manifest: dict) -> dict:
+        """POST the pod; a leftover pod of the same name is deleted first."""
+        path = self._path("pods", self.namespace)
+        for attempt in range(3):
+            try:
+                pod = await self._call(f"create pod {self._pod_key}", "POST", path, body=manifest)
+            except ApiException as error:
+                if error.status != 409 or attempt == 2:
+                    raise
+                self.log.warning(
+                    "Pod %s already exists (a leftover of an earlier server); replacing it",
+                    self._pod_key,
+                )
+                await self._delete_pod(grace_period=0)
+                await self._wait_until_gone(None)
+                continue
+            self._pod_uid = pod["metadata"]["uid"]
+            self.log.info("Created pod %s (uid %s)", self._pod_key, self._pod_uid)
+            return pod
+        raise AssertionError("unreachable")
+
+    async def _create_owned_objects(self, pod: dict) -> None:
+        """Internal-SSL Secret and the Service, owned by the pod so they go with it."""
+        if not (self.internal_ssl or self.services_enabled):
+            return
+        owner = make_owner_reference(pod["metadata"]["name"], pod["metadata"]["uid"])
+        if self.internal_ssl:
+            secret = self.get_secret_manifest(owner)
+            await self._create_replacing(
+                "secrets", secret["metadata"]["name"], secret, "internal SSL secret"
+            )
+        service = self.get_service_manifest(owner)
+        await self._create_replacing("services", service["metadata"]["name"], service, "service")
+
+    async def _create_replacing(self, resource: str, name: str, body: dict, what: str) -> None:
+        """Create; if a leftover exists (its owner pod is gone), replace it."""
+        path = self._path(resource, self.namespace)
+        try:
+            await self._call(f"create {what} {name}", "POST", path, body=body)
+            return
+        except ApiException as error:
+            if error.status != 409:
+                raise
+        self.log.info("Replacing leftover %s %s/%s", what, self.namespace, name)
+        try:
+            await self._call(
+                f"delete {what} {name}", "DELETE", self._path(resource, self.namespace, name)
+            )
+        except ApiException as error:
+            if error.status != 404:
+                raise
+        await self._call(f"create {what} {name}", "POST", path, body=body)
+
+    async def _wait_until_ready(self, pods: PodReflector, events: EventReflector | None) -> dict:
+        uid = self._pod_uid
+        key = self._pod_key
+        seen = False
+
+        def settled(pod):
+            nonlocal seen
+            if pod is None:
+                # not in the cache yet (the watch event is on its way), or gone
+                return seen
+            if pod["metadata"].get("uid") != uid:
+                return False  # still the previous pod of this name in the cache
+            seen = True
+            return self._verdict(pod, events).done
+
+        try:
+            pod = await pods.wait_for(key, settled, timeout=self.start_timeout)
+        except TimeoutError:
+            raise SpawnFailed(
+                f"Your server did not become ready within {self.start_timeout} seconds."
+            ) from None
+        except ReflectorFailed as error:
+            raise SpawnFailed(f"Lost track of your server: {error}") from error
+        verdict = self._verdict(pod, events)
+        if verdict.state != "ready":
+            self.log.error("Start of pod %s failed: %s", key, verdict.message)
+            raise SpawnFailed(verdict.message)
+        return pod
+
+    def _verdict(self, pod: dict | None, events: EventReflector | None) -> podstatus.Verdict:
+        pod_events = events.events_for(self._pod_key, self._pod_uid) if events else []
+        return podstatus.classify(pod, pod_events, NOTEBOOK_CONTAINER)
+
+    # ---- URL --------------------------------------------------------------------
+
+    def _url_for(self, pod: dict) -> str:
+        if self.get_pod_url:
+            return self.get_pod_url(self, pod)
+        proto = "https" if self.internal_ssl else "http"
+        host = self._connect_host(pod)
+        return f"{proto}://{host}:{self.port}"
+
+    def _connect_host(self, pod: dict) -> str:
+        if self.internal_ssl or self.services_enabled:
+            return self.dns_name
+        if self.pod_connect_ip:
+            return self._expand_user_properties(self.pod_connect_ip)
+        ip = (pod.get("status") or {}).get("podIP") or ""
+        return f"[{ip}]" if ":" in ip else ip
+
+    # ---- progress -----------------------------------------------------------------
+
+    async def progress(self):
+        """Yield {progress, message, raw_event} for this spawn's pod events."""
+        await self._start_called.wait()
+        events = await self._events() if self.events_enabled else None
+        seen: set[str] = set()
+        progress = 0
+        slow_after = self._slow_spawn_threshold()
+        next_slow = (self._start_began or time.monotonic()) + slow_after if slow_after else None
+        key = self._pod_key
+        while True:
+            if events is not None and self._pod_uid is not None:
+                for event in events.events_for(key, self._pod_uid):
+                    event_id = event["metadata"].get("uid") or event["metadata"]["name"]
+                    if event_id in seen:
+                        continue
+                    seen.add(event_id)
+                    progress += (90 - progress) / 3
+                    yield {
+                        "progress": int(progress),
+                        "message": _event_message(event),
+                        "raw_event": event,
+                    }
+            if self._start_finished.done():
+                return
+            waits = [self._start_finished]
+            if events is not None:
+                waits.append(events.next_change(key))
+            timeout = None if next_slow is None else max(next_slow - time.monotonic(), 0)
+            done, _ = await asyncio.wait(
+                waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in waits[1:]:
+                waiter.cancel()
+            if not done and next_slow is not None:
+                elapsed = time.monotonic() - (self._start_began or time.monotonic())
+                yield {
+                    "progress": int(progress),
+                    "message": self._slow_spawn_message(elapsed),
+                }
+                next_slow += self._slow_spawn_frequency()
+
+    def _slow_spawn_threshold(self) -> float | None:
+        if not self.slow_spawn_message or not self.slow_spawn_threshold:
+            return None
+        return self.slow_spawn_threshold
+
+    def _slow_spawn_frequency(self) -> float:
+        return self.slow_spawn_message_frequency or float("inf")
+
+    def _slow_spawn_message(self, elapsed: float) -> str:
+        return self.slow_spawn_message.format(elapsed=elapsed)
+
+    # ---- poll / stop --------------------------------------------------------------
+
+    async def poll(self):
+        """None while the pod runs; its exit code (or 1) once it stopped or vanished."""
+        pods = await self._pods()
+        pod = pods.get(self._pod_key)
+        if pod is None:
+            return 1
+        if pod["metadata"].get("deletionTimestamp"):
+            return 1
+        code = podstatus.exit_code(pod, NOTEBOOK_CONTAINER, include_crash_loop=True)
+        if code is not None:
+            if self.delete_stopped_pods:
+                await self._delete_pod_quietly()
+            return code
+        self._follow_pod_ip(pod)
+        return None
+
+    def _follow_pod_ip(self, pod: dict) -> None:
+        """If a running pod got a new IP (restored from a snapshot, say), tell the hub."""
+        if self.get_pod_url or self.pod_connect_ip or self.internal_ssl or self.services_enabled:
+            return
+        server = getattr(self, "server", None)
+        ip = (pod.get("status") or {}).get("podIP")
+        if server is None or not ip or not is_ready_for_url(pod):
+            return
+        if server.ip != ip:
+            self.log.warning(
+                "Pod %s changed IP from %s to %s; updating the server URL",
+                self._pod_key,
+                server.ip,
+                ip,
+            )
+            server.ip = ip
+            if self.db is not None:
+                self.db.commit()
+
+    async def stop(self, now=False):
+        """Delete the pod and wait until it is gone."""
+        grace = 0 if now else self.delete_grace_period
+        await self._pods()  # the watch must be running to see the deletion
+        uid = await self._delete_pod(grace_period=grace)
+        timeout = self.stop_timeout or (grace + self.start_timeout)
+        await self._wait_until_gone(uid, timeout)
+        if self.enable_user_namespaces and self.delete_namespace_on_stop:
+            await self._delete_namespace()
+
+    async def _delete_namespace(self) -> None:
+        if self.storage_pvc_ensure:
+            self.log.info("Keeping namespace %s: it holds the user's PVC", self.namespace)
+            return
+        try:
+            await self._call(
+                f"delete namespace {self.namespace}",
+                "DELETE",
+                f"/api/v1/namespaces/{self.namespace}",
+            )
+        except ApiException as error:
+            if error.status != 404:
+                raise
+        _known_namespaces.discard(self.namespace)
+
+    async def _delete_pod(self, grace_period: int) -> str | None:
+        """DELETE the pod (404 is fine); return the uid of what was deleted."""
+        try:
+            pod = await self._call(
+                f"delete pod {self._pod_key}",
+                "DELETE",
+                self._path("pods", self.namespace, self.pod_name),
+                body=dict(DELETE_OPTIONS, gracePeriodSeconds=int(grace_period)),
+            )
+        except ApiException as error:
+            if error.status == 404:
+                self.log.info("Pod %s was already gone", self._pod_key)
+                return None
+            raise
+        return ((pod or {}).get("metadata") or {}).get("uid")
+
+    async def _wait_until_gone(self, uid: str | None, timeout: float | None = None) -> None:
+        pods = await self._pods()
+
+        def gone(pod):
+            return pod is None or (uid is not None and pod["metadata"].get("uid") != uid)
+
+        try:
+            await pods.wait_for(self._pod_key, gone, timeout=timeout or self.start_timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"Pod {self._pod_key} still exists {timeout or self.start_timeout} s after "
+                "it was deleted (is its node unreachable?)"
+            ) from None
+
+    async def _delete_pod_quietly(self) -> None:
+        try:
+            await self._delete_pod(grace_period=0)
+        except Exception as error:
+            self.log.warning("Could not delete pod %s: %s", self._pod_key, describe_error(error))
+
+    async def delete_forever(self):
+        """The user (or this named server) is deleted: remove its PVC too (delete_pvc)."""
+        if not (self.delete_pvc and self.storage_pvc_ensure):
+            return
+        if self.name and self._pvc_is_shared():
+            self.log.info("Keeping PVC %s: other servers of the user share it", self.pvc_name)
+            return
+        try:
+            await self._call(
+                f"delete PVC {self.pvc_name}",
+                "DELETE",
+                self._path("persistentvolumeclaims", self.namespace, self.pvc_name),
+            )
+            self.log.info("Deleted PVC %s/%s", self.namespace, self.pvc_name)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+        self._pvc_ensured_name = None
+
+    def _pvc_is_shared(self) -> bool:
+        """True when a named server's claim is the user's default server's claim."""
+        parts = dataclasses.replace(self._name_parts(), servername="")
+        scheme = self.slug_scheme
+        default_pvc = render_name(self.pvc_name_template, template_fields(parts, scheme), scheme)
+        return self.pvc_name == default_pvc
+
+    # ---- internal SSL -------------------------------------------------------------
+
+    async def create_certs(self):
+        # the certificate must name the Service DNS the hub connects to
+        alt_names = [f"DNS:{self.dns_name}", f"DNS:{self.pod_name}"]
+        self.ssl_alt_names = list(dict.fromkeys(list(self.ssl_alt_names) + alt_names))
+        return await super().create_certs()
+
+    # ---- state ----------------------------------------------------------------------
+
+    def get_state(self):
+        state = super().get_state()
+        state["pod_name"] = self.pod_name
+        state["namespace"] = self.namespace
+        state["dns_name"] = self.dns_name
+        state["slug_scheme"] = self.slug_scheme
+        if self.pvc_name and self.remember_pvc_name:
+            state["pvc_name"] = self.pvc_name
+        if self._pvc_ensured_name:
+            state["pvc_ensured"] = self._pvc_ensured_name
+        return state
+
+    def load_state(self, state):
+        """Find a server's objects under the names it was started with,
+        whatever the templates or slug scheme say now."""
+        super().load_state(state)
+        if state.get("slug_scheme"):
+            self.slug_scheme = state["slug_scheme"]
+            self.update_names()
+        for key in ("namespace", "pod_name", "dns_name"):
+            if state.get(key):
+                setattr(self, key, state[key])
+        if state.get("pvc_name") and self.remember_pvc_name:
+            self.pvc_name = state["pvc_name"]
+        self._pvc_ensured_name = state.get("pvc_ensured")
+
+    def clear_state(self):
+        """Forget the stopped server's names (a new one uses today's templates),
+        except its PVC with ``remember_pvc_name``."""
+        super().clear_state()
+        self._pod_uid = None
+        self._start_finished = None
+        self._start_called.clear()
+        self.slug_scheme = self._configured_slug_scheme
+        self.update_names(keep_pvc_name=self.remember_pvc_name)
+        if self._pvc_ensured_name != self.pvc_name:
+            self._pvc_ensured_name = None
+
+
+# Namespaces this process created or saw exist (user namespaces are never
+# deleted by the spawner, so one POST per namespace per hub process).
+_known_namespaces: set[str] = set()
+
+
+def is_ready_for_url(pod: dict) -> bool:
+    return podstatus.is_ready(pod)
+
+
+def _event_message(event: dict) -> str:
+    when = event.get("lastTimestamp") or event.get("eventTime") or ""
+    kind = event.get("type") or "Normal"
+    return f"{when} [{kind}] {event.get('message', '')}".strip()
+
+
+__all__ = ["KubeSpawner", "SpawnFailed", "status_message"]
