@@ -10,7 +10,7 @@ import copy
 from tornado import web
 
 from . import options_form, profiles
-from .utils import resolve_callable
+from .utils import recursive_update, resolve_callable
 
 # traits that change the names update_names() computes
 NAME_TRAITS = frozenset(
@@ -108,9 +108,8 @@ class UserOptionsMixin:
             current = getattr(self, key)
             self._profile_snapshot.setdefault(key, copy.deepcopy(current))
             if isinstance(value, dict) and isinstance(current, dict):
-                merged = copy.deepcopy(current)
-                profiles.merge_overrides(merged, value)
-                value = merged
+                # merged into the configured dict; a None value removes a key
+                value = recursive_update(copy.deepcopy(current), copy.deepcopy(value))
             setattr(self, key, value)
 
     def clear_state(self):

@@ -279,3 +279,18 @@ def test_any_user_options_either_select_or_raise_a_profile_error(user_options):
     else:
         overrides = P.overrides_for(profile, selections)
         assert isinstance(overrides, dict)
+
+
+async def test_none_in_a_dict_override_removes_the_key():
+    spawner = make(
+        [
+            {
+                "display_name": "A",
+                "kubespawner_override": {"environment": {"DROP": None, "ADD": "1"}},
+            }
+        ],
+        environment={"DROP": "x", "KEEP": "y"},
+    )
+    spawner.user_options = {}
+    await spawner.load_user_options()
+    assert spawner.environment == {"KEEP": "y", "ADD": "1"}
