@@ -8,7 +8,6 @@ instead of creating a new one, as client-go's event correlator does.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 
 from .errors import ApiError
@@ -23,7 +22,14 @@ class EventRecorder:
     def __init__(self, store):
         self.store = store
         # object uid -> correlation key -> (event name, namespace, count, last update time)
+        self._last_stamp = 0
         self._seen: dict[str | None, dict[tuple, tuple[str, str, int, float]]] = {}
+
+    def _stamp(self) -> int:
+        """UnixNano, strictly increasing: client-go names events "<object>.<hex UnixNano>",
+        so names sort in the order the events happened (kubectl describe relies on it)."""
+        self._last_stamp = max(time.time_ns(), self._last_stamp + 1)
+        return self._last_stamp
 
     async def emit(
         self,
@@ -71,7 +77,7 @@ class EventRecorder:
                 "apiVersion": "v1",
                 "kind": "Event",
                 "metadata": {
-                    "name": f"{meta['name']}.{secrets.token_hex(8)}",
+                    "name": f"{meta['name']}.{self._stamp():x}",
                     "namespace": namespace,
                 },
                 "involvedObject": {k: v for k, v in involved.items() if v is not None},

@@ -54,7 +54,7 @@ def ready(p):
 
 def events_for(store, name):
     items = store.list("events", NS, field_selector=f"involvedObject.name={name}")[0]
-    return sorted(items, key=lambda e: (e["firstTimestamp"], e["metadata"]["resourceVersion"]))
+    return sorted(items, key=lambda e: e["metadata"]["name"])  # "<pod>.<hex UnixNano>"
 
 
 def waiting_reason(p, container=0, key="containerStatuses"):

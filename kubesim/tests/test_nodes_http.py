@@ -86,7 +86,7 @@ async def test_process_pod_over_http_serves_on_its_ip_and_logs(kubesim_factory):
         assert '"GET / HTTP/1.1" 200' in log
         events = await core.list_namespaced_event(NS, field_selector="involvedObject.name=web")
         reasons = [
-            e.reason for e in sorted(events.items, key=lambda e: e.metadata.resource_version)
+            e.reason for e in sorted(events.items, key=lambda e: int(e.metadata.resource_version))
         ]
         assert reasons[:5] == ["Scheduled", "Pulling", "Pulled", "Created", "Started"]
         await core.delete_namespaced_pod("web", NS)
