@@ -501,9 +501,11 @@ class PodWorker:
         ns = self.namespace
         store = self.store
         services = []
+        env = self.ctx.kubernetes_env()
         if (self.pod.get("spec") or {}).get("enableServiceLinks", True):
             services = store.list("services", namespace=ns)[0]
-        env = self.ctx.kubernetes_env()
+            if env:  # the API server's real address wins over the "kubernetes" Service's
+                services = [s for s in services if s["metadata"]["name"] != "kubernetes"]
         # the pod as the env sees it: with the IPs the status is about to carry
         view = {
             **self.pod,
