@@ -1,0 +1,102 @@
+"""Profiles through the hub: the options form as HTML, a form submission,
+JSON options as the REST API passes them, and invalid options."""
+
+from html.parser import HTMLParser
+
+import pytest
+from tornado import web
+
+NS = "default"
+
+PROFILES = [
+    {"display_name": "Small", "slug": "small", "default": True},
+    {
+        "display_name": "Data science",
+        "slug": "datasci",
+        "kubespawner_override": {"image": "datasci:2", "extra_labels": {"profile": "datasci"}},
+        "profile_options": {
+            "size": {
+                "display_name": "Size",
+                "choices": {
+                    "s": {"display_name": "S", "kubespawner_override": {"mem_limit": "1G"}},
+                    "l": {
+                        "display_name": "L",
+                        "default": True,
+                        "kubespawner_override": {"mem_limit": "4G"},
+                    },
+                },
+            }
+        },
+    },
+]
+
+
+class FormFields(HTMLParser):
+    """The names and values a browser would submit, with what is checked."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.radios: dict[str, list[str]] = {}
+        self.selects: dict[str, list[str]] = {}
+        self._select = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("type") == "radio":
+            self.radios.setdefault(a["name"], []).append(a["value"])
+        elif tag == "select":
+            self._select = a["name"]
+            self.selects[self._select] = []
+        elif tag == "option" and self._select:
+            self.selects[self._select].append(a.get("value"))
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+@pytest.fixture
+async def hub(hub_factory):
+    return await hub_factory(profile_list=PROFILES)
+
+
+async def test_form_submission_spawns_the_chosen_profile(hub, sim):
+    spawner = hub.spawner("ann")
+    html = await spawner.get_options_form()
+    fields = FormFields(html)
+    assert fields.radios["profile"] == ["small", "datasci"]
+    size_field = next(name for name in fields.selects if name.endswith("--size"))
+    assert fields.selects[size_field][:2] == ["s", "l"]
+    # what the browser posts: every field as a list of strings
+    formdata = {"profile": ["datasci"], size_field: ["s"]}
+    options = spawner.run_options_from_form(formdata)
+    await hub.spawn("ann", options=options)
+    pod = sim.get("pods", "jupyter-ann", NS)
+    container = pod["spec"]["containers"][0]
+    assert container["image"] == "datasci:2"
+    assert container["resources"]["limits"]["memory"] == str(1024**3)  # "1G" is 2**30 bytes
+    assert pod["metadata"]["labels"]["profile"] == "datasci"
+
+
+async def test_json_options_and_previous_choice_preselected(hub, sim):
+    await hub.spawn("ben", options={"profile": "datasci", "size": "l"})
+    container = sim.get("pods", "jupyter-ben", NS)["spec"]["containers"][0]
+    assert container["image"] == "datasci:2"
+    await hub.stop("ben")
+    spawner = hub.user("ben").spawners[""]
+    html = await spawner.get_options_form()
+    assert 'value="datasci"' in html
+    chosen = html.split('value="datasci"', 1)[1].split(">", 1)[0]
+    assert "checked" in chosen
+    # no options: the default profile
+    await hub.spawn("bea", options={})
+    assert sim.get("pods", "jupyter-bea", NS)["spec"]["containers"][0]["image"] == "pause:3.9"
+
+
+async def test_invalid_options_are_rejected_naming_the_allowed_values(hub, sim):
+    with pytest.raises(web.HTTPError) as info:
+        await hub.spawn("cy", options={"profile": "huge"})
+    assert info.value.status_code == 400
+    assert "huge" in str(info.value) and "datasci" in str(info.value)
+    assert sim.requests("create", "pods") == 0
