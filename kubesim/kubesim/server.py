@@ -35,7 +35,7 @@ DEFAULT_WATCH_TIMEOUT = 1800.0  # kube-apiserver's --min-request-timeout
 # Types whose DELETE answers with the deleted object instead of a Success Status.
 RETURN_DELETED_OBJECT = {"pods", "services"}
 
-LogReader = Callable[[str, str, str], Awaitable[str]]
+LogReader = Callable[..., Awaitable[str]]
 
 
 @dataclass
@@ -622,7 +622,8 @@ class ApiServer:
         _check_container_started(pod, container)
         if self.log_reader is None:
             raise ApiError(400, "BadRequest", "this kubesim runs no kubelet, so there are no logs")
-        text = await self.log_reader(ns, name, container)
+        options = {"previous": _bool(q.get("previous")), "timestamps": _bool(q.get("timestamps"))}
+        text = await self.log_reader(ns, name, container, **options)
         text = _tail(text, _int(q, "tailLines"), _int(q, "limitBytes"))
         if not _bool(q.get("follow")):
             return web.Response(text=text, content_type="text/plain")
@@ -630,11 +631,11 @@ class ApiServer:
         response.enable_chunked_encoding()
         await response.prepare(request)
         await response.write(text.encode())
-        sent = len(await self.log_reader(ns, name, container))
+        sent = len(await self.log_reader(ns, name, container, **options))
         try:
             while True:
                 current = self.store.peek(pods, name, ns)
-                full = await self.log_reader(ns, name, container)
+                full = await self.log_reader(ns, name, container, **options)
                 if len(full) > sent:
                     await response.write(full[sent:].encode())
                     sent = len(full)

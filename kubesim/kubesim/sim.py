@@ -138,6 +138,16 @@ class KubeSim:
             log.warning("kubesim.cluster is not available: running without nodes")
             return None
         opts = dict(self.options)
+        # How pods reach this API server (in-cluster config: env, token, ca.crt).
+        opts.setdefault(
+            "api_access",
+            {
+                "host": self.host,
+                "port": self.port,
+                "token": self.token,
+                "ca.crt": self.ca_path.read_text() if self.ca_path else "",
+            },
+        )
         nodes = NodeSimulator(self.store, state_dir=self.state_dir, **opts)
         await nodes.start()
         return nodes
@@ -198,10 +208,13 @@ class KubeSim:
     def reset_counters(self) -> None:
         self.api.counters.clear()
 
-    async def read_log(self, namespace: str, pod: str, container: str) -> str:
+    async def read_log(
+        self, namespace: str, pod: str, container: str | None = None, **options: Any
+    ) -> str:
+        """A container's log as `kubectl logs` shows it ("" without nodes)."""
         if self.nodes is None:
             return ""
-        return await self.nodes.read_log(namespace, pod, container)
+        return await self.nodes.read_log(namespace, pod, container, **options)
 
     # ----- faults -----------------------------------------------------------------
 
