@@ -4,7 +4,7 @@ REST API with the login cookie. Everything goes through the proxy."""
 
 import json
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -22,7 +22,12 @@ class HubUser:
 
     @property
     def xsrf(self) -> str:
-        return self.session.cookies.get("_xsrf", "")
+        """The hub's XSRF cookie (each user server sets its own on its path)."""
+        hub_path = urlsplit(self.base_url).path + "hub"
+        for cookie in self.session.cookies:
+            if cookie.name == "_xsrf" and cookie.path.rstrip("/") == hub_path:
+                return cookie.value
+        return ""
 
     def get(self, path: str, **kw) -> requests.Response:
         kw.setdefault("timeout", 30)
@@ -119,6 +124,16 @@ class HubUser:
 
     def server_url(self, server: str = "") -> str:
         return f"user/{self.server_path(server)}/"
+
+    def open_server(self, server: str = "", page: str = "") -> requests.Response:
+        """Open the server as a browser does, then `page` of it. The first
+        visit goes through the OAuth dance with the hub, which leaves the
+        server's own login cookie (its API answers 403 without it)."""
+        for path in dict.fromkeys(["", page]):
+            resp = self.get(self.server_url(server) + path)
+            if resp.status_code != 200:
+                raise AssertionError(f"{resp.url} answered {resp.status_code}: {resp.text[:300]}")
+        return resp
 
     @staticmethod
     def wait_for(check, timeout: float, what: str, interval: float = 0.5):

@@ -5,12 +5,20 @@ import sys
 from pathlib import Path
 
 from localdeploy.addresses import free_port
-from localdeploy.deployment import LocalDeployment, Options
+from localdeploy.deployment import LocalDeployment, Options, purge
 from localdeploy.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 E2E_VALUES = Path(__file__).parent / "values"
+
+
+def state_dir(name: str) -> Path:
+    """A fresh state folder under test-artifacts/, so the logs of a failed
+    run (hub, proxy, kubesim, users' pods) stay there to read."""
+    path = ARTIFACTS / "deployments" / name
+    purge(path)
+    return path
 
 
 def start_deployment(state_dir: Path, values: tuple[Path, ...] = ()) -> LocalDeployment:

@@ -43,8 +43,7 @@ def test_login_spawn_progress_and_lab_through_the_proxy(deployment):
     assert [e["progress"] for e in events] == sorted(e["progress"] for e in events)
     assert events[-1]["url"].endswith(user.server_url())
 
-    lab = user.get(user.server_url() + "lab")
-    assert lab.status_code == 200, lab.text[:500]
+    lab = user.open_server(page="lab")
     assert lab.url == user.url(user.server_url() + "lab")  # OAuth with the hub went through
     assert "JupyterLab" in lab.text
     status = user.get(user.server_url() + "api/status")
@@ -126,6 +125,7 @@ def test_two_named_servers_run_at_once_in_separate_pods(deployment):
     assert pods["one"][0]["metadata"]["name"] != pods["two"][0]["metadata"]["name"]
     assert pods["one"][0]["status"]["podIP"] != pods["two"][0]["status"]["podIP"]
     for server in ("one", "two"):
+        user.open_server(server)
         status = user.get(user.server_url(server) + "api/status")
         assert status.status_code == 200, status.text[:300]
     assert set(user.model()["servers"]) == {"one", "two"}
