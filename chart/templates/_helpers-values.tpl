@@ -67,6 +67,12 @@ safely are refused here with `fail`.
 {{- end }}
 {{- $_ := unset $su.cloudMetadata "enabled" }}
 
+{{- /* proxy.networkPolicy -> proxy.chp.networkPolicy */}}
+{{- with $v.proxy.networkPolicy }}
+  {{- $_ := set $v.proxy.chp "networkPolicy" (mergeOverwrite (deepCopy $v.proxy.chp.networkPolicy) .) }}
+{{- end }}
+{{- $_ := unset $v.proxy "networkPolicy" }}
+
 {{- /* proxy.https.enabled unset: the seed-era rule (hosts + a way to get a
        certificate turn HTTPS on). */}}
 {{- $https := $v.proxy.https }}
@@ -101,7 +107,22 @@ safely are refused here with `fail`.
 {{- if and $v.httpRoute.enabled (not $v.httpRoute.gateway.name) }}
   {{- fail "httpRoute.enabled needs httpRoute.gateway.name (the Gateway to attach to)" }}
 {{- end }}
-{{- toYaml $v }}
+{{- /* Helm 3 deletes keys a user sets to null, Helm 4 keeps them as null:
+       dropping nulls gives both the same values. */}}
+{{- include "jupyterhub.dropNulls" $v }}
+{{- end }}
+
+{{- /* A mapping without its null values, recursively, as JSON. */}}
+{{- define "jupyterhub.dropNulls" -}}
+{{- $out := dict }}
+{{- range $k, $v := . }}
+  {{- if kindIs "map" $v }}
+    {{- $_ := set $out $k (include "jupyterhub.dropNulls" $v | fromJson) }}
+  {{- else if not (kindIs "invalid" $v) }}
+    {{- $_ := set $out $k $v }}
+  {{- end }}
+{{- end }}
+{{- toJson $out }}
 {{- end }}
 
 {{- /* "true" when a seed-era config turns HTTPS on without proxy.https.enabled. */}}
@@ -150,6 +171,6 @@ Templates must not modify the result (deepCopy it first). Usage:
 */}}
 {{- define "jupyterhub.loadValues" -}}
 {{- if not (hasKey . "_jupyterhubValues") }}
-  {{- $_ := set . "_jupyterhubValues" (include "jupyterhub.values" . | fromYaml) }}
+  {{- $_ := set . "_jupyterhubValues" (include "jupyterhub.values" . | fromJson) }}
 {{- end }}
 {{- end }}

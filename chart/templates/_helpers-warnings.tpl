@@ -37,6 +37,9 @@ from .Values as the user gave them (before "jupyterhub.values" translates).
   and singleuser.networkPolicy.egressAllowRules.cloudMetadataServer: true
   {{- end }}
 {{- end }}
+{{- if $v.proxy.networkPolicy }}
+- proxy.networkPolicy is deprecated; write it as proxy.chp.networkPolicy
+{{- end }}
 {{- $https := $v.proxy.https }}
 {{- if and (kindIs "invalid" $https.enabled) (eq (include "jupyterhub.https.impliedOn" $https) "true") }}
 - proxy.https is configured without proxy.https.enabled; HTTPS ({{ $https.type }}) is on,

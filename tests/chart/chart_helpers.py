@@ -1,0 +1,122 @@
+"""Helpers for the chart tests: real `helm template` / `helm lint` runs, cached.
+
+Every values file is rendered once per session and per Helm major version
+(renders run in a small thread pool: helm is a subprocess). Tests get
+parsed documents and never re-run helm for the same input.
+"""
+
+import functools
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "chart"
+HELMS = {"3": ROOT / ".bin/helm", "4": ROOT / ".bin/helm4/helm"}
+VALUES_DIR = Path(__file__).parent / "values"
+RELEASE, NAMESPACE = "jhub", "jhub"
+
+# Named inputs: "default" (no file), the local deployment's values, and
+# every file under tests/chart/values/.
+VALUES_FILES = {"default": None, "dev-config": ROOT / "dev-config.yaml"} | {
+    str(p.relative_to(VALUES_DIR).with_suffix("")): p for p in sorted(VALUES_DIR.rglob("*.yaml"))
+}
+
+
+class HelmError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Render:
+    docs: tuple  # parsed manifests (dicts), in helm's order
+    stderr: str
+
+    def find(self, kind: str, name: str | None = None) -> dict:
+        found = self.all(kind, name)
+        assert len(found) == 1, (
+            f"expected one {kind} {name}, got {[d['metadata']['name'] for d in found]}"
+        )
+        return found[0]
+
+    def all(self, kind: str, name: str | None = None) -> list[dict]:
+        return [
+            d
+            for d in self.docs
+            if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)
+        ]
+
+    def names(self, kind: str) -> set[str]:
+        return {d["metadata"]["name"] for d in self.all(kind)}
+
+
+def run_helm(args: list[str], helm: str = "3") -> subprocess.CompletedProcess:
+    return subprocess.run([HELMS[helm], *args], capture_output=True, text=True, timeout=120)
+
+
+def _value_args(values: tuple, sets: tuple) -> list[str]:
+    args = []
+    for v in values:
+        path = VALUES_FILES[v] if v in VALUES_FILES else v
+        if path is not None:
+            args += ["-f", str(path)]
+    for s in sets:
+        args += ["--set-json", s]
+    return args
+
+
+@functools.cache
+def render(
+    values: tuple = (),
+    helm: str = "3",
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+    sets: tuple = (),
+    chart: Path = CHART,
+    show_only: str | None = None,
+) -> Render:
+    """`helm template` of the chart; raises HelmError with helm's message on failure."""
+    args = ["template", release, str(chart), "--namespace", namespace]
+    args += _value_args(values, sets)
+    if show_only:
+        args += ["--show-only", show_only]
+    out = run_helm(args, helm)
+    if out.returncode != 0:
+        raise HelmError(out.stderr)
+    docs = tuple(d for d in yaml.load_all(out.stdout, Loader=yaml.CSafeLoader) if d)
+    return Render(docs, out.stderr)
+
+
+def render_error(values: tuple = (), helm: str = "3", sets: tuple = ()) -> str:
+    """helm's error message for input the chart must refuse."""
+    try:
+        render(values, helm, sets=sets)
+    except HelmError as e:
+        return str(e)
+    raise AssertionError(f"helm {helm} accepted {values} {sets}")
+
+
+@functools.cache
+def lint(values: tuple = (), helm: str = "3") -> subprocess.CompletedProcess:
+    return run_helm(["lint", "--strict", str(CHART), *_value_args(values, ())], helm)
+
+
+def values_key(name: str) -> tuple:
+    return (name,) if VALUES_FILES[name] else ()
+
+
+def pod_spec(doc: dict) -> dict:
+    if doc["kind"] == "Pod":
+        return doc["spec"]
+    return doc["spec"]["template"]["spec"]
+
+
+def workloads(r: Render) -> list[dict]:
+    kinds = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+    return [d for d in r.docs if d["kind"] in kinds]
+
+
+def all_containers(spec: dict) -> list[dict]:
+    return spec.get("initContainers", []) + spec["containers"]
