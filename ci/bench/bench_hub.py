@@ -1,0 +1,225 @@
+"""The hub's spawn capacity: the whole system of `ci/dev up` (kubesim, the
+chart rendered with dev-config.yaml, the hub, configurable-http-proxy), N
+users spawned through the hub's REST API at once, with and without kubesim
+failing a share of all Kubernetes API requests.
+
+Started by ci/bench-hub. Users' pods run on kubesim's pause runtime; a
+stand-in answers the hub's one HTTP check per server (see
+bench_hub_responder.py for why). Time to ready runs from the POST to the
+moment the hub calls the server ready (POST 201, or the progress stream's
+`ready` event); hub CPU is the jupyterhub process's user+system time over
+the same window, from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+for path in (HERE, ROOT / "ci"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import bench_hub_deploy  # noqa: E402
+from bench_hub_figures import Scenario, error_summary, table  # noqa: E402
+from bench_hub_hubapi import HubApi  # noqa: E402
+from bench_hub_procs import cpu_seconds, find_hub_pid  # noqa: E402
+from bench_hub_responder import PodResponder  # noqa: E402
+
+STATE_DIR = ROOT / "test-artifacts" / "bench-hub"
+
+
+@dataclass(frozen=True)
+class Plan:
+    users: tuple[int, ...]
+    fault_share: float
+    spawn_timeout: float  # per spawn, from its POST
+    stop_timeout: float  # for all servers of a scenario to be gone
+
+
+FULL = Plan(users=(100, 300), fault_share=0.05, spawn_timeout=600, stop_timeout=600)
+SHORT = Plan(users=(10,), fault_share=0.05, spawn_timeout=120, stop_timeout=120)
+
+
+def default_options(values: dict) -> dict:
+    """The spawn request's body: the default profile when there are profiles."""
+    profiles = (values.get("singleuser") or {}).get("profileList") or []
+    if not profiles:
+        return {}
+    chosen = next((p for p in profiles if p.get("default")), profiles[0])
+    return {"profile": chosen["slug"]} if chosen.get("slug") else {}
+
+
+class Bench:
+    def __init__(self, dep, hub: HubApi, responder: PodResponder, plan: Plan, say):
+        self.dep = dep
+        self.hub = hub
+        self.responder = responder
+        self.plan = plan
+        self.say = say
+        self.hub_pid = find_hub_pid(dep.hub.pid)
+        self.options = default_options(dep.values)
+
+    async def kubesim_admin(self, method: str, path: str, body: dict | None = None):
+        return await asyncio.to_thread(self.dep.client.request, method, f"/kubesim/{path}", body)
+
+    async def counters(self) -> Counter:
+        rows = await self.kubesim_admin("GET", "counters")
+        return Counter({(r["verb"], r["resource"]): r["count"] for r in rows})
+
+    async def scenario(self, users: int, fault_share: float) -> Scenario:
+        tag = f"u{users}{'f' if fault_share else 'c'}"
+        name = f"{users} users" + (f", {fault_share:.0%} API errors" if fault_share else "")
+        names = [f"bench-{tag}-{i:04d}" for i in range(users)]
+        await self.hub.create_users(names)
+        # room for retried pods and the chart's own pods between them
+        await self.responder.listen_ahead(users + users // 2 + 50)
+        late_before = self.responder.late_binds
+        if fault_share:
+            await self.kubesim_admin("POST", "faults", {"share": fault_share, "status": 500})
+        self.say(f"{name}: spawning")
+        try:
+            api_before = await self.counters()
+            hub_before = cpu_seconds(self.hub_pid)
+            sim_before = cpu_seconds(self.dep.kubesim.pid)
+            started = time.perf_counter()
+            results = await asyncio.gather(*(self.hub.spawn(n, self.options) for n in names))
+            wall = time.perf_counter() - started
+            hub_cpu = cpu_seconds(self.hub_pid) - hub_before
+            sim_cpu = cpu_seconds(self.dep.kubesim.pid) - sim_before
+            api = await self.counters() - api_before
+        finally:
+            if fault_share:
+                await self.kubesim_admin("DELETE", "faults")
+        result = Scenario(
+            name=name,
+            users=users,
+            wall=wall,
+            ready_seconds=[r.seconds for r in results if r.seconds is not None],
+            errors=[r.error for r in results if r.seconds is None],
+            hub_cpu=hub_cpu,
+            kubesim_cpu=sim_cpu,
+            api_requests=api,
+            throttled=sum(r.throttled for r in results),
+            late_binds=self.responder.late_binds - late_before,
+        )
+        self.say(f"{name}: {result.ready} ready, {len(result.errors)} failed in {wall:.1f} s")
+        for line in error_summary(result.errors):
+            self.say(f"  {line}")
+        await self.stop_all(names)
+        return result
+
+    async def stop_all(self, names: list[str]) -> None:
+        started = time.perf_counter()
+        await asyncio.gather(*(self.hub.stop(n) for n in names))
+        left = await self.hub.wait_all_stopped(names, self.plan.stop_timeout)
+        if left:
+            raise RuntimeError(
+                f"{len(left)} servers still there {self.plan.stop_timeout:.0f} s after "
+                f"stopping, e.g. {left[:3]}; see {self.dep.layout.logs}/hub.log"
+            )
+        self.say(f"stopped {len(names)} servers in {time.perf_counter() - started:.1f} s")
+
+    async def run(self) -> list[Scenario]:
+        results = []
+        for users in self.plan.users:
+            for share in (0.0, self.plan.fault_share):
+                results.append(await self.scenario(users, share))
+        return results
+
+
+async def measure(dep, token: str, server_port: int, plan: Plan, say) -> list[Scenario]:
+    hub = HubApi(dep.url, token, plan.spawn_timeout)
+    responder = None
+    try:
+        creds = dep.client.creds
+        responder = PodResponder(
+            creds.server,
+            creds.token,
+            creds.ca_pem,
+            dep.namespace,
+            server_port,
+            await hub.version(),
+        )
+        await responder.start()
+        results = await Bench(dep, hub, responder, plan, say).run()
+        if responder.bind_errors:
+            say(f"stand-in could not listen on: {responder.bind_errors[:3]}")
+        return results
+    finally:
+        await hub.close()
+        if responder:
+            await responder.stop()
+
+
+def report(results: list[Scenario]) -> str:
+    lines = [table([r.row() for r in results]), ""]
+    for r in results:
+        extra = []
+        if r.throttled:
+            extra.append(f"{r.throttled} answers 429 (spawn limit), retried")
+        if r.late_binds:
+            extra.append(f"{r.late_binds} stand-in servers listened late (hub retried)")
+        if extra:
+            lines.append(f"{r.name}: " + "; ".join(extra))
+    return "\n".join(lines).rstrip()
+
+
+def as_json(result: Scenario) -> dict:
+    data = asdict(result)
+    data["api_requests"] = {f"{v} {r}": n for (v, r), n in result.api_requests.items()}
+    return data
+
+
+def _interrupt(signum, frame):
+    # SIGTERM takes the same way out as Ctrl-C, so everything started stops
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ci", action="store_true", help="short mode: small N")
+    ap.add_argument("--users", type=int, nargs="+", help="N for each pair of scenarios")
+    ap.add_argument("--fault-share", type=float, help="share of API requests that fail (0..1)")
+    ap.add_argument("--state-dir", type=Path, default=STATE_DIR)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args(argv)
+    plan = SHORT if args.ci else FULL
+    if args.users:
+        plan = Plan(tuple(args.users), plan.fault_share, plan.spawn_timeout, plan.stop_timeout)
+    if args.fault_share is not None:
+        if not 0 < args.fault_share <= 1:
+            ap.error(f"--fault-share {args.fault_share}: give a share between 0 and 1, e.g. 0.05")
+        plan = Plan(plan.users, args.fault_share, plan.spawn_timeout, plan.stop_timeout)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    def say(message: str) -> None:
+        print(f"[bench-hub {time.perf_counter() - started:6.1f}s] {message}", flush=True)
+
+    started = time.perf_counter()
+    dep, token, server_port = bench_hub_deploy.start(
+        args.state_dir.resolve(), max(plan.users), timeout=180
+    )
+    try:
+        say(f"deployment up at {dep.url} (state and logs in {args.state_dir})")
+        results = asyncio.run(measure(dep, token, server_port, plan, say))
+    finally:
+        dep.stop()
+    print(report(results))
+    if args.json:
+        args.json.write_text(json.dumps([as_json(r) for r in results], indent=1))
+    print(f"\n(bench-hub took {time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

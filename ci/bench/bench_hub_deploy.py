@@ -1,0 +1,85 @@
+"""The deployment the hub benchmark measures: `ci/dev up`'s machinery
+(localdeploy) with dev-config.yaml, the pause runtime for users' pods and a
+values overlay with what a benchmark needs."""
+
+from __future__ import annotations
+
+import math
+import secrets
+import socket
+import sys
+from pathlib import Path
+
+import yaml
+from localdeploy.addresses import free_port
+from localdeploy.deployment import LocalDeployment, Options, purge
+from localdeploy.progress import Progress
+
+SERVICE = "bench-hub"
+PODS_PER_NODE = 100  # kubesim nodes take 110 pods; the rest is for the chart's own
+
+
+def bench_values(token: str, server_port: int, max_users: int) -> dict:
+    """The overlay on dev-config.yaml, and why each key is there."""
+    return {
+        "hub": {
+            # An API token for the benchmark, with the scopes to create users
+            # and start/stop/watch their servers.
+            "services": {SERVICE: {"apiToken": token}},
+            "loadRoles": {
+                SERVICE: {
+                    "description": "the hub benchmark (ci/bench-hub)",
+                    "scopes": ["admin:users", "admin:servers"],
+                    "services": [SERVICE],
+                }
+            },
+            # All N users start at once: the chart's default (64) would turn
+            # the rest away with 429, which measures the limit, not the hub.
+            "concurrentSpawnLimit": max_users,
+            # Under injected API errors some spawns fail; the hub must not
+            # exit after a few in a row as it would in production.
+            "consecutiveFailureLimit": 0,
+            # Users' servers listen on a port of our choosing, so the
+            # benchmark's stand-in servers never meet another deployment's
+            # process-runtime pods on 8888 on this shared loopback network.
+            "config": {"KubeSpawner": {"port": server_port}},
+        },
+        # The culler keeps running (its periodic API calls are part of the
+        # hub's load) but must not stop servers while they are counted.
+        "cull": {"timeout": 3600},
+        # Debug logging would add a log line per request to the hub's CPU.
+        "debug": {"enabled": False},
+    }
+
+
+def free_server_port() -> int:
+    """A port free on the address the first user pod gets."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.244.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port for users' servers after 100 tries")
+
+
+def start(state_dir: Path, max_users: int, timeout: float) -> tuple[LocalDeployment, str, int]:
+    """A started deployment, the benchmark's API token, the servers' port."""
+    purge(state_dir)
+    state_dir.mkdir(parents=True)
+    token = secrets.token_hex(32)
+    port = free_server_port()
+    overlay = state_dir / "bench-values.yaml"
+    overlay.write_text(yaml.safe_dump(bench_values(token, port, max_users)))
+    options = Options(
+        state_dir=state_dir,
+        port=free_port(),
+        values=(overlay,),
+        runtime="pause",
+        nodes=math.ceil(max_users / PODS_PER_NODE) + 1,
+        timeout=timeout,
+    )
+    dep = LocalDeployment(options, Progress(prefix="bench-hub", stream=sys.stderr))
+    return dep.start(), token, port

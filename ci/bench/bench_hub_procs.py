@@ -1,0 +1,46 @@
+"""CPU seconds of the processes the benchmark watches, from /proc."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # after the command: state is field 3, so utime (14) and stime (15) sit at 11, 12
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return sorted(members)
+
+
+def find_hub_pid(leader: int) -> int:
+    """The jupyterhub process in the hub's process group. The group leader
+    may be a wrapper (ci/dev starts the hub under `unshare ... exec`), and
+    the hub's own services (the idle culler) are in the group too."""
+    for pid in [leader, *group_members(leader)]:
+        argv = cmdline(pid)
+        if any(Path(a).name == "jupyterhub" for a in argv[:2]):
+            return pid
+    raise RuntimeError(f"no jupyterhub process in process group {leader}: {group_members(leader)}")
