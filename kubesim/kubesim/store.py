@@ -918,6 +918,11 @@ class Store:
             )
             initial = [("ADDED", o) for o in self._select(rt, namespace, label_match, field_match)]
             watch._initial.extend(initial)
+            if send_initial_events and allow_bookmarks:
+                # the WatchList protocol: a bookmark marks the end of the initial state
+                marker = self.bookmark_object(rt)
+                marker["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
+                watch._initial.append(("BOOKMARK", marker))
         else:
             try:
                 since = int(resource_version)

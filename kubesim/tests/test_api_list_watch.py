@@ -257,3 +257,20 @@ async def _collect_namespaces(core):
         if event["object"].metadata.name == "team-a":
             w.stop()
     return seen
+
+
+async def test_send_initial_events_ends_with_marked_bookmark(api, core, sim):
+    await make_pods(core, [("i1", {})])
+    response = await raw_watch(
+        api,
+        [
+            ("sendInitialEvents", "true"),
+            ("resourceVersionMatch", "NotOlderThan"),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", "1"),
+        ],
+    )
+    lines = [json.loads(line) for line in (await response.read()).splitlines()]
+    assert [e["type"] for e in lines[:2]] == ["ADDED", "BOOKMARK"]
+    marker = lines[1]["object"]["metadata"]
+    assert marker["annotations"] == {"k8s.io/initial-events-end": "true"}

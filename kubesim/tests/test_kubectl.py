@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,22 @@ async def test_api_resources_and_all_namespaces(sim):
     assert "deployments" in out and "poddisruptionbudgets" in out
     out = await kubectl(sim, "get", "namespaces")
     assert "kube-system" in out and "Active" in out
+
+
+async def test_logs_and_describe_with_a_process_kubelet(kubesim_factory, tmp_path):
+    sim = await kubesim_factory(nodes=1, runtime="process")
+    body = pod_body("hello", restartPolicy="Never")
+    body["spec"]["containers"][0]["command"] = [sys.executable, "-c", "print('hello from kubesim')"]
+    manifest = tmp_path / "pod.json"
+    manifest.write_text(json.dumps(body))
+    await kubectl(sim, "create", "-f", str(manifest))
+    await kubectl(
+        sim, "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/hello", "--timeout=60s"
+    )
+    assert await kubectl(sim, "logs", "hello") == "hello from kubesim\n"
+    assert await kubectl(sim, "logs", "hello", "--tail=1") == "hello from kubesim\n"
+    described = await kubectl(sim, "describe", "pod", "hello")
+    assert "Status:           Succeeded" in described
+    assert "Started" in described and "Scheduled" in described
+    table = await kubectl(sim, "get", "pods")
+    assert table.splitlines()[1].split()[:3] == ["hello", "0/1", "Completed"]
