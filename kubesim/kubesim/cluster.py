@@ -17,7 +17,9 @@ node_labels, node_taints
     extra labels / taints for every node (besides kubernetes.io/hostname etc.).
 runtime
     "pause" (no processes; fast, for tests and benchmarks) or "process"
-    (a local subprocess per container; see `runtime_process` and `podnet`).
+    (a local subprocess per container; see `runtime_process` and `podnet`;
+    Services with a loopback cluster IP are forwarded to their ready pods,
+    see `kubeproxy`).
 state_dir
     where pod volumes, container logs and provisioned PVs live. None: a
     temporary directory removed by stop(). A directory you pass is kept, and
@@ -64,10 +66,11 @@ from pathlib import Path
 from .errors import ApiError
 from .informer import Informer
 from .kubelet import Kubelet
+from .kubeproxy import KubeProxy
 from .logs import read_cri_log
 from .nodeconfig import Delays, ImageRules
 from .nodes import NodeLifecycle, node_manifest
-from .podnet import PodAddressPool, node_ip
+from .podnet import PodAddressPool, is_loopback, node_ip
 from .predicates import validate_quantity
 from .provisioner import DEFAULT_CLASS_ANNOTATION, PROVISIONER, Provisioner
 from .recorder import EventRecorder
@@ -131,6 +134,7 @@ class NodeSimulator:
         self.scheduler: Scheduler | None = None
         self.provisioner: Provisioner | None = None
         self.lifecycle: NodeLifecycle | None = None
+        self.kube_proxy: KubeProxy | None = None
         self._informers: list[Informer] = []
         self.node_allocatable: dict[str, str] = {}
 
@@ -189,11 +193,18 @@ class NodeSimulator:
         if self.node_specs:
             first = self.node_specs[0]
             self.node_allocatable = {"cpu": first["cpu"], "memory": first["memory"]}
+        if self.runtime_name == "process":
+            self.kube_proxy = KubeProxy(self.store)
         self.scheduler = Scheduler(self, self.scheduler_names)
         self.provisioner = Provisioner(self)
         self.lifecycle = NodeLifecycle(self, self.kubelets)
         self._informers = [
             Informer(self.store, "nodes", self._on_node),
+            *(
+                [Informer(self.store, "services", self._on_service)]
+                if self.kube_proxy is not None
+                else []
+            ),
             Informer(self.store, "persistentvolumeclaims", self._on_claim),
             Informer(self.store, "storageclasses", self._on_class),
             Informer(self.store, "pods", self._on_pod),
@@ -214,6 +225,8 @@ class NodeSimulator:
         for part in (self.scheduler, self.provisioner, self.lifecycle):
             if part is not None:
                 await part.stop()
+        if self.kube_proxy is not None:
+            await self.kube_proxy.close()
         for kubelet in self.kubelets.values():
             kubelet.resume()
             await kubelet.close()
@@ -267,6 +280,9 @@ class NodeSimulator:
     def _on_node(self, event_type, node, old) -> None:
         self.scheduler.on_node(event_type, node)
 
+    def _on_service(self, event_type, service, old) -> None:
+        self.kube_proxy.on_service(event_type, service)
+
     def _on_claim(self, event_type, claim, old) -> None:
         self.provisioner.on_claim(event_type, claim)
         self.scheduler.on_claim(event_type, claim)
@@ -297,7 +313,8 @@ class NodeSimulator:
         else:
             service = self.store.peek("services", "kubernetes", "default")
             spec = (service or {}).get("spec") or {}
-            if spec.get("clusterIP") and spec.get("ports"):
+            routable = self.runtime_name == "pause" or is_loopback(spec.get("clusterIP"))
+            if spec.get("clusterIP") and spec.get("ports") and routable:
                 host, port = spec["clusterIP"], spec["ports"][0]["port"]
         if not host:
             return {}

@@ -24,6 +24,7 @@ import time
 from . import volumes as vol
 from .envvars import EnvError, build_env, expand_command
 from .errors import ApiError
+from .podnet import is_loopback
 from .podstatus import (
     ContainerRecord,
     default_pull_policy,
@@ -506,6 +507,8 @@ class PodWorker:
             services = store.list("services", namespace=ns)[0]
             if env:  # the API server's real address wins over the "kubernetes" Service's
                 services = [s for s in services if s["metadata"]["name"] != "kubernetes"]
+            if self.ctx.runtime.name == "process":  # processes would really connect there
+                services = [s for s in services if is_loopback(s["spec"].get("clusterIP"))]
         # the pod as the env sees it: with the IPs the status is about to carry
         view = {
             **self.pod,

@@ -9,6 +9,11 @@ every address, so the process runtime rewrites "0.0.0.0" in a container's
 env, command and args to its pod IP (KubeSpawner-style `--ip=0.0.0.0` and
 `JUPYTERHUB_SERVICE_URL=http://0.0.0.0:8888/` then land on the pod's address).
 
+Service variables: real processes would follow `<NAME>_SERVICE_HOST` to a
+cluster IP; only loopback cluster IPs are handed to processes (see
+`kubeproxy`), others are left out of the process runtime's environment, so a
+pod never sends traffic off this machine.
+
 Pods get 127.244.0.1 - 127.244.255.254 (about 65k addresses); node i gets
 127.1.0.(i+1) as its InternalIP. Addresses are handed out round-robin, so a
 just-freed address is not reused at once (a late connection to a deleted pod
@@ -21,6 +26,14 @@ import ipaddress
 
 POD_NETWORK = ipaddress.ip_network("127.244.0.0/16")
 NODE_NETWORK = ipaddress.ip_network("127.1.0.0/24")
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether a local process can reach `address` without leaving this machine."""
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
 
 
 def node_ip(index: int) -> str:

@@ -89,9 +89,8 @@ async def test_process_pod_over_http_serves_on_its_ip_and_logs(kubesim_factory):
             e.reason for e in sorted(events.items, key=lambda e: int(e.metadata.resource_version))
         ]
         assert reasons[:5] == ["Scheduled", "Pulling", "Pulled", "Created", "Started"]
-        await core.delete_namespaced_pod("web", NS)
-        terminating = await core.read_namespaced_pod("web", NS)
-        assert terminating.metadata.deletion_timestamp is not None
+        terminating = await core.delete_namespaced_pod("web", NS)
+        assert terminating.metadata.deletion_timestamp is not None  # graceful: not gone yet
         await wait_pod(core, "web", lambda p: p is None)
 
 

@@ -375,3 +375,42 @@ async def test_stop_leaves_no_process(make_cluster):
         await asyncio.sleep(0.05)
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)
+
+
+async def test_loopback_service_ip_forwards_to_ready_pods(make_cluster):
+    store, sim = await make_cluster()
+    probe = {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 1}
+    server = http_server(
+        8080, ports=[{"name": "http", "containerPort": 8080}], readinessProbe=probe
+    )
+    body = pod("backend", server)
+    body["metadata"]["labels"] = {"app": "backend"}
+    await store.create("pods", body)
+    service = {
+        "metadata": {"name": "backend", "namespace": NS},
+        "spec": {
+            "clusterIP": "127.96.0.5",
+            "selector": {"app": "backend"},
+            "ports": [{"name": "web", "port": 80, "targetPort": "http"}],
+        },
+    }
+    await store.create("services", service)
+    far = {
+        "metadata": {"name": "far", "namespace": NS},
+        "spec": {"clusterIP": "10.96.7.7", "selector": {"app": "x"}, "ports": [{"port": 80}]},
+    }
+    await store.create("services", far)
+    await wait_for(store, "pods", "backend", NS, ready, timeout=20)
+    status, _ = await get("http://127.96.0.5:80/")
+    assert status == 200
+    script = "import os; print(sorted(k for k in os.environ if k.endswith('_SERVICE_HOST')))"
+    await store.create("pods", pod("client", container([PY, "-c", script]), restartPolicy="Never"))
+    await wait_for(store, "pods", "client", NS, terminated, timeout=20)
+    # only the loopback Service: nothing in a pod may be pointed off this machine
+    assert await sim.read_log(NS, "client") == "['BACKEND_SERVICE_HOST']\n"
+    await store.delete("services", "backend", NS)
+    async with asyncio.timeout(10):
+        while (NS, "backend") in sim.kube_proxy.listeners:
+            await asyncio.sleep(0.01)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await get("http://127.96.0.5:80/")
