@@ -15,11 +15,22 @@ from kubespawner.clients import ApiSettings, close_shared_apis, shared_api
 from kubespawner.reflector import stop_shared_reflectors
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "kubesim(**options): options for the `sim` fixture's KubeSim"
+    )
+
+
 @pytest.fixture
-async def sim(kubesim_factory, monkeypatch):
-    """A one-node kubesim (pause runtime, short kubelet delays); the spawner
-    finds it through $KUBECONFIG like any kubeconfig user."""
-    cluster = await kubesim_factory(nodes=1, runtime="pause")
+async def sim(kubesim_factory, monkeypatch, request):
+    """A one-node kubesim (pause runtime unless @pytest.mark.kubesim says
+    otherwise); the spawner finds it through $KUBECONFIG like any kubeconfig
+    user."""
+    options = {"nodes": 1, "runtime": "pause"}
+    marker = request.node.get_closest_marker("kubesim")
+    if marker:
+        options.update(marker.kwargs)
+    cluster = await kubesim_factory(**options)
     monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig_path))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     yield cluster
