@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, errors, openapi, tables
+from . import discovery, errors, openapi, protobuf, tables
 from .admission import FIELD_VALIDATION
 from .errors import ApiError
 from .faults import Faults
@@ -298,10 +298,11 @@ class ApiServer:
             return json_response(obj)
         if verb == "patch":
             patch = await self._patch_body(request)
+            existed = self.store.peek(rt, name, ns) is not None
             obj = await self.store.patch(
                 rt, name, patch, request.content_type, ns, subresource=sub, dry_run=dry_run
             )
-            return json_response(obj)
+            return json_response(obj, 200 if existed else 201)
         if verb == "delete":
             return await self._delete(request, rt, name, ns, dry_run)
         if verb == "deletecollection":
@@ -312,18 +313,17 @@ class ApiServer:
         raw = await request.read()
         content_type = request.content_type
         if "protobuf" in content_type:
-            raise ApiError(
-                415,
-                "UnsupportedMediaType",
-                "the body of the request was in an unknown format - accepted media types "
-                "include: application/json, application/yaml",
-            )
+            body = protobuf.decode(raw)
+            return self._check_kind(body, rt)
         try:
             body = yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw or b"null")
         except (ValueError, yaml.YAMLError) as exc:
             raise errors.bad_request(f"the request body is not valid JSON: {exc}") from None
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON object")
+        return self._check_kind(body, rt)
+
+    def _check_kind(self, body: dict[str, Any], rt: ResourceType) -> dict[str, Any]:
         kind = body.get("kind")
         if kind and kind != rt.kind and rt.plural != "bindings":
             raise errors.bad_request(
@@ -441,7 +441,9 @@ class ApiServer:
     async def _delete_options(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
         options: dict[str, Any] = {}
-        if raw:
+        if raw and "protobuf" in request.content_type:
+            options = protobuf.decode(raw)
+        elif raw:
             try:
                 options = json.loads(raw) or {}
             except ValueError:

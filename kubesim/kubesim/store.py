@@ -602,10 +602,20 @@ class Store:
         subresource: str | None = None,
         dry_run: bool = False,
     ) -> Obj:
-        from .patches import apply_patch  # patches needs the registry's schemas
+        from .patches import CONTENT_TYPES, apply_patch  # patches imports the store
 
         rt = self.resource(rt)
         self._check_namespace(rt, name, namespace, creating=False)
+        if (
+            CONTENT_TYPES.get(patch_type, patch_type) == "apply"
+            and self.peek(rt, name, namespace) is None
+        ):
+            # server-side apply creates what does not exist yet
+            if not isinstance(patch, dict):
+                raise errors.bad_request("an apply patch must be an object")
+            body = clone(patch)
+            body.setdefault("metadata", {})["name"] = name
+            return await self.create(rt, body, namespace, dry_run=dry_run)
         old = self._find(rt, name, namespace)
         patched = apply_patch(rt, old, patch, patch_type, self.version)
         if not isinstance(patched, dict):
