@@ -131,12 +131,7 @@ async def test_in_cluster_config_from_a_process_pod(kubesim_factory):
     sim = await kubesim_factory(nodes=1, runtime="process", https=True)
     if sim.nodes.runtime.mode != "namespace":
         pytest.skip("the service account directory is only at its real path with mounts")
-    sim.nodes.api_access = {
-        "host": sim.host,
-        "port": sim.port,
-        "token": sim.token,
-        "ca.crt": sim.ca_path.read_text(),
-    }
+    # KubeSim hands its address, token and CA to the nodes (api_access)
     script = (
         "import asyncio\n"
         "from kubernetes_asyncio import client, config\n"
