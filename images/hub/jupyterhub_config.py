@@ -366,11 +366,22 @@ def configure_spawner_basics(c):
     if _typed("singleuser.defaultUrl", str):
         c.Spawner.default_url = get_config("singleuser.defaultUrl")
     env = singleuser_environment()
-    if env:
-        _set_spawner(c, "environment", env, "singleuser.extraEnv")
+    _set_spawner(c, "environment", env, "singleuser.extraEnv")
+    # On Spawner, so hub.extraConfig can add to it under either name.
+    c.Spawner.environment = Environment(env)
+    del c.KubeSpawner["environment"]
     profiles = _typed("singleuser.profileList", list)
     if profiles:
         _set_spawner(c, "profile_list", profiles, "singleuser.profileList")
+
+
+class Environment(dict):
+    """The user pods' environment. `+=` merges, as in the seed guide's
+    hub.extraConfig example `c.Spawner.environment += {...}`."""
+
+    def __iadd__(self, other):
+        self.update(other)
+        return self
 
 
 def singleuser_environment():
@@ -705,9 +716,18 @@ def legacy_auth_config():
             class_name = _typed("auth.custom.className", str)
             if not class_name:
                 raise ConfigError("auth.custom.className must name the authenticator class")
-            section = _import_class(class_name, "auth.custom.className").__name__
+            cls = _import_class(class_name, "auth.custom.className")
+            section, traits = cls.__name__, cls.class_traits(config=True)
             put("JupyterHub", "authenticator_class", class_name, "auth.type")
             for trait, value in _typed("auth.custom.config", dict, {}).items():
+                if trait not in traits:
+                    # e.g. the seed guide's GenericOAuthenticator.userdata_method
+                    log.warning(
+                        "auth.custom.config.%s is not a setting of %s today; ignored",
+                        trait,
+                        section,
+                    )
+                    continue
                 put(section, trait, value, f"auth.custom.config.{trait}")
         elif auth_type in _LEGACY_AUTHENTICATORS:
             class_name = _LEGACY_AUTHENTICATORS[auth_type]

@@ -1,6 +1,7 @@
 """Fixtures: values files rendered once per session, hub config loaded from them."""
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -48,15 +49,33 @@ class HubSetup:
         return self._config
 
 
+class HubSetups:
+    """hub_setups("a.yaml", "b.yaml") -> HubSetup, each combination rendered once."""
+
+    def __init__(self, renderer, tmp_path_factory):
+        self._renderer = renderer
+        self._tmp = tmp_path_factory
+        self._cache = {}
+
+    @staticmethod
+    def _files(names):
+        """Values files by name (in values/) or path; also the cache key."""
+        return tuple(str(VALUES / n) if "/" not in str(n) else str(n) for n in names)
+
+    def __call__(self, *names):
+        files = self._files(names)
+        if files not in self._cache:
+            self._cache[files] = HubSetup(self._renderer(files), self._tmp)
+        return self._cache[files]
+
+    def prerender(self, *single_files):
+        """Render many values files at once (helm runs beside itself)."""
+        todo = [f for f in {self._files([f]) for f in single_files} if f not in self._cache]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for files, manifests in zip(todo, pool.map(self._renderer, todo), strict=True):
+                self._cache[files] = HubSetup(manifests, self._tmp)
+
+
 @pytest.fixture(scope="session")
 def hub_setup(renderer, tmp_path_factory):
-    """hub_setup("a.yaml", "b.yaml") -> HubSetup, rendered once per session."""
-    cache = {}
-
-    def get(*names):
-        if names not in cache:
-            files = [VALUES / n if "/" not in str(n) else n for n in names]
-            cache[names] = HubSetup(renderer(files), tmp_path_factory)
-        return cache[names]
-
-    return get
+    return HubSetups(renderer, tmp_path_factory)

@@ -311,3 +311,30 @@ def raises_config_error(pattern):
         assert re.search(pattern, str(e)), f"{pattern!r} not in {str(e)!r}"
     else:
         raise AssertionError(f"no ConfigError matching {pattern!r}")
+
+
+def unknown_traits(config):
+    """{section: [names]} of settings no class of that name has as a trait."""
+    from jupyterhub.app import JupyterHub
+    from jupyterhub.crypto import CryptKeeper
+    from jupyterhub.proxy import ConfigurableHTTPProxy
+    from jupyterhub.spawner import Spawner
+
+    from kubespawner import KubeSpawner
+
+    classes = {
+        cls.__name__: cls
+        for cls in (JupyterHub, Spawner, KubeSpawner, ConfigurableHTTPProxy, CryptKeeper)
+    }
+    for cls in JupyterHub(config=config).authenticator_class.mro():
+        if cls.__name__.endswith("Authenticator"):
+            classes[cls.__name__] = cls
+    unknown = {}
+    for section in config:
+        if section not in classes:
+            unknown[section] = ["(no such class)"]
+            continue
+        names = sorted(set(config[section]) - set(classes[section].class_traits(config=True)))
+        if names:
+            unknown[section] = names
+    return unknown

@@ -39,11 +39,15 @@ def test_extra_config_map_is_read_as_custom(extra):
 
 
 def test_extra_config_as_a_string(hub_setup):
+    """The seed guide's example, `c.Spawner.environment += {...}`, works."""
+    from kubespawner import KubeSpawner
+
     config = hub_setup("extra-config-string.yaml").config
     assert config.JupyterHub.template_vars == {"from": "extraConfig string"}
-    # an update of a trait the chart left unset: applied over its default
-    environment = config.KubeSpawner.environment.get_value({})
+    # the spawner the hub makes sees both additions
+    environment = KubeSpawner(config=config).environment
     assert float(environment["CURRENT_TIME"]) > 0
+    assert environment["MORE"] == "yes"
 
 
 def test_an_error_names_the_extra_config_key(hub_setup):

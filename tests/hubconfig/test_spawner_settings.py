@@ -95,8 +95,8 @@ def test_resources(spawner):
     assert spawner.extra_resource_guarantees == {"nvidia.com/gpu": "1"}
 
 
-def test_environment_labels_annotations(spawner):
-    assert spawner.environment == {
+def test_environment_labels_annotations(spawner, hub_setup):
+    assert hub_setup("singleuser.yaml").config.Spawner.environment == {
         "EDITOR": "vim",
         "POD_IP": {"valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
     }
@@ -108,7 +108,7 @@ def test_environment_labels_annotations(spawner):
 
 
 def test_extra_env_as_a_list(hub_setup):
-    env = hub_setup("storage-none.yaml").config.KubeSpawner.environment
+    env = hub_setup("storage-none.yaml").config.Spawner.environment
     assert env == {
         "GREETING": "hello",
         "NODE": {"valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
