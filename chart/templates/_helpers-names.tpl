@@ -35,6 +35,7 @@ controller-revision-hash label).
 {{- $_ := set $names "hub-existing-secret" ($.Values.hub.existingSecret | default "") }}
 {{- /* Scheduler names are cluster-wide: without a prefix, use the namespace. */}}
 {{- $_ := set $names "user-scheduler" (ternary (printf "%s-user-scheduler" .Release.Namespace) (printf "%suser-scheduler" $p) (eq $p "")) }}
+{{- $_ := set $names "hook-image-awaiter-cluster" (ternary (printf "%s-hook-image-awaiter" .Release.Namespace) (printf "%shook-image-awaiter" $p) (eq $p "")) }}
 {{- $pcPrefix := $p | default (printf "%s-" .Release.Name) }}
 {{- range list "default-priority" "user-placeholder-priority" "image-puller-priority" }}
   {{- $_ := set $names . (printf "%s%s" $pcPrefix .) }}

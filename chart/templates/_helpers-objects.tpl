@@ -48,9 +48,11 @@ automountServiceAccountToken: false
 {{- end }}
 {{- end }}
 
-{{- /* Secret data entries for extraFiles: one key per file. */}}
+{{- /* Secret data entries for extraFiles: one key per file, <prefix><name>.
+       (list $extraFiles $prefix) */}}
 {{- define "jupyterhub.extraFilesData" -}}
-{{- range $name, $file := . }}
+{{- $prefix := index . 1 }}
+{{- range $name, $file := index . 0 }}
 {{- $content := "" }}
 {{- if hasKey $file "binaryData" }}
   {{- $content = $file.binaryData | nospace }}
@@ -66,7 +68,7 @@ automountServiceAccountToken: false
 {{- else }}
   {{- fail (printf "extraFiles.%s needs one of data, stringData or binaryData" $name) }}
 {{- end }}
-{{ printf "extra-file.%s" $name }}: {{ $content | quote }}
+{{ printf "%s%s" $prefix $name }}: {{ $content | quote }}
 {{- end }}
 {{- end }}
 

@@ -1,0 +1,128 @@
+"""values.schema.yaml is the one source of the chart's keys: the generated
+files are up to date, every key is described and has a default, and bad
+input is refused by `helm template` (Helm 3 and 4) naming the key."""
+
+import json
+import subprocess
+
+import jsonschema
+import pytest
+import yaml
+from chart_helpers import CHART, ROOT, render_error
+
+SCHEMA = json.loads((CHART / "values.schema.json").read_text())
+DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())
+
+
+def walk(node: dict, path: str = ""):
+    for key, child in node.get("properties", {}).items():
+        child_path = f"{path}.{key}" if path else key
+        yield child_path, child
+        yield from walk(child, child_path)
+
+
+def test_generated_schema_and_reference_are_up_to_date():
+    out = subprocess.run(
+        [ROOT / ".venv/bin/python", ROOT / "ci/generate-schema", "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def test_schema_is_valid_json_schema_and_accepts_the_defaults():
+    jsonschema.Draft7Validator.check_schema(SCHEMA)
+    jsonschema.Draft7Validator(SCHEMA).validate(DEFAULTS)
+
+
+def test_every_key_is_described():
+    undescribed = [path for path, node in walk(SCHEMA) if not node.get("description")]
+    assert undescribed == []
+
+
+def _lookup(tree, path: str):
+    for part in path.split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            return KeyError
+        tree = tree[part]
+    return tree
+
+
+def test_every_current_key_has_a_default_and_every_default_a_key():
+    deprecated = [p for p, node in walk(SCHEMA) if node.get("deprecated")]
+    missing = []
+    for path, _node in walk(SCHEMA):
+        parent = path.rpartition(".")[0]
+        if any(path == d or path.startswith(d + ".") for d in deprecated):
+            continue  # seed-era keys: accepted, never defaulted
+        parent_default = _lookup(DEFAULTS, parent) if parent else DEFAULTS
+        # Keys inside an object whose default is empty or null are optional.
+        if (
+            isinstance(parent_default, dict)
+            and parent_default
+            and _lookup(DEFAULTS, path) is KeyError
+        ):
+            missing.append(path)
+    # Optional parts of Kubernetes structures, and the sync image (default: hub.image).
+    optional = ("claims", "rollingUpdate")
+    assert [p for p in missing if p.rpartition(".")[2] not in optional] == [
+        "proxy.secretSync.image"
+    ]
+
+    def unknown(tree, node, path=""):
+        for key, value in tree.items():
+            child = node.get("properties", {}).get(key)
+            if child is None:
+                if node.get("additionalProperties") is False:
+                    yield f"{path}{key}"
+                continue
+            if isinstance(value, dict):
+                yield from unknown(value, child, f"{path}{key}.")
+
+    assert list(unknown(DEFAULTS, SCHEMA)) == []
+
+
+def test_objects_are_closed_except_free_form_ones():
+    open_objects = {p for p, node in walk(SCHEMA) if node.get("additionalProperties") is True}
+    assert open_objects <= {
+        "hub.config", "custom", "global", "auth",
+        *(p for p in open_objects if p.endswith(("SecurityContext", "extraPodSpec"))),
+    }  # fmt: skip
+    assert SCHEMA["additionalProperties"] is False
+
+
+# (values, what helm's message must contain)
+REFUSED = [
+    ({"singleuser": {"memroy": {"limit": "1G"}}}, ["/singleuser", "memroy"]),
+    ({"cull": {"timeout": "an hour"}}, ["/cull/timeout", "integer"]),
+    ({"storage": {"capacity": "2Gi"}}, ["'storage' not allowed"]),
+    ({"hub": {"db": {"type": "sqlite"}}}, ["/hub/db/type"]),
+    ({"proxy": {"service": {"type": "Public"}}}, ["/proxy/service/type"]),
+    ({"singleuser": {"image": {"name": ""}}}, ["/singleuser/image/name"]),
+    ({"hub": {"baseUrl": "jupyter"}}, ["/hub/baseUrl"]),
+    ({"singleuser": {"schedulerStrategy": "random"}}, ["/singleuser/schedulerStrategy"]),
+    ({"prePuller": {"hook": {"enabeld": False}}}, ["/prePuller/hook", "enabeld"]),
+    ({"proxy": {"secretToken": 1234}}, ["/proxy/secretToken", "string"]),
+    ({"scheduling": {"userScheduler": {"replicas": "2"}}}, ["/scheduling/userScheduler/replicas", "integer"]),
+    ({"debug": {"enabled": "yes"}}, ["/debug/enabled", "boolean"]),
+    # Refused at render time, with the fix in the message.
+    ({"proxy": {"https": {"enabled": True, "hosts": ["h.example.org"]}}}, ["proxy.https.letsencrypt.contactEmail"]),
+    ({"proxy": {"https": {"enabled": True, "type": "manual"}}}, ["proxy.https.manual.key"]),
+    ({"proxy": {"https": {"enabled": True, "type": "secret"}}}, ["proxy.https.secret.name"]),
+    ({"hub": {"db": {"type": "postgres"}}}, ["hub.db.url"]),
+    ({"singleuser": {"storage": {"type": "static"}}}, ["singleuser.storage.static.pvcName"]),
+    ({"imagePullSecret": {"create": True}}, ["imagePullSecret.username"]),
+    ({"httpRoute": {"enabled": True}}, ["httpRoute.gateway.name"]),
+    ({"hub": {"extraFiles": {"f": {"mountPath": "/etc/f.ini", "data": {"a": 1}}}}}, ["extraFiles.f", "stringData"]),
+    ({"hub": {"extraFiles": {"f": {"mountPath": "/etc/f.txt"}}}}, ["extraFiles.f"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("helm", ["3", "4"])
+@pytest.mark.parametrize("values, expected", REFUSED, ids=[str(i) for i in range(len(REFUSED))])
+def test_bad_input_is_refused_naming_the_key(tmp_path, helm, values, expected):
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    message = render_error((str(path),), helm)
+    for part in expected:
+        assert part in message, message
