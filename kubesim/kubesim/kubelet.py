@@ -611,16 +611,38 @@ class PodWorker:
     # ----- probes
 
     def _start_probes(self, record: ContainerRecord, container: dict, handle) -> None:
-        readiness = container.get("readinessProbe")
-        liveness = container.get("livenessProbe")
-        probers = []
         if record.init and container.get("restartPolicy") != "Always":
             return
+        self.probers[record.name] = []
+        startup = container.get("startupProbe")
+        if not (startup and self.ctx.runtime.probes_reach_network):
+            self._start_main_probes(record, container, handle)
+            return
+        record.started = False  # until the startup probe passes; readiness waits for it
+
+        def on_startup(passed: bool) -> None:
+            if self.handles.get(record.name) is not handle or not record.running:
+                return
+            if passed:
+                record.started = True
+                self.mark_dirty()
+                prober.stop()
+                self._start_main_probes(record, container, handle)
+            else:
+                self._spawn(self._probe_kill(record, handle, "startup"))
+
+        prober = Prober(startup, self._check(startup, container, handle), on_startup)
+        self.probers[record.name].append(prober)
+
+    def _start_main_probes(self, record: ContainerRecord, container: dict, handle) -> None:
+        readiness = container.get("readinessProbe")
+        liveness = container.get("livenessProbe")
+        probers = self.probers.setdefault(record.name, [])
         network = self.ctx.runtime.probes_reach_network
         if readiness and network:
 
             def on_ready(passed: bool) -> None:
-                if record.running:
+                if record.running and self.handles.get(record.name) is handle:
                     record.ready = passed
                     self.mark_dirty()
 
@@ -634,12 +656,11 @@ class PodWorker:
 
             def on_alive(passed: bool) -> None:
                 if not passed and record.running and not self.deleting.is_set():
-                    self._spawn(self._liveness_kill(record, container, handle))
+                    self._spawn(self._probe_kill(record, handle, "liveness"))
 
             probers.append(
                 Prober(liveness, self._check(liveness, container, handle), on_alive, initial=True)
             )
-        self.probers[record.name] = probers
 
     async def _ready_after(self, record, handle, delay: float) -> None:
         await self.sleep(delay)
@@ -647,11 +668,11 @@ class PodWorker:
             record.ready = True
             self.mark_dirty()
 
-    async def _liveness_kill(self, record, container, handle) -> None:
+    async def _probe_kill(self, record, handle, probe: str) -> None:
         await self.emit(
             "Normal",
             "Killing",
-            f"Container {record.name} failed liveness probe, will be restarted",
+            f"Container {record.name} failed {probe} probe, will be restarted",
             record,
         )
         grace = (self.pod.get("spec") or {}).get("terminationGracePeriodSeconds")

@@ -86,8 +86,9 @@ async def tcp_probe(action: dict, pod_ip: str, container: dict, timeout: float) 
 class Prober:
     """Runs one probe periodically and reports success/failure transitions.
 
-    on_result(passed) is called whenever the thresholded result changes
-    (and once for the first result when `initial` is None).
+    on_result(passed) is called whenever the thresholded result changes:
+    True after successThreshold successes in a row, False after
+    failureThreshold failures in a row.
     """
 
     def __init__(
@@ -97,7 +98,7 @@ class Prober:
         on_result: Callable[[bool], None],
         initial: bool | None = None,
     ):
-        """`initial`: None for readiness (unknown until probed), True for liveness."""
+        """`initial`: None for readiness/startup (unknown until probed), True for liveness."""
         self.probe = probe
         self.check = check
         self.on_result = on_result
@@ -113,19 +114,16 @@ class Prober:
             passed = await self.check(timeout)
             if passed:
                 successes, failures = successes + 1, 0
-                if successes >= probe_setting(self.probe, "successThreshold") and (
-                    self.result is not True
-                ):
-                    self.result = True
-                    self.on_result(True)
             else:
                 successes, failures = 0, failures + 1
-                if self.result is None or (
-                    failures >= probe_setting(self.probe, "failureThreshold")
-                    and self.result is not False
-                ):
-                    self.result = False
-                    self.on_result(False)
+            outcome = self.result
+            if passed and successes >= probe_setting(self.probe, "successThreshold"):
+                outcome = True
+            elif not passed and failures >= probe_setting(self.probe, "failureThreshold"):
+                outcome = False
+            if outcome is not None and outcome != self.result:
+                self.result = outcome
+                self.on_result(outcome)
             await asyncio.sleep(period)
 
     def stop(self) -> None:

@@ -1,7 +1,8 @@
 """The pause runtime: containers without processes, driven by timers only.
 
 A container "runs" forever unless its image rule says it exits
-(`exit_code`/`run_seconds`); init containers exit 0 at once by default. On
+(`exit_code`/`run_seconds`); init containers exit 0 at once by default
+(sidecars, restartPolicy Always, keep running). On
 stop it exits after `delays.terminating` seconds with code 0, or is killed
 with 137 when that is longer than the grace period. No polling and no task
 per container: each handle is a future plus at most one timer, so thousands
@@ -65,7 +66,8 @@ class PauseRuntime:
     async def start(self, launch: ContainerLaunch) -> PauseHandle:
         rule = launch.rule
         exit_code = 0
-        exit_after = 0.0 if launch.init else None
+        sidecar = launch.container.get("restartPolicy") == "Always"
+        exit_after = 0.0 if launch.init and not sidecar else None
         if rule is not None and (rule.exit_code is not None or rule.run_seconds is not None):
             exit_code = rule.exit_code or 0
             exit_after = rule.run_seconds or 0.0

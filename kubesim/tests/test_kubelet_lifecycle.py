@@ -391,3 +391,15 @@ async def test_paused_kubelet_stops_reporting(make_cluster):
         store, "nodes", "node-1", None, lambda n: not n["spec"].get("taints"), timeout=10
     )
     assert next(c for c in node["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
+
+
+async def test_sidecar_init_container_keeps_running(make_cluster):
+    store, _ = await make_cluster()
+    sidecar = {"name": "proxy", "image": "envoy:1", "restartPolicy": "Always"}
+    await store.create(
+        "pods", pod("sidecar", init=[sidecar, {"name": "setup", "image": "busybox:1.36"}])
+    )
+    running = await wait_for(store, "pods", "sidecar", NS, ready, timeout=10)
+    proxy, setup = running["status"]["initContainerStatuses"]
+    assert "running" in proxy["state"] and proxy["started"]
+    assert setup["state"]["terminated"]["exitCode"] == 0

@@ -414,3 +414,63 @@ async def test_loopback_service_ip_forwards_to_ready_pods(make_cluster):
             await asyncio.sleep(0.01)
     with pytest.raises(aiohttp.ClientConnectionError):
         await get("http://127.96.0.5:80/")
+
+
+def exists_probe(path, **settings):
+    check = f"import os, sys; sys.exit(0 if os.path.exists({str(path)!r}) else 1)"
+    return {"exec": {"command": [PY, "-c", check]}, "periodSeconds": 1, **settings}
+
+
+def container_status(p):
+    return ((p or {}).get("status", {}).get("containerStatuses") or [{}])[0]
+
+
+async def test_liveness_probe_failure_restarts_the_container(make_cluster, tmp_path):
+    store, _ = await make_cluster(delays={"crashloop_backoff": 0.1})
+    alive = tmp_path / "alive"
+    alive.write_text("")
+    sleeper = container(
+        [PY, "-c", "import time; time.sleep(600)"],
+        livenessProbe=exists_probe(alive, failureThreshold=1),
+    )
+    await store.create("pods", pod("liveness", sleeper, terminationGracePeriodSeconds=1))
+    await wait_for(store, "pods", "liveness", NS, ready, timeout=20)
+    alive.unlink()
+    restarted = await wait_for(
+        store,
+        "pods",
+        "liveness",
+        NS,
+        lambda p: container_status(p).get("restartCount", 0) >= 1,
+        timeout=30,
+    )
+    assert container_status(restarted)["lastState"]["terminated"]["exitCode"] in (143, 137)
+    events = store.list("events", NS, field_selector="involvedObject.name=liveness")[0]
+    assert any(
+        e["reason"] == "Killing"
+        and e["message"] == "Container main failed liveness probe, will be restarted"
+        for e in events
+    )
+
+
+async def test_startup_probe_holds_started_and_ready(make_cluster, tmp_path):
+    store, _ = await make_cluster()
+    up = tmp_path / "up"
+    sleeper = container(
+        [PY, "-c", "import time; time.sleep(600)"],
+        startupProbe=exists_probe(up, failureThreshold=60),
+    )
+    await store.create("pods", pod("startup", sleeper))
+    running = await wait_for(
+        store,
+        "pods",
+        "startup",
+        NS,
+        lambda p: "running" in container_status(p).get("state", {}),
+        timeout=20,
+    )
+    assert container_status(running)["started"] is False
+    assert not ready(running)
+    up.write_text("")
+    started = await wait_for(store, "pods", "startup", NS, ready, timeout=20)
+    assert container_status(started)["started"] is True
