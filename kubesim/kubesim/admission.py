@@ -10,6 +10,7 @@ required fields the schema cannot express (422 Invalid naming the field).
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import ipaddress
 import itertools
@@ -91,9 +92,11 @@ def _go_repr(value: Any) -> str:
 class Admission:
     """Callable installed as `store.admit`: defaults then validates, or raises ApiError."""
 
-    def __init__(self, version: str = "1.33", strict: bool = True):
+    def __init__(self, version: str = "1.33", strict: bool = True, store=None):
         self.version = version
         self.strict = strict
+        self.store = store  # for admission that looks at other objects (default class)
+        self._node_ports = itertools.count(30000)
         self._cluster_ips = (f"10.96.{(i >> 8) & 255}.{i & 255}" for i in itertools.count(10))
 
     def __call__(self, rt, obj: dict, old: dict | None, operation: str) -> None:
@@ -101,7 +104,37 @@ class Admission:
             apply_defaults(rt, obj, self)
         elif operation == "UPDATE" and old is not None:
             _carry_server_defaults(rt, obj, old)
+        if rt.key == "secrets" and operation != "UPDATE_STATUS":
+            _fold_string_data(obj)
+        if rt.key == "services" and operation != "UPDATE_STATUS":
+            self._allocate_node_ports(obj, old)
         self.validate(rt, obj, old, operation)
+        if FIELD_VALIDATION.get() != "Strict" or not self.strict:
+            validator = schemas.fast_validator(self.version, rt.kind, rt.api_version, True)
+            if validator is not None:
+                validator.prune(obj)  # unknown fields are dropped, as typed decoding does
+
+    def _allocate_node_ports(self, obj: dict, old: dict | None) -> None:
+        spec = obj.get("spec") or {}
+        if spec.get("type") not in ("NodePort", "LoadBalancer"):
+            return
+        old_ports = {
+            (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+            for p in ((old or {}).get("spec") or {}).get("ports") or []
+        }
+        for port in spec.get("ports") or []:
+            if not port.get("nodePort"):
+                kept = old_ports.get((port.get("port"), port.get("protocol", "TCP")))
+                port["nodePort"] = kept or next(self._node_ports)
+
+    def default_storage_class(self) -> str | None:
+        if self.store is None:
+            return None
+        for sc in self.store.list("storageclasses")[0]:
+            annotations = sc["metadata"].get("annotations") or {}
+            if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
+                return sc["metadata"]["name"]
+        return None
 
     # ----- validation -------------------------------------------------------------
 
@@ -587,6 +620,10 @@ def apply_defaults(rt, obj: dict, admission: Admission) -> None:
     elif key == "persistentvolumeclaims":
         spec = obj.setdefault("spec", {})
         spec.setdefault("volumeMode", "Filesystem")
+        if "storageClassName" not in spec:  # the DefaultStorageClass admission plugin
+            default_class = admission.default_storage_class()
+            if default_class:
+                spec["storageClassName"] = default_class
         obj["status"] = {"phase": "Pending"}
     elif key == "persistentvolumes":
         spec = obj.setdefault("spec", {})
@@ -603,6 +640,16 @@ def apply_defaults(rt, obj: dict, admission: Admission) -> None:
         obj.setdefault("volumeBindingMode", "Immediate")
     elif key == "nodes":
         obj.setdefault("spec", {})
+
+
+def _fold_string_data(secret: dict) -> None:
+    """stringData is write-only: the server merges it into data (base64) and drops it."""
+    string_data = secret.pop("stringData", None)
+    if string_data:
+        data = secret.setdefault("data", {}) or {}
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        secret["data"] = data
 
 
 def _carry_server_defaults(rt, obj: dict, old: dict) -> None:

@@ -219,6 +219,25 @@ class FastValidator:
                         return error
         return None
 
+    def prune(self, value: Any) -> None:
+        """Drop fields the schema does not declare (in place)."""
+        self._prune(self.root, value)
+
+    def _prune(self, node: dict, value: Any) -> None:
+        node = self._resolve(node)
+        if isinstance(value, dict):
+            props = node.get("properties")
+            additional = node.get("additionalProperties")
+            for key in list(value):
+                sub = props.get(key) if props else None
+                if sub is None and additional is False:
+                    del value[key]
+                elif sub is not None or isinstance(additional, dict):
+                    self._prune(sub if sub is not None else additional, value[key])
+        elif isinstance(value, list) and node.get("items") is not None:
+            for item in value:
+                self._prune(node["items"], item)
+
 
 @functools.cache
 def fast_validator(version: str, kind: str, api_version: str, strict: bool = True):

@@ -80,7 +80,7 @@ class KubeSim:
             history_size=history_size, bookmark_interval=bookmark_interval, version=version
         )
         if validate:
-            self.store.admit = Admission(version)
+            self.store.admit = Admission(version, store=self.store)
         self.faults = Faults()
         self.nodes: Any = None  # kubesim.cluster.NodeSimulator once started
         self.url = ""

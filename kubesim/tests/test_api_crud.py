@@ -6,7 +6,7 @@ import pytest
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
-from kubesim.testing import pod_body
+from kubesim.testing import pod_body, raw_request
 
 
 def status_of(exc: ApiException) -> dict:
@@ -234,3 +234,49 @@ async def test_dry_run_stores_nothing(core, sim):
     created = await core.create_namespaced_pod("default", pod_body("dry"), dry_run="All")
     assert created.metadata.name == "dry"
     assert sim.get("pods", "dry", "default") is None
+
+
+async def test_secret_string_data_is_folded_into_data(core):
+    secret = await core.create_namespaced_secret(
+        "default", {"metadata": {"name": "s"}, "stringData": {"password": "hunter2"}}
+    )
+    assert secret.data == {"password": "aHVudGVyMg=="}
+    assert secret.string_data is None
+    assert secret.type == "Opaque"
+
+
+async def test_field_validation_ignore_drops_unknown_fields(sim):
+    body = {"metadata": {"name": "c"}, "data": {"a": "1"}, "surprise": True}
+    code, created = await raw_request(
+        sim, "POST", "/api/v1/namespaces/default/configmaps?fieldValidation=Ignore", body
+    )
+    assert code == 201 and "surprise" not in created
+    assert "surprise" not in sim.get("configmaps", "c", "default")
+
+
+async def test_node_ports_and_default_storage_class(core, sim):
+    svc = await core.create_namespaced_service(
+        "default",
+        {"metadata": {"name": "lb"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}},
+    )
+    assert 30000 <= svc.spec.ports[0].node_port <= 32767
+    await sim.store.create(
+        "storageclasses",
+        {
+            "metadata": {
+                "name": "standard",
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            "provisioner": "kubesim.io/hostpath",
+        },
+    )
+    claim = {
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    created = await core.create_namespaced_persistent_volume_claim("default", claim)
+    assert created.spec.storage_class_name == "standard"
+    claim["metadata"]["name"] = "no-class"
+    claim["spec"]["storageClassName"] = ""
+    created = await core.create_namespaced_persistent_volume_claim("default", claim)
+    assert created.spec.storage_class_name == ""
