@@ -404,7 +404,7 @@ def singleuser_environment():
     }
 
 
-def configure_image(c):
+def configure_image(c, network_tools):
     name = _typed("singleuser.image.name", str)
     tag = get_config("singleuser.image.tag")
     if name:
@@ -418,7 +418,11 @@ def configure_image(c):
         "imagePullSecret.automaticReferenceInjection", True
     ):
         secrets.append(get_name("image-pull-secret"))
-    for key in ("imagePullSecrets", "singleuser.image.pullSecrets"):
+    keys = ["imagePullSecrets", "singleuser.image.pullSecrets"]
+    if network_tools:
+        # user pods pull the network-tools image for the init container too
+        keys.append("singleuser.networkTools.image.pullSecrets")
+    for key in keys:
         for i, entry in enumerate(_typed(key, list, [])):
             secret = entry.get("name") if isinstance(entry, dict) else entry
             if not isinstance(secret, str) or not secret:
@@ -561,9 +565,8 @@ def network_tools_init_container():
     return container
 
 
-def configure_init_containers(c):
+def configure_init_containers(c, blocker):
     containers = []
-    blocker = network_tools_init_container()
     if blocker:
         containers.append(blocker)
     containers += _typed("singleuser.initContainers", list, [])
@@ -657,9 +660,10 @@ def configure_storage(c):
 
 def configure_spawner(c):
     configure_spawner_basics(c)
-    configure_image(c)
+    blocker = network_tools_init_container()
+    configure_image(c, network_tools=blocker is not None)
     configure_scheduling(c)
-    configure_init_containers(c)
+    configure_init_containers(c, blocker)
     configure_storage(c)
 
 
@@ -892,6 +896,14 @@ def apply_hub_config(c, legacy_auth):
             if old is not None and old != value and old != chart_default:
                 log.warning("auth.* overrides hub.config.%s.%s (%r)", section, trait, old)
             merged.setdefault(section, {})[trait] = value
+    # Services and roles add to the chart's (the culler's), not replace them.
+    hub_section = merged.get("JupyterHub", {})
+    for trait in ("services", "load_roles"):
+        if trait in hub_section:
+            extra = hub_section.pop(trait)
+            if not isinstance(extra, list):
+                raise ConfigError(f"hub.config.JupyterHub.{trait} must be a list, not {extra!r}")
+            c.JupyterHub[trait] = [*c.JupyterHub[trait], *extra]
     c.merge(Config(merged))
 
 

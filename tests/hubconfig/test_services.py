@@ -103,3 +103,20 @@ def test_extra_config_can_append_services(hub_setup, values_file):
         }
     )
     assert config.JupyterHub.services[-1] == {"name": "late"}
+
+
+def test_hub_config_services_and_roles_add_to_the_charts(hub_setup):
+    config = hub_setup().load(
+        existing_values={
+            "hub": {
+                "config": {
+                    "JupyterHub": {
+                        "services": [{"name": "external", "url": "http://10.0.0.9"}],
+                        "load_roles": [{"name": "viewer", "scopes": ["read:users"]}],
+                    }
+                }
+            }
+        }
+    )
+    assert [s["name"] for s in config.JupyterHub.services] == ["jupyterhub-idle-culler", "external"]
+    assert [r["name"] for r in config.JupyterHub.load_roles] == ["jupyterhub-idle-culler", "viewer"]

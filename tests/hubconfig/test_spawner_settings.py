@@ -71,6 +71,7 @@ def test_image_and_pull_secrets(spawner):
         "global-pull",
         "notebook-pull",
         "other-pull",
+        "tools-pull",  # for the network-tools init container
     ]
 
 
