@@ -24,7 +24,7 @@ import time
 from . import volumes as vol
 from .envvars import EnvError, build_env, expand_command
 from .errors import ApiError
-from .podnet import is_loopback
+from .podnet import is_loopback, listening_addresses
 from .podstatus import (
     ContainerRecord,
     default_pull_policy,
@@ -324,7 +324,8 @@ class PodWorker:
         if spec.get("hostNetwork"):
             self.pod_ip = self.kubelet.node_ip
         else:
-            self.pod_ip = self.ctx.pod_ips.allocate()
+            busy = listening_addresses() if self.ctx.runtime.name == "process" else frozenset()
+            self.pod_ip = self.ctx.pod_ips.allocate(busy)
         self.mark_dirty()
         await self._setup_volumes()
         self.sandbox_ready = True

@@ -15,14 +15,17 @@ cluster IP; only loopback cluster IPs are handed to processes (see
 pod never sends traffic off this machine.
 
 Pods get 127.244.0.1 - 127.244.255.254 (about 65k addresses); node i gets
-127.1.0.(i+1) as its InternalIP. Addresses are handed out round-robin, so a
-just-freed address is not reused at once (a late connection to a deleted pod
-must not reach its successor).
+127.1.0.(i+1) as its InternalIP. Addresses are handed out round-robin from a
+random start, so a just-freed address is not reused at once (a late
+connection to a deleted pod must not reach its successor) and several
+simulators on one machine rarely meet; the process runtime also skips
+addresses something already listens on.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import random
 
 POD_NETWORK = ipaddress.ip_network("127.244.0.0/16")
 NODE_NETWORK = ipaddress.ip_network("127.1.0.0/24")
@@ -40,22 +43,50 @@ def node_ip(index: int) -> str:
     return str(NODE_NETWORK.network_address + index + 1)
 
 
+def listening_addresses() -> set[int]:
+    """IPv4 addresses something on this machine listens on (TCP), from /proc/net/tcp.
+
+    Several simulators (test runs, benchmarks, ci/dev) may share this machine
+    and its 127.244.0.0/16: an address another one's pod listens on is not
+    handed out again.
+    """
+    found = set()
+    try:
+        with open("/proc/net/tcp") as table:
+            next(table, None)
+            for line in table:
+                fields = line.split()
+                if len(fields) > 3 and fields[3] == "0A":  # LISTEN
+                    address = int(fields[1].split(":")[0], 16)
+                    found.add(int.from_bytes(address.to_bytes(4, "little"), "big"))
+    except OSError:
+        pass
+    return found
+
+
 class PodAddressPool:
-    def __init__(self, network=POD_NETWORK):
+    """Round-robin pod addresses from a random starting point.
+
+    The random start keeps simultaneous simulators on this machine apart;
+    `allocate(avoid)` also skips addresses in `avoid` (e.g. listening_addresses()).
+    """
+
+    def __init__(self, network=POD_NETWORK, start: int | None = None):
+        self.network = network
         self._first = int(network.network_address) + 1
         self._size = network.num_addresses - 2
-        self._next = 0
+        self._next = random.randrange(self._size) if start is None else start % self._size
         self._in_use: set[int] = set()
 
-    def allocate(self) -> str:
+    def allocate(self, avoid: set[int] = frozenset()) -> str:
         for _ in range(self._size):
             candidate = self._first + self._next
             self._next = (self._next + 1) % self._size
-            if candidate & 0xFF in (0, 255) or candidate in self._in_use:
-                continue  # skip .0 and .255, which look like network/broadcast
+            if candidate & 0xFF in (0, 255) or candidate in self._in_use or candidate in avoid:
+                continue  # .0 and .255 look like network/broadcast addresses
             self._in_use.add(candidate)
             return str(ipaddress.ip_address(candidate))
-        raise RuntimeError(f"the pod network {POD_NETWORK} has no free address left")
+        raise RuntimeError(f"the pod network {self.network} has no free address left")
 
     def reserve(self, address: str) -> None:
         """Mark an address (e.g. of a pod found running) as taken."""
