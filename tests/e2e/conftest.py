@@ -12,11 +12,11 @@ for path in (ROOT / "ci", Path(__file__).parent):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from e2e_support import start_deployment, state_dir  # noqa: E402
+from e2e_support import E2E_VALUES, start_deployment, state_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def deployment():
-    dep = start_deployment(state_dir("session"))
+    dep = start_deployment(state_dir("session"), values=(E2E_VALUES / "session.yaml",))
     yield dep
     dep.stop()

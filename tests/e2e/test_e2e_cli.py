@@ -1,0 +1,145 @@
+"""`ci/dev` itself, as a person runs it: up prints progress and the URL, the
+hub works there, down stops everything and leaves nothing running, up again
+brings back the same users and files, down --purge removes the state."""
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from e2e_hubclient import HubUser
+from e2e_support import ROOT, state_dir
+from localdeploy.addresses import free_port
+from test_e2e_spawn import default_form
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+DEV = ROOT / "ci" / "dev"
+READY = re.compile(r"^JupyterHub is ready at (http://127\.0\.0\.1:\d+/)$")
+PROGRESS = re.compile(r"^\[dev +\d+\.\ds\] ([-\w]+): ")
+
+
+class DevUp:
+    """`ci/dev up` in the background, its output lines collected."""
+
+    def __init__(self, state: Path, port: int):
+        self.lines: list[str] = []
+        self._queue: queue.Queue = queue.Queue()
+        self.proc = subprocess.Popen(
+            [str(DEV), "up", "--port", str(port), "--state-dir", str(state)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, pattern: re.Pattern, timeout: float = 300) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=1)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.lines.append(line)
+            match = pattern.search(line)
+            if match:
+                return match
+        raise AssertionError(
+            "ci/dev up never printed " + pattern.pattern + ":\n" + "\n".join(self.lines)
+        )
+
+    def finish(self, timeout: float = 120) -> int:
+        code = self.proc.wait(timeout)
+        self.wait_for(re.compile("everything stopped"), 10)
+        return code
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if text in args and "pytest" not in args:
+            found.append(f"{cmdline.parent.name}: {args}")
+    return found
+
+
+def run_dev(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(DEV), *args], capture_output=True, text=True, timeout=180)
+
+
+def test_dev_up_down_and_up_again_keeps_users_and_files():
+    state = state_dir("cli")
+    port = free_port()
+    up = DevUp(state, port)
+    try:
+        url = up.wait_for(READY).group(1)
+        steps = [m.group(1) for m in map(PROGRESS.match, up.lines) if m]
+        for step in ("set-up", "render", "kubesim", "proxy", "hub"):
+            assert step in steps, (step, up.lines)
+        assert url == f"http://127.0.0.1:{port}/"
+        kubeconfig = run_dev("kubeconfig", "--state-dir", str(state))
+        assert kubeconfig.returncode == 0 and Path(kubeconfig.stdout.strip()).is_file()
+
+        user = HubUser(url, "e2e-cli")
+        user.login()
+        created = user.model()["created"]
+        user.start(form=default_form(user))
+        token = user.api("POST", f"users/{user.name}/tokens", json={}).json()["token"]
+        put = user.session.put(
+            user.url(user.server_url() + "api/contents/notes.txt"),
+            json={"type": "file", "format": "text", "content": "written in the first run"},
+            headers={"Authorization": f"token {token}"},
+            timeout=30,
+        )
+        assert put.status_code in (200, 201), put.text
+
+        down = run_dev("down", "--state-dir", str(state))
+        assert down.returncode == 0, down.stderr
+        assert up.finish() == 0
+        assert not processes_mentioning(str(state))  # hub, proxy, kubesim, user pods
+    finally:
+        up.kill()
+
+    again = DevUp(state, port)
+    try:
+        url = again.wait_for(READY).group(1)
+        user = HubUser(url, "e2e-cli")
+        user.login()
+        assert user.model()["created"] == created  # the same user, from the hub database
+        user.start(form=default_form(user))
+        got = user.session.get(
+            user.url(user.server_url() + "api/contents/notes.txt"),
+            headers={"Authorization": f"token {token}"},  # tokens live in the database too
+            timeout=30,
+        )
+        assert got.status_code == 200, got.text
+        assert got.json()["content"] == "written in the first run"
+        again.proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert again.finish() == 0
+        assert not processes_mentioning(str(state))
+    finally:
+        again.kill()
+
+    purge = run_dev("down", "--purge", "--state-dir", str(state))
+    assert purge.returncode == 0, purge.stderr
+    assert not state.exists()
