@@ -136,7 +136,6 @@ class NodeSimulator:
         self.lifecycle: NodeLifecycle | None = None
         self.kube_proxy: KubeProxy | None = None
         self._informers: list[Informer] = []
-        self.node_allocatable: dict[str, str] = {}
 
     @staticmethod
     def _node_specs(nodes, cpu, memory, pods, labels, taints) -> list[dict]:
@@ -189,10 +188,8 @@ class NodeSimulator:
         for index, spec in enumerate(self.node_specs):
             ip = node_ip(index)
             await self._register_node(spec, ip)
-            self.kubelets[spec["name"]] = Kubelet(self, spec["name"], ip)
-        if self.node_specs:
-            first = self.node_specs[0]
-            self.node_allocatable = {"cpu": first["cpu"], "memory": first["memory"]}
+            allocatable = {"cpu": spec["cpu"], "memory": spec["memory"], **spec["resources"]}
+            self.kubelets[spec["name"]] = Kubelet(self, spec["name"], ip, allocatable)
         if self.runtime_name == "process":
             self.kube_proxy = KubeProxy(self.store)
         self.scheduler = Scheduler(self, self.scheduler_names)

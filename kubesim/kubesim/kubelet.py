@@ -53,10 +53,12 @@ def go_duration(seconds: float) -> str:
 
 
 class Kubelet:
-    def __init__(self, ctx, node_name: str, node_ip: str):
+    def __init__(self, ctx, node_name: str, node_ip: str, allocatable: dict | None = None):
         self.ctx = ctx
         self.node_name = node_name
         self.node_ip = node_ip
+        # for resourceFieldRef without a limit: "whatever the node has"
+        self.allocatable = allocatable or {}
         self.workers: dict[str, PodWorker] = {}
         self.images: set[str] = set()
         self.reporting = asyncio.Event()
@@ -378,7 +380,7 @@ class PodWorker:
             get_pvc=lambda name: store.peek("persistentvolumeclaims", name, ns),
             get_pv=lambda name: store.peek("persistentvolumes", name),
             api_access=self.ctx.api_access,
-            node_allocatable=self.ctx.node_allocatable,
+            node_allocatable=self.kubelet.allocatable,
         )
 
     def _configmap(self, name: str):
@@ -528,7 +530,7 @@ class PodWorker:
                 get_secret=lambda name: store.peek("secrets", name, ns),
                 get_configmap=self._configmap,
                 services=services,
-                node_allocatable=self.ctx.node_allocatable,
+                node_allocatable=self.kubelet.allocatable,
             )
         )
         command, args = expand_command(container, env)

@@ -57,6 +57,13 @@ def events_for(store, name):
     return sorted(items, key=lambda e: e["metadata"]["name"])  # "<pod>.<hex UnixNano>"
 
 
+async def until(condition, timeout=10):
+    """For conditions on other objects than the one whose changes we could watch."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
 def waiting_reason(p, container=0, key="containerStatuses"):
     statuses = (p or {}).get("status", {}).get(key) or []
     if len(statuses) <= container:
@@ -338,14 +345,7 @@ async def test_missing_configmap_volume_is_a_failed_mount(make_cluster):
     store, _ = await make_cluster()
     volumes = [{"name": "cfg", "configMap": {"name": "absent"}}]
     await store.create("pods", pod("mountless", volumes=volumes))
-    await wait_for(
-        store,
-        "pods",
-        "mountless",
-        NS,
-        lambda p: any(e["reason"] == "FailedMount" for e in events_for(store, "mountless")),
-        timeout=10,
-    )
+    await until(lambda: any(e["reason"] == "FailedMount" for e in events_for(store, "mountless")))
     current = store.peek("pods", "mountless", NS)
     assert waiting_reason(current) == "ContainerCreating"
     event = next(e for e in events_for(store, "mountless") if e["reason"] == "FailedMount")
@@ -403,3 +403,13 @@ async def test_sidecar_init_container_keeps_running(make_cluster):
     proxy, setup = running["status"]["initContainerStatuses"]
     assert "running" in proxy["state"] and proxy["started"]
     assert setup["state"]["terminated"]["exitCode"] == 0
+
+
+async def test_stop_while_pods_are_mid_way(make_cluster):
+    store, sim = await make_cluster(delays={"pulling": 60})
+    await store.create("pods", pod("pulling"))
+    await until(lambda: any(e["reason"] == "Pulling" for e in events_for(store, "pulling")))
+    sim.pause_kubelet()
+    async with asyncio.timeout(10):  # neither a pull nor a paused kubelet holds it up
+        await sim.stop()
+    assert not sim.kubelets["node-1"].workers
