@@ -207,6 +207,8 @@ async def shared_api(settings: ApiSettings) -> KubeAPI:
     loop = asyncio.get_running_loop()
     key = (loop, settings)
     task = _shared.get(key)
+    if task is not None and task.done() and not task.cancelled() and task.exception() is None:
+        return task.result()  # the common case: no awaiting, no shield
     if task is None:
         task = _shared[key] = loop.create_task(_create_api(settings))
     try:

@@ -101,12 +101,16 @@ class ResourceReflector:
     @property
     def healthy(self) -> bool:
         """Loaded and not currently failing."""
+        return self.loaded and self.failures == 0
+
+    @property
+    def loaded(self) -> bool:
+        """The first LIST is in and the reflector has not given up."""
         return (
             self.failed is None
             and self._first_load is not None
             and self._first_load.done()
             and not self._first_load.exception()
-            and self.failures == 0
         )
 
     async def start(self) -> None:
@@ -207,6 +211,8 @@ class ResourceReflector:
                 future.set_result(None)
 
     def _put(self, obj: Obj) -> None:
+        # managedFields is often the largest part of an object and we never read it
+        obj["metadata"].pop("managedFields", None)
         key = self.key_of(obj)
         old = self.resources.get(key)
         self.resources[key] = obj
@@ -242,6 +248,7 @@ class ResourceReflector:
         self.resources = {}
         self._reset_indexes()
         for obj in items:
+            obj["metadata"].pop("managedFields", None)
             self.resources[self.key_of(obj)] = obj
             self._stored(None, obj)
         self.resource_version = meta.get("resourceVersion")
@@ -466,6 +473,8 @@ async def shared_reflector(
         kwargs.get("field_selector"),
     )
     reflector = _shared.get(key)
+    if reflector is not None and reflector.loaded:
+        return reflector  # the common case (every poll): no awaiting
     if reflector is None or reflector.failed is not None:
         reflector = _shared[key] = cls(api, **kwargs)
     await reflector.start()

@@ -208,11 +208,25 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             raise
         except Exception:
             await self._delete_pod_quietly()
+            # whatever went wrong, check the PVC again next time (it may be
+            # what was missing) instead of trusting the saved state
+            self._pvc_ensured_name = None
             raise
         return self._url_for(ready)
 
+    async def _known_namespaces(self) -> set[str]:
+        """Namespaces this hub created or found on this API server. User
+        namespaces are never deleted behind our back in normal operation, so
+        one POST per namespace per hub process is enough (a pod create
+        answered 404 makes us forget and re-create it)."""
+        api = await self._api()
+        if not hasattr(api, "known_namespaces"):
+            api.known_namespaces = set()
+        return api.known_namespaces
+
     async def _ensure_namespace(self) -> None:
-        if self.namespace in _known_namespaces:
+        known = await self._known_namespaces()
+        if self.namespace in known:
             return
         try:
             await self._call(
@@ -224,7 +238,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         except ApiException as error:
             if error.status != 409:
                 raise
-        _known_namespaces.add(self.namespace)
+        known.add(self.namespace)
 
     async def _ensure_pvc(self) -> None:
         """Create the user's PVC unless we know it exists (one POST per user)."""
@@ -275,14 +289,21 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             try:
                 pod = await self._call(f"create pod {self._pod_key}", "POST", path, body=manifest)
             except ApiException as error:
-                if error.status != 409 or attempt == 2:
+                if attempt == 2:
+                    raise
+                if error.status == 404 and self.enable_user_namespaces:
+                    # the user's namespace was deleted since we made it
+                    (await self._known_namespaces()).discard(self.namespace)
+                    await self._ensure_namespace()
+                    continue
+                if error.status != 409:
                     raise
                 self.log.warning(
                     "Pod %s already exists (a leftover of an earlier server); replacing it",
                     self._pod_key,
                 )
-                await self._delete_pod(grace_period=0)
-                await self._wait_until_gone(None)
+                stale_uid = await self._delete_pod(grace_period=0)
+                await self._wait_until_gone(stale_uid)
                 continue
             self._pod_uid = pod["metadata"]["uid"]
             self.log.info("Created pod %s (uid %s)", self._pod_key, self._pod_uid)
@@ -485,7 +506,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         except ApiException as error:
             if error.status != 404:
                 raise
-        _known_namespaces.discard(self.namespace)
+        (await self._known_namespaces()).discard(self.namespace)
 
     async def _delete_pod(self, grace_period: int) -> str | None:
         """DELETE the pod (404 is fine); return the uid of what was deleted."""
@@ -525,7 +546,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
 
     async def delete_forever(self):
         """The user (or this named server) is deleted: remove its PVC too (delete_pvc)."""
-        if not (self.delete_pvc and self.storage_pvc_ensure):
+        if not self.delete_pvc:
             return
         if self.name and self._pvc_is_shared():
             self.log.info("Keeping PVC %s: other servers of the user share it", self.pvc_name)
@@ -596,11 +617,6 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self.update_names(keep_pvc_name=self.remember_pvc_name)
         if self._pvc_ensured_name != self.pvc_name:
             self._pvc_ensured_name = None
-
-
-# Namespaces this process created or saw exist (user namespaces are never
-# deleted by the spawner, so one POST per namespace per hub process).
-_known_namespaces: set[str] = set()
 
 
 def is_ready_for_url(pod: dict) -> bool:

@@ -1,6 +1,10 @@
 """PVCs, user namespaces, Services, internal SSL and server URLs, against kubesim."""
 
+import asyncio
+
 import pytest
+
+from kubespawner.spawner import SpawnFailed
 
 NS = "default"
 PVC_VOLUME = {
@@ -167,3 +171,34 @@ async def test_pod_connect_ip_and_get_pod_url(hub_factory, sim):
 async def test_ipv6_pod_ip_is_bracketed(hub):
     spawner = hub.spawner("max")
     assert spawner._url_for({"status": {"podIP": "fd00::7"}}) == "http://[fd00::7]:8888"
+
+
+async def test_user_namespace_deleted_behind_our_back_is_recreated(hub_factory, sim, api):
+    hub = await hub_factory(enable_user_namespaces=True)
+    await hub.spawn("nell")
+    await hub.stop("nell")
+    await api.request("DELETE", "/api/v1/namespaces/default-nell")
+    for _ in range(200):  # namespace deletion finishes asynchronously
+        if sim.get("namespaces", "default-nell") is None:
+            break
+        await asyncio.sleep(0.02)
+    spawner = await hub.spawn("nell")
+    assert await spawner.poll() is None
+    assert sim.get("pods", "jupyter-nell", "default-nell") is not None
+
+
+async def test_pvc_deleted_behind_our_back_is_recreated_on_the_next_spawn(hub_factory, sim, api):
+    hub = await hub_factory(**storage())
+    await hub.spawn("olga")
+    await hub.stop("olga")
+    await api.request("DELETE", f"/api/v1/namespaces/{NS}/persistentvolumeclaims/claim-olga")
+    for _ in range(200):
+        if sim.get("persistentvolumeclaims", "claim-olga", NS) is None:
+            break
+        await asyncio.sleep(0.02)
+    # the saved state says the claim exists; the pod cannot be scheduled without it
+    with pytest.raises(SpawnFailed, match="claim-olga"):
+        await hub.spawn("olga")
+    spawner = await hub.spawn("olga")
+    assert await spawner.poll() is None
+    assert sim.get("persistentvolumeclaims", "claim-olga", NS) is not None
