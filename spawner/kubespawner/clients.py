@@ -27,8 +27,8 @@ from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.client.rest import RESTResponse
 
-IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-IN_CLUSTER_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+# Where Kubernetes mounts a pod's service account (token, ca.crt, namespace).
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ApiSettings:
 def in_cluster_namespace(default: str = "default") -> str:
     """The namespace the hub pod runs in, or `default` outside a cluster."""
     try:
-        with open(IN_CLUSTER_NAMESPACE) as f:
+        with open(os.path.join(SERVICE_ACCOUNT_DIR, "namespace")) as f:
             return f.read().strip() or default
     except OSError:
         return default
@@ -52,7 +52,8 @@ def in_cluster_namespace(default: str = "default") -> str:
 
 def config_source() -> tuple[str, str | None]:
     """Where credentials come from: ("in-cluster", None), ("kubeconfig", path) or ("none", path)."""
-    if os.environ.get("KUBERNETES_SERVICE_HOST") and os.path.exists(IN_CLUSTER_TOKEN):
+    token = os.path.join(SERVICE_ACCOUNT_DIR, "token")
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and os.path.exists(token):
         return "in-cluster", None
     kubeconfig = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
     first = next((p for p in kubeconfig.split(os.pathsep) if p), kubeconfig)
@@ -64,7 +65,11 @@ async def load_configuration(settings: ApiSettings) -> k8s_client.Configuration:
     configuration = k8s_client.Configuration()
     source, path = config_source()
     if source == "in-cluster":
-        k8s_config.load_incluster_config(client_configuration=configuration)
+        k8s_config.load_incluster_config(
+            client_configuration=configuration,
+            token_filename=os.path.join(SERVICE_ACCOUNT_DIR, "token"),
+            cert_filename=os.path.join(SERVICE_ACCOUNT_DIR, "ca.crt"),
+        )
     elif source == "kubeconfig":
         await k8s_config.load_kube_config(config_file=path, client_configuration=configuration)
     elif not settings.host:
