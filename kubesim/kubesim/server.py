@@ -22,11 +22,11 @@ import yaml
 from aiohttp import web
 
 from . import discovery, errors, openapi, protobuf, tables
-from .admission import FIELD_VALIDATION
+from .admission import FIELD_VALIDATION, SCHEMA_CHECK
 from .errors import ApiError
 from .faults import Faults
 from .resources import ResourceType
-from .store import Store, dumps, now_rfc3339
+from .store import SHARED_RESULTS, Store, dumps, now_rfc3339
 
 log = logging.getLogger("kubesim.server")
 
@@ -172,11 +172,18 @@ class ApiServer:
             raise fault
         if verb not in route.rt.verbs and not route.subresource:
             raise errors.method_not_allowed()
-        token = FIELD_VALIDATION.set(request.query.get("fieldValidation", "Strict"))
+        tokens = (
+            FIELD_VALIDATION.set(request.query.get("fieldValidation", "Strict")),
+            SCHEMA_CHECK.set(True),
+            SHARED_RESULTS.set(True),
+        )
         try:
             return await self._dispatch(request, route, verb)
         finally:
-            FIELD_VALIDATION.reset(token)
+            for var, token in zip(
+                (FIELD_VALIDATION, SCHEMA_CHECK, SHARED_RESULTS), tokens, strict=True
+            ):
+                var.reset(token)
 
     # ----- discovery --------------------------------------------------------------
 
@@ -286,7 +293,7 @@ class ApiServer:
         if verb == "create":
             body = await self._body(request, rt)
             created = await self.store.create(rt, body, ns, dry_run=dry_run)
-            return json_response(created, 201)
+            return self._object_response(created, 201)
         if verb == "update":
             body = await self._body(request, rt)
             if sub == "status":
@@ -295,19 +302,25 @@ class ApiServer:
                 obj = await self._finalize_namespace(name, body)
             else:
                 obj = await self.store.replace(rt, name, body, ns, dry_run=dry_run)
-            return json_response(obj)
+            return self._object_response(obj)
         if verb == "patch":
             patch = await self._patch_body(request)
             existed = self.store.peek(rt, name, ns) is not None
             obj = await self.store.patch(
                 rt, name, patch, request.content_type, ns, subresource=sub, dry_run=dry_run
             )
-            return json_response(obj, 200 if existed else 201)
+            return self._object_response(obj, 200 if existed else 201)
         if verb == "delete":
             return await self._delete(request, rt, name, ns, dry_run)
         if verb == "deletecollection":
             return await self._delete_collection(request, rt, ns, dry_run)
         raise errors.method_not_allowed()
+
+    def _object_response(self, obj: dict[str, Any], status: int = 200) -> web.Response:
+        """A stored snapshot as JSON, encoded once for this answer and every watcher."""
+        return web.Response(
+            body=self.store.encode(obj), status=status, content_type="application/json"
+        )
 
     async def _body(self, request: web.Request, rt: ResourceType) -> dict[str, Any]:
         raw = await request.read()

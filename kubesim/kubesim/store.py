@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import copy
 import json
 import random
@@ -110,6 +111,17 @@ def clone(value: Any) -> Any:
     if isinstance(value, list):
         return [clone(v) for v in value]
     return value
+
+
+# Set by the HTTP layer for one request: write methods then return the stored snapshot
+# itself (which the server only encodes) instead of a private copy.
+SHARED_RESULTS: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "shared_results", default=False
+)
+
+
+def _out(obj: Obj) -> Obj:
+    return obj if SHARED_RESULTS.get() else clone(obj)
 
 
 def now_rfc3339(offset_seconds: float = 0) -> str:
@@ -463,7 +475,7 @@ class Store:
         if dry_run:
             return obj
         self._put_new(rt, obj)
-        return clone(obj)
+        return _out(obj)
 
     def _put_new(self, rt: ResourceType, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -511,10 +523,11 @@ class Store:
         namespace: str | None,
         part: str,
         dry_run: bool = False,
+        owned: bool = False,
     ) -> Obj:
         self._check_namespace(rt, name, namespace, creating=False)
         old = self._find(rt, name, namespace)
-        new = clone(obj)
+        new = obj if owned else clone(obj)
         meta = _meta(new)
         if meta.get("name") not in (None, name):
             raise errors.bad_request(
@@ -568,12 +581,12 @@ class Store:
         if rt.has_generation and _spec_changed(old, new):
             meta["generation"] = old_meta.get("generation", 1) + 1
         if new == old:
-            return clone(old)  # a no-op write keeps its resourceVersion
+            return _out(old)  # a no-op write keeps its resourceVersion
         if dry_run:
             return new
         if old_meta.get("deletionTimestamp") and self._ready_to_remove(rt, new):
             self._remove(rt, new)
-            return clone(new)
+            return _out(new)
         rv = self._next_rv()
         meta["resourceVersion"] = str(rv)
         ns = meta.get("namespace", "") if rt.namespaced else ""
@@ -582,7 +595,7 @@ class Store:
         self._emit(rt, "MODIFIED", new, old, rv)
         if rt.key == "namespaces" and meta.get("deletionTimestamp"):
             self._maybe_finish_namespace(new)
-        return clone(new)
+        return _out(new)
 
     def _ready_to_remove(self, rt: ResourceType, obj: Obj) -> bool:
         meta = obj["metadata"]
@@ -627,7 +640,7 @@ class Store:
         elif sent_rv:
             raise errors.conflict(rt, name)
         part = "status" if subresource == "status" else "main"
-        return self._update(rt, name, patched, namespace, part, dry_run)
+        return self._update(rt, name, patched, namespace, part, dry_run, owned=True)
 
     async def bind(self, name: str, namespace: str, node_name: str) -> Obj:
         """What POST pods/<name>/binding does: set spec.nodeName and PodScheduled=True.
@@ -726,7 +739,7 @@ class Store:
         new_meta.setdefault("deletionTimestamp", now_rfc3339())
         new_meta["deletionGracePeriodSeconds"] = 0
         self._remove(rt, new, propagation_policy or "Background")
-        return clone(self._last_removed), True
+        return _out(self._last_removed), True
 
     def _grace_period(self, rt: ResourceType, obj: Obj, requested: int | None) -> int:
         if rt.key != "pods":
