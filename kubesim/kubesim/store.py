@@ -21,6 +21,10 @@ Reads (synchronous, no I/O)
     read-only: ``copy.deepcopy`` one before editing it. Selectors are the
     query-string syntax ("app=x,tier in (a,b)", "spec.nodeName=node-1").
 
+``store.peek(rt, name, namespace=None)``: the shared snapshot or None (no
+    copy; for assertions). ``store.list_page(..., limit=, continue_token=)``
+    adds pagination. ``store.encode(obj)``: its JSON bytes, cached.
+
 Writes (async; each returns the new stored object as a deep copy)
     ``create(rt, obj, namespace=None)``; ``replace(rt, name, obj,
     namespace=None)`` (409 Conflict if obj carries a stale resourceVersion;
@@ -30,7 +34,11 @@ Writes (async; each returns the new stored object as a deep copy)
     subresource=None)`` with patch_type "merge", "strategic" or "json"
     (or the matching Content-Type); ``delete(rt, name, namespace=None,
     grace_period_seconds=None, propagation_policy=None, preconditions=None)``
-    -> (object, removed: bool).
+    -> (object, removed: bool). ``bind(name, namespace, node_name)`` is
+    POST pods/<name>/binding: sets spec.nodeName and PodScheduled=True (409
+    if already bound), the only way to change a pod's nodeName.
+    Admission (defaults, name/label rules) runs on every write; the OpenAPI
+    schema walk only for API requests (see kubesim.admission.SCHEMA_CHECK).
 
 Pods and graceful deletion (real semantics)
     Deleting a pod bound to a node (spec.nodeName set, phase not
