@@ -214,3 +214,19 @@ async def test_reflector_failure_exits_the_hub(hub):
     spawner = hub.spawner("x")
     with pytest.raises(SystemExit):
         spawner._on_reflector_failure(RuntimeError("pod reflector failed 12 times"))
+
+
+async def test_hooks_and_no_events(hub_factory, sim):
+    seen = []
+
+    async def after_created(spawner, pod):
+        seen.append((spawner.pod_name, pod["metadata"]["uid"]))
+
+    hub = await hub_factory(events_enabled=False, after_pod_created_hook=after_created)
+    spawner = hub.spawner("quinn")
+    task = asyncio.ensure_future(hub.spawn("quinn"))
+    messages = [m async for m in spawner.progress()]
+    await task
+    assert seen == [("jupyter-quinn", sim.get("pods", "jupyter-quinn", NS)["metadata"]["uid"])]
+    assert all("raw_event" not in m for m in messages)
+    assert sim.requests("list", "events") == 0, "no event reflector when events are off"

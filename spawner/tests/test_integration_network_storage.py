@@ -1,8 +1,10 @@
 """PVCs, user namespaces, Services, internal SSL and server URLs, against kubesim."""
 
 import asyncio
+import base64
 
 import pytest
+from cryptography import x509
 
 from kubespawner.spawner import SpawnFailed
 
@@ -150,6 +152,9 @@ async def test_internal_ssl_secret_and_service_owned_by_the_pod(hub_factory, sim
     assert sim.get("services", "jupyter-jan", NS)["metadata"]["ownerReferences"][0]["uid"] == uid
     assert spawner.server.proto == "https"
     assert spawner.server.ip == "jupyter-jan.default.svc.cluster.local"
+    cert = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["ssl.crt"]))
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "jupyter-jan.default.svc.cluster.local" in names.get_values_for_type(x509.DNSName)
     mounts = {v["name"]: v for v in pod["spec"]["volumes"]}
     assert any(
         v.get("secret", {}).get("secretName") == spawner.secret_name for v in mounts.values()
@@ -202,3 +207,13 @@ async def test_pvc_deleted_behind_our_back_is_recreated_on_the_next_spawn(hub_fa
     spawner = await hub.spawn("olga")
     assert await spawner.poll() is None
     assert sim.get("persistentvolumeclaims", "claim-olga", NS) is not None
+
+
+async def test_delete_namespace_on_stop(hub_factory, sim):
+    hub = await hub_factory(enable_user_namespaces=True, delete_namespace_on_stop=True)
+    await hub.spawn("pia")
+    await hub.stop("pia")
+    ns = sim.get("namespaces", "default-pia")
+    assert ns is None or ns["metadata"].get("deletionTimestamp")
+    spawner = await hub.spawn("pia")  # and it comes back on the next spawn
+    assert await spawner.poll() is None
