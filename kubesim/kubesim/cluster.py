@@ -1,4 +1,9 @@
-"""The node side of kubesim: nodes, scheduler, kubelets and volume provisioning.
+"""The node side of kubesim: nodes, scheduler, kubelets, volumes, endpoints.
+
+Besides the kubelets and the scheduler, NodeSimulator runs the controllers
+that pods depend on: PV binding/provisioning (`provisioner`), the endpoints
+controller (`endpoints`), the node lifecycle controller (`nodes`) and, with
+the process runtime, a kube-proxy for loopback cluster IPs (`kubeproxy`).
 
     nodes = NodeSimulator(store, nodes=3, runtime="process", state_dir="/tmp/k")
     await nodes.start()
@@ -63,6 +68,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .endpoints import EndpointsController
 from .errors import ApiError
 from .informer import Informer
 from .kubelet import Kubelet
@@ -135,6 +141,7 @@ class NodeSimulator:
         self.provisioner: Provisioner | None = None
         self.lifecycle: NodeLifecycle | None = None
         self.kube_proxy: KubeProxy | None = None
+        self.endpoints: EndpointsController | None = None
         self._informers: list[Informer] = []
 
     @staticmethod
@@ -193,15 +200,12 @@ class NodeSimulator:
         if self.runtime_name == "process":
             self.kube_proxy = KubeProxy(self.store)
         self.scheduler = Scheduler(self, self.scheduler_names)
+        self.endpoints = EndpointsController(self.store)
         self.provisioner = Provisioner(self)
         self.lifecycle = NodeLifecycle(self, self.kubelets)
         self._informers = [
             Informer(self.store, "nodes", self._on_node),
-            *(
-                [Informer(self.store, "services", self._on_service)]
-                if self.kube_proxy is not None
-                else []
-            ),
+            Informer(self.store, "services", self._on_service),
             Informer(self.store, "persistentvolumeclaims", self._on_claim),
             Informer(self.store, "storageclasses", self._on_class),
             Informer(self.store, "pods", self._on_pod),
@@ -211,6 +215,7 @@ class NodeSimulator:
         for informer in self._informers:
             await informer.synced.wait()
         self.scheduler.start()
+        self.endpoints.start()
         self.provisioner.start()
         self.lifecycle.start()
         return self
@@ -219,7 +224,7 @@ class NodeSimulator:
         for informer in self._informers:
             await informer.stop()
         self._informers = []
-        for part in (self.scheduler, self.provisioner, self.lifecycle):
+        for part in (self.scheduler, self.endpoints, self.provisioner, self.lifecycle):
             if part is not None:
                 await part.stop()
         if self.kube_proxy is not None:
@@ -278,7 +283,9 @@ class NodeSimulator:
         self.scheduler.on_node(event_type, node)
 
     def _on_service(self, event_type, service, old) -> None:
-        self.kube_proxy.on_service(event_type, service)
+        self.endpoints.on_service(event_type, service)
+        if self.kube_proxy is not None:
+            self.kube_proxy.on_service(event_type, service)
 
     def _on_claim(self, event_type, claim, old) -> None:
         self.provisioner.on_claim(event_type, claim)
@@ -289,6 +296,7 @@ class NodeSimulator:
 
     def _on_pod(self, event_type, pod, old) -> None:
         self.scheduler.on_pod(event_type, pod)
+        self.endpoints.on_pod(event_type, pod, old)
         node = (pod.get("spec") or {}).get("nodeName")
         kubelet = self.kubelets.get(node) if node else None
         if kubelet is not None:
