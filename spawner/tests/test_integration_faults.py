@@ -9,34 +9,53 @@ from kubespawner.spawner import SpawnFailed
 NS = "default"
 
 
-async def test_5xx_on_create_is_retried(hub, sim):
-    sim.faults.fail(verb="create", resource="pods", status=503, count=2)
-    spawner = await hub.spawn("a")
-    assert await spawner.poll() is None
-    assert sim.requests("create", "pods") == 3
+FAULTS = ["503", "429", "timeout", "cut watch", "410 watch"]
 
 
-async def test_429_on_delete_honours_retry_after(hub, sim):
-    await hub.spawn("b")
-    sim.faults.fail(verb="delete", resource="pods", status=429, retry_after=1, count=1)
-    await hub.stop("b")
-    assert sim.get("pods", "jupyter-b", NS) is None
-    assert sim.requests("delete", "pods") == 2
+def inject(sim, fault: str, verb: str):
+    """Make the next `verb` request on pods (or the pod watch) misbehave."""
+    if fault == "503":
+        sim.faults.fail(verb=verb, resource="pods", status=503, count=2)
+    elif fault == "429":
+        sim.faults.fail(verb=verb, resource="pods", status=429, retry_after=1, count=1)
+    elif fault == "timeout":  # longer than k8s_api_request_timeout below
+        sim.faults.delay(2.5, verb=verb, resource="pods", count=1)
+    elif fault == "cut watch":
+        sim.cut_watches("pods")
+    elif fault == "410 watch":
+        sim.faults.fail(verb="watch", resource="pods", status=410, count=1)
+        sim.cut_watches("pods")
 
 
-async def test_500s_during_stop_are_retried(hub, sim):
-    await hub.spawn("c")
-    sim.faults.fail(verb="delete", resource="pods", status=500, count=2)
-    await hub.stop("c")
-    assert sim.get("pods", "jupyter-c", NS) is None
-
-
-async def test_timed_out_create_is_retried(hub_factory, sim):
+async def test_faults_during_start_and_stop(hub_factory, sim):
+    """Every fault kind, during start() and during stop(): the spawn and the
+    stop both succeed, and the pod is gone afterwards."""
     hub = await hub_factory(k8s_api_request_timeout=1)
-    sim.faults.delay(2.5, verb="create", resource="pods", count=1)
-    spawner = await hub.spawn("d")
-    assert await spawner.poll() is None
-    assert sim.requests("create", "pods") >= 2
+    await hub.spawn("warmup")  # reflectors running, so watch faults hit them
+    sim.nodes.set_delays(readiness=0.3, terminating=0.3)
+    for i, fault in enumerate(FAULTS):
+        name = f"u{i}"
+        watch_fault = "watch" in fault
+        if not watch_fault:
+            inject(sim, fault, "create")
+        task = asyncio.ensure_future(hub.spawn(name))
+        if watch_fault:
+            await asyncio.sleep(0.1)  # the pod exists, not ready yet
+            inject(sim, fault, "create")
+        spawner = await task
+        assert await spawner.poll() is None, f"start with {fault}"
+
+        if not watch_fault:
+            inject(sim, fault, "delete")
+        task = asyncio.ensure_future(hub.stop(name))
+        if watch_fault:
+            await asyncio.sleep(0.1)  # deleting, the kubelet still terminating
+            inject(sim, fault, "delete")
+        await task
+        assert sim.get("pods", f"jupyter-{name}", NS) is None, f"stop with {fault}"
+        assert await spawner.poll() == 1
+        sim.faults.clear()
+    assert sim.requests("create", "pods") > len(FAULTS) + 1, "the faults were hit"
 
 
 async def test_errors_beyond_the_retry_timeout_fail_the_spawn(hub_factory, sim):
@@ -45,19 +64,6 @@ async def test_errors_beyond_the_retry_timeout_fail_the_spawn(hub_factory, sim):
     with pytest.raises(Exception, match="503"):
         await hub.spawn("e")
     assert sim.get("pods", "jupyter-e", NS) is None
-
-
-async def test_cut_watches_during_start_and_stop(hub, sim):
-    await hub.spawn("warmup")  # reflectors running
-    sim.nodes.set_delays(readiness=0.4, terminating=0.4)
-    sim.cut_watches_every(0.1)
-    try:
-        spawner = await hub.spawn("f")
-        assert await spawner.poll() is None
-        await hub.stop("f")
-    finally:
-        sim.cut_watches_every(None)
-    assert sim.get("pods", "jupyter-f", NS) is None
 
 
 async def test_expired_watch_during_start_relists_and_still_sees_ready(hub, sim):
