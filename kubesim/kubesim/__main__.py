@@ -69,6 +69,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "ENTRYPOINT/CMD/ENV/WORKDIR for the process runtime, pull failures",
     )
     parser.add_argument(
+        "--controllers",
+        action="store_true",
+        help="run workload controllers: Deployments, ReplicaSets, StatefulSets and Jobs "
+        "create pods (off by default)",
+    )
+    parser.add_argument(
         "--log-level",
         default="DEBUG",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -95,6 +101,7 @@ async def run(args: argparse.Namespace) -> None:
         token=args.token,
         kubeconfig_path=args.write_kubeconfig,
         scheduler_names=args.scheduler_name,
+        controllers=args.controllers,
         image_rules=yaml.safe_load(args.image_rules.read_text()) if args.image_rules else None,
     )
     async with sim:

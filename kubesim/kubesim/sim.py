@@ -22,6 +22,7 @@ from aiohttp import web
 
 from .admin import AdminApi
 from .admission import Admission
+from .controllers import WorkloadControllers
 from .faults import Faults
 from .kubeconfig import kubeconfig, write_kubeconfig
 from .server import ApiServer
@@ -53,6 +54,7 @@ class KubeSim:
         bookmark_interval: float = 60.0,
         validate: bool = True,
         require_token: bool | None = None,
+        controllers: bool = False,
         **node_options: Any,
     ):
         if runtime not in ("pause", "process"):
@@ -90,6 +92,7 @@ class KubeSim:
         self._tmp: str | None = None
         self._runner: web.AppRunner | None = None
         self._cutter: asyncio.Task | None = None
+        self.controllers = WorkloadControllers(self.store) if controllers else None
         self.api = ApiServer(
             self.store,
             version,
@@ -124,6 +127,8 @@ class KubeSim:
         self.url = f"{'https' if self.https else 'http'}://{self.host}:{port}"
         self.api.server_address = f"{self.host}:{port}"
         self.nodes = await self._start_nodes()
+        if self.controllers is not None:
+            await self.controllers.start()
         self.kubeconfig_path = self._kubeconfig_arg or (self.state_dir / "kubeconfig")
         write_kubeconfig(self.kubeconfig_path, kubeconfig(self.url, self.token, ca_pem))
         log.info("kubesim serving %s (kubeconfig %s)", self.url, self.kubeconfig_path)
@@ -156,6 +161,8 @@ class KubeSim:
         if self._cutter:
             self._cutter.cancel()
             self._cutter = None
+        if self.controllers is not None:
+            await self.controllers.stop()
         if self.nodes is not None:
             await self.nodes.stop()
             self.nodes = None

@@ -86,3 +86,20 @@ async def test_upgrade_install_keeps_looked_up_secret(sim, tmp_path, name):
     assert sim.get("secrets", "spike-secret", "default") is None
     assert sim.get("deployments.apps", "spike", "default") is None
     assert sim.objects("secrets", "default", label_selector="owner=helm") == []
+
+
+@pytest.mark.parametrize("name", sorted(HELMS))
+async def test_wait_for_deployment_with_controllers(kubesim_factory, tmp_path, name):
+    binary = HELMS[name]
+    if not binary.exists():
+        pytest.skip(f"{binary} not installed (ci/setup)")
+    sim = await kubesim_factory(nodes=1, controllers=True)
+    chart = tmp_path / "chart"
+    for path, text in CHART.items():
+        (chart / path).parent.mkdir(parents=True, exist_ok=True)
+        (chart / path).write_text(text)
+    await helm(
+        binary, sim, "upgrade", "--install", "spike", str(chart), "--wait", "--timeout", "60s"
+    )
+    status = sim.get("deployments.apps", "spike", "default")["status"]
+    assert status["readyReplicas"] == 1
