@@ -234,7 +234,17 @@ class PodWorker:
         task = asyncio.get_running_loop().create_task(coro)
         self._children.add(task)
         task.add_done_callback(self._children.discard)
+        task.add_done_callback(self._report_failure)
         return task
+
+    def _report_failure(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "pod %s/%s: kubelet task failed",
+                self.namespace,
+                self.name,
+                exc_info=task.exception(),
+            )
 
     async def emit(self, event_type, reason, message, record: ContainerRecord | None = None):
         if self.gone:

@@ -298,7 +298,12 @@ class ProcessRuntime:
         return full_argv, argv, env, extra, log_file
 
     async def start(self, launch: ContainerLaunch) -> ProcessHandle:
-        full_argv, argv, env, extra, log_file = await asyncio.to_thread(self._prepare, launch)
+        try:
+            full_argv, argv, env, extra, log_file = await asyncio.to_thread(self._prepare, launch)
+        except OSError as error:  # e.g. a mount point or working dir that cannot be made
+            raise CreateContainerError(
+                f'failed to create container "{launch.container["name"]}": {error}'
+            ) from None
         try:
             process = await asyncio.create_subprocess_exec(
                 *full_argv,
