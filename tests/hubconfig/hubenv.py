@@ -9,6 +9,7 @@ JupyterHub's own `load_config_file` uses.
 
 import base64
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -26,6 +27,9 @@ HUB_IMAGE = REPO / "images" / "hub"
 CHART = REPO / "chart"
 HELM = REPO / ".bin" / "helm"
 VALUES = Path(__file__).resolve().parent / "values"
+
+# libyaml's loader: the rendered chart is large.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 RELEASE = "jhub"
 NAMESPACE = "jhub-ns"
@@ -47,7 +51,7 @@ def render(values_files=(), set_values=(), release=RELEASE, namespace=NAMESPACE)
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"helm template failed:\n{out.stderr}")
-    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+    return [doc for doc in yaml.load_all(out.stdout, Loader=_LOADER) if doc]
 
 
 def _find(manifests, kind, name):
@@ -313,6 +317,24 @@ def raises_config_error(pattern):
         raise AssertionError(f"no ConfigError matching {pattern!r}")
 
 
+@functools.cache
+def _resolve_authenticator(name):
+    from jupyterhub.app import JupyterHub
+    from traitlets.config import Config
+
+    return JupyterHub(
+        config=Config({"JupyterHub": {"authenticator_class": name}})
+    ).authenticator_class
+
+
+def authenticator_class(config):
+    """The class JupyterHub loads for c.JupyterHub.authenticator_class
+    (entry point names resolved as JupyterHub does; memoised, as that scans
+    every installed package's metadata)."""
+    name = config.JupyterHub.get("authenticator_class", "default")
+    return _resolve_authenticator(name)
+
+
 def unknown_traits(config):
     """{section: [names]} of settings no class of that name has as a trait."""
     from jupyterhub.app import JupyterHub
@@ -326,7 +348,7 @@ def unknown_traits(config):
         cls.__name__: cls
         for cls in (JupyterHub, Spawner, KubeSpawner, ConfigurableHTTPProxy, CryptKeeper)
     }
-    for cls in JupyterHub(config=config).authenticator_class.mro():
+    for cls in authenticator_class(config).mro():
         if cls.__name__.endswith("Authenticator"):
             classes[cls.__name__] = cls
     unknown = {}

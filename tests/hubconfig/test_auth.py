@@ -3,13 +3,7 @@
 import logging
 
 import pytest
-from jupyterhub.app import JupyterHub
-
-
-def authenticator_class(config):
-    """The class JupyterHub would load for c.JupyterHub.authenticator_class."""
-    hub = JupyterHub(config=config)
-    return hub.authenticator_class
+from hubenv import authenticator_class
 
 
 def test_default_is_the_dummy_authenticator(hub_setup):

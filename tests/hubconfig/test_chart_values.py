@@ -121,9 +121,9 @@ LEGACY_AUTHENTICATORS = {
 
 
 def _authenticator(config):
-    from jupyterhub.app import JupyterHub
+    from hubenv import authenticator_class
 
-    return JupyterHub(config=Config(config)).authenticator_class
+    return authenticator_class(Config(config))
 
 
 def test_authenticator(case):
