@@ -62,7 +62,7 @@ affinity: {{ toJson . }}
 {{- with $tolerations }}
 tolerations: {{ toJson . }}
 {{- end }}
-{{- $pullImage := dict "pullSecrets" (list) }}
+{{- $pullImage := dict "pullSecrets" ($pp.pause.image.pullSecrets | default list) }}
 {{- range $images }}{{ if .pullSecrets }}{{ $_ := set $pullImage "pullSecrets" (concat $pullImage.pullSecrets .pullSecrets) }}{{ end }}{{ end }}
 {{- include "jupyterhub.imagePullSecrets" (list $ $V $pullImage) }}
 initContainers:
