@@ -23,6 +23,7 @@ from aiohttp import web
 
 from . import discovery, errors, openapi, protobuf, tables
 from .admission import FIELD_VALIDATION, SCHEMA_CHECK
+from .disruption import check_eviction
 from .errors import ApiError
 from .faults import Faults
 from .resources import ResourceType
@@ -540,6 +541,7 @@ class ApiServer:
             obj = self.store.peek(pods, name, ns)
             if obj is None:
                 raise errors.not_found(pods, name)
+            check_eviction(self.store, obj)
             await self.store.delete(
                 pods,
                 name,

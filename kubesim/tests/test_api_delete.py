@@ -169,3 +169,31 @@ async def test_delete_collection_with_selector(core, sim):
         )
     await core.delete_collection_namespaced_config_map("default", label_selector="x=1")
     assert [c["metadata"]["name"] for c in sim.objects("configmaps", "default")] == ["c"]
+
+
+async def test_eviction_respects_disruption_budgets(core, sim):
+    ready = {"conditions": [{"type": "Ready", "status": "True"}]}
+    for name in ("a", "b"):
+        await sim.store.create("pods", pod_body(name, {"app": "x"}, node="n"), "default")
+        await sim.store.patch(
+            "pods", name, {"status": ready}, "merge", "default", subresource="status"
+        )
+    await client.PolicyV1Api(core.api_client).create_namespaced_pod_disruption_budget(
+        "default",
+        {
+            "metadata": {"name": "keep-one"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "x"}}},
+        },
+    )
+    eviction = {
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": {"name": "a", "namespace": "default"},
+    }
+    await core.create_namespaced_pod_eviction("a", "default", eviction)
+    assert sim.get("pods", "a", "default")["metadata"]["deletionTimestamp"]
+    eviction["metadata"]["name"] = "b"
+    with pytest.raises(ApiException) as err:
+        await core.create_namespaced_pod_eviction("b", "default", eviction)
+    assert err.value.status == 429
+    assert "disruption budget" in json.loads(err.value.body)["message"]
