@@ -21,7 +21,7 @@ Volumes, two modes, chosen once at start:
 - "rewrite" (anything else): no mounts; every occurrence of a mountPath in
   the env values, command, args and workingDir is replaced by the
   materialised directory. Enough for programs that take their paths from
-  configuration; documented as the fallback.
+  configuration; readOnly is not enforced and runAsUser needs root.
 
 Output: stdout and stderr go to a log file in the CRI format the real kubelet
 writes ("<RFC3339Nano> stdout F <line>"); `logs.read_log` reads it back.

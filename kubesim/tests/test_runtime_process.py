@@ -9,6 +9,7 @@ import pytest
 
 from kubesim.admission import Admission
 from kubesim.cluster import NodeSimulator
+from kubesim.runtime_process import namespaces_available
 from kubesim.store import Store
 from kubesim.waiting import wait_for, wait_gone
 
@@ -211,8 +212,12 @@ async def test_image_rule_supplies_entrypoint_and_env(make_cluster):
     assert await sim.read_log(NS, "ruled2") == "yes\n"
 
 
-async def test_volumes_are_mounted_at_their_paths(make_cluster):
-    store, sim = await make_cluster()
+MOUNT_MODES = ["rewrite"] + (["namespace"] if namespaces_available() else [])
+
+
+@pytest.mark.parametrize("mount_mode", MOUNT_MODES)
+async def test_volumes_are_mounted_at_their_paths(make_cluster, mount_mode):
+    store, sim = await make_cluster(mount_mode=mount_mode)
     await store.create(
         "secrets", {"metadata": {"name": "s", "namespace": NS}, "stringData": {"a": "A", "b": "B"}}
     )
@@ -242,10 +247,12 @@ async def test_volumes_are_mounted_at_their_paths(make_cluster):
     done = await wait_for(store, "pods", "vols", NS, terminated, timeout=20)
     log = await sim.read_log(NS, "vols")
     assert terminated(done)["exitCode"] == 0, log
-    assert log == "B\n['sub']\nx: 1\n/srv/kubesim-test/scratch\n"
     emptydir = os.path.join(
         sim.state_dir, "pods", done["metadata"]["uid"], "volumes", "scratch", "deep", "out"
     )
+    # rewrite mode: the process sees the host directory where the mountPath was
+    cwd = "/srv/kubesim-test/scratch" if mount_mode == "namespace" else os.path.dirname(emptydir)
+    assert log == f"B\n['sub']\nx: 1\n{cwd}\n"
     assert await asyncio.to_thread(lambda: open(emptydir).read()) == "hi"
 
 
