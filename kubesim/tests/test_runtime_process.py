@@ -481,3 +481,28 @@ async def test_startup_probe_holds_started_and_ready(make_cluster, tmp_path):
     up.write_text("")
     started = await wait_for(store, "pods", "startup", NS, ready, timeout=20)
     assert container_status(started)["started"] is True
+
+
+async def test_claim_data_survives_a_kubesim_restart(make_cluster, tmp_path):
+    state = tmp_path / "persistent"
+    claim = {
+        "metadata": {"name": "home", "namespace": NS},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    volumes = [{"name": "home", "persistentVolumeClaim": {"claimName": "home"}}]
+    mounts = [{"name": "home", "mountPath": "/home/kubesim-test"}]
+    script = (
+        "import os\n"
+        "p = '/home/kubesim-test/notes'\n"
+        "print(open(p).read() if os.path.exists(p) else 'empty')\n"
+        "open(p, 'w').write('kept')\n"
+    )
+    for expected in ("empty", "kept"):
+        store, sim = await make_cluster(state_dir=state)  # a new store: nothing carried over
+        await store.create("persistentvolumeclaims", claim)
+        body = pod("user", container([PY, "-c", script], volumeMounts=mounts), volumes=volumes)
+        body["spec"]["restartPolicy"] = "Never"
+        await store.create("pods", body)
+        await wait_for(store, "pods", "user", NS, terminated, timeout=20)
+        assert await sim.read_log(NS, "user") == f"{expected}\n"
+        await sim.stop()
