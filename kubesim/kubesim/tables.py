@@ -404,6 +404,76 @@ _PRINTERS: dict[str, tuple[list[dict[str, Any]], Callable[[Obj], list[Any]]]] = 
 }
 
 
+def _replicaset_row(rs: Obj) -> list[Any]:
+    spec, status = rs.get("spec") or {}, rs.get("status") or {}
+    return [
+        rs["metadata"]["name"],
+        spec.get("replicas", 0),
+        status.get("replicas", 0),
+        status.get("readyReplicas", 0),
+        age(rs["metadata"].get("creationTimestamp")),
+    ]
+
+
+def _statefulset_row(sts: Obj) -> list[Any]:
+    spec, status = sts.get("spec") or {}, sts.get("status") or {}
+    return [
+        sts["metadata"]["name"],
+        f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
+        age(sts["metadata"].get("creationTimestamp")),
+    ]
+
+
+def _job_row(job: Obj) -> list[Any]:
+    spec, status = job.get("spec") or {}, job.get("status") or {}
+    conditions = {
+        c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"
+    }
+    state = (
+        "Complete"
+        if "Complete" in conditions
+        else ("Failed" if "Failed" in conditions else "Running")
+    )
+    duration = ""
+    if status.get("startTime"):
+        end = status.get("completionTime")
+        start = datetime.strptime(status["startTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        stop = (
+            datetime.strptime(end, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            if end
+            else datetime.now(UTC)
+        )
+        duration = human_duration((stop - start).total_seconds())
+    return [
+        job["metadata"]["name"],
+        state,
+        f"{status.get('succeeded', 0)}/{spec.get('completions', 1)}",
+        duration,
+        age(job["metadata"].get("creationTimestamp")),
+    ]
+
+
+_PRINTERS.update(
+    {
+        "replicasets.apps": (
+            [
+                NAME,
+                _col("Desired", "integer"),
+                _col("Current", "integer"),
+                _col("Ready", "integer"),
+                AGE,
+            ],
+            _replicaset_row,
+        ),
+        "statefulsets.apps": ([NAME, _col("Ready"), AGE], _statefulset_row),
+        "jobs.batch": (
+            [NAME, _col("Status"), _col("Completions"), _col("Duration"), AGE],
+            _job_row,
+        ),
+    }
+)
+
+
 def _default_printer() -> tuple[list[dict[str, Any]], Callable[[Obj], list[Any]]]:
     return [NAME, AGE], lambda o: [
         o["metadata"]["name"],
