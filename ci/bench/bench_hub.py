@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import signal
 import sys
 import time
@@ -103,6 +104,7 @@ class Bench:
         result = Scenario(
             name=name,
             users=users,
+            fault_share=fault_share,
             wall=wall,
             ready_seconds=[r.seconds for r in results if r.seconds is not None],
             errors=[r.error for r in results if r.seconds is None],
@@ -116,6 +118,7 @@ class Bench:
         for line in error_summary(result.errors):
             self.say(f"  {line}")
         await self.stop_all(names)
+        self.responder.close_all()  # every user pod is gone
         return result
 
     async def stop_all(self, names: list[str]) -> None:
@@ -132,12 +135,20 @@ class Bench:
     async def run(self) -> list[Scenario]:
         results = []
         for users in self.plan.users:
-            for share in (0.0, self.plan.fault_share):
+            for share in sorted({0.0, self.plan.fault_share}):
                 results.append(await self.scenario(users, share))
         return results
 
 
+BENCH_ADMIN = "bench-admin"
+
+
 async def measure(dep, token: str, server_port: int, plan: Plan, say) -> list[Scenario]:
+    service = HubApi(dep.url, token, plan.spawn_timeout)
+    try:
+        token = await service.generated_token(BENCH_ADMIN, bench_hub_deploy.SCOPES)
+    finally:
+        await service.close()
     hub = HubApi(dep.url, token, plan.spawn_timeout)
     responder = None
     try:
@@ -174,10 +185,31 @@ def report(results: list[Scenario]) -> str:
     return "\n".join(lines).rstrip()
 
 
+def problems(results: list[Scenario]) -> list[str]:
+    """What makes the run fail: without injected faults every spawn must
+    succeed; with them, failures are a figure, but none succeeding is a bug."""
+    found = []
+    for r in results:
+        if not r.fault_share and r.errors:
+            found.append(f"{r.name}: {len(r.errors)} spawns failed without any injected fault")
+        if r.fault_share and not r.ready:
+            found.append(f"{r.name}: no spawn succeeded")
+    return found
+
+
 def as_json(result: Scenario) -> dict:
     data = asdict(result)
     data["api_requests"] = {f"{v} {r}": n for (v, r), n in result.api_requests.items()}
     return data
+
+
+def raise_open_files_limit() -> None:
+    """One listening socket per user pod plus one connection per user: more
+    than the usual soft limit of 1024 at N = 300."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def _interrupt(signum, frame):
@@ -189,7 +221,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ci", action="store_true", help="short mode: small N")
     ap.add_argument("--users", type=int, nargs="+", help="N for each pair of scenarios")
-    ap.add_argument("--fault-share", type=float, help="share of API requests that fail (0..1)")
+    ap.add_argument(
+        "--fault-share", type=float, help="share of API requests that fail (0..1; 0: no fault runs)"
+    )
+    ap.add_argument(
+        "--spawn-limit",
+        type=int,
+        help="hub.concurrentSpawnLimit (default: the largest N, so all start at once)",
+    )
+    ap.add_argument("--profile-hub", type=Path, help="write the hub's cProfile stats here")
     ap.add_argument("--state-dir", type=Path, default=STATE_DIR)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
@@ -197,17 +237,22 @@ def main(argv=None) -> int:
     if args.users:
         plan = Plan(tuple(args.users), plan.fault_share, plan.spawn_timeout, plan.stop_timeout)
     if args.fault_share is not None:
-        if not 0 < args.fault_share <= 1:
+        if not 0 <= args.fault_share <= 1:
             ap.error(f"--fault-share {args.fault_share}: give a share between 0 and 1, e.g. 0.05")
         plan = Plan(plan.users, args.fault_share, plan.spawn_timeout, plan.stop_timeout)
     signal.signal(signal.SIGTERM, _interrupt)
+    raise_open_files_limit()
 
     def say(message: str) -> None:
         print(f"[bench-hub {time.perf_counter() - started:6.1f}s] {message}", flush=True)
 
     started = time.perf_counter()
     dep, token, server_port = bench_hub_deploy.start(
-        args.state_dir.resolve(), max(plan.users), timeout=180
+        args.state_dir.resolve(),
+        spawn_limit=args.spawn_limit or max(plan.users),
+        nodes=bench_hub_deploy.nodes_for(max(plan.users)),
+        timeout=180,
+        profile=args.profile_hub.resolve() if args.profile_hub else None,
     )
     try:
         say(f"deployment up at {dep.url} (state and logs in {args.state_dir})")
@@ -218,7 +263,10 @@ def main(argv=None) -> int:
     if args.json:
         args.json.write_text(json.dumps([as_json(r) for r in results], indent=1))
     print(f"\n(bench-hub took {time.perf_counter() - started:.0f} s)")
-    return 0
+    failed = problems(results)
+    for line in failed:
+        print(f"bench-hub: {line}; see {args.state_dir}/logs/hub.log", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -17,25 +17,44 @@ from localdeploy.progress import Progress
 
 SERVICE = "bench-hub"
 PODS_PER_NODE = 100  # kubesim nodes take 110 pods; the rest is for the chart's own
+# dev-config's profiles set CPU limits only, which become requests (0.5 CPU
+# per user): nodes big enough that capacity never turns a spawn away.
+# what the benchmark does: create users, start/stop/watch their servers
+SCOPES = ["admin:users", "admin:servers"]
+NODE_SIZE = ("--node-cpu", "64", "--node-memory", "64Gi")
 
 
-def bench_values(token: str, server_port: int, max_users: int) -> dict:
+def profile_config(stats_file: Path) -> str:
+    """hub.extraConfig that profiles the hub's main thread (its event loop)
+    from config load to exit, for `--profile-hub`."""
+    return (
+        "import atexit, cProfile\n"
+        "_bench_profile = cProfile.Profile()\n"
+        "_bench_profile.enable()\n"
+        f"atexit.register(_bench_profile.dump_stats, {str(stats_file)!r})\n"
+    )
+
+
+def bench_values(
+    token: str, server_port: int, spawn_limit: int, profile: Path | None = None
+) -> dict:
     """The overlay on dev-config.yaml, and why each key is there."""
-    return {
+    values = {
         "hub": {
-            # An API token for the benchmark, with the scopes to create users
-            # and start/stop/watch their servers.
-            "services": {SERVICE: {"apiToken": token}},
+            # An API token for the benchmark, with the scopes to create users,
+            # start/stop/watch their servers and get a hub-generated token;
+            # admin, as only admins may create the admin user that token is for.
+            "services": {SERVICE: {"apiToken": token, "admin": True}},
             "loadRoles": {
                 SERVICE: {
                     "description": "the hub benchmark (ci/bench-hub)",
-                    "scopes": ["admin:users", "admin:servers"],
+                    "scopes": SCOPES + ["tokens"],
                     "services": [SERVICE],
                 }
             },
             # All N users start at once: the chart's default (64) would turn
             # the rest away with 429, which measures the limit, not the hub.
-            "concurrentSpawnLimit": max_users,
+            "concurrentSpawnLimit": spawn_limit,
             # Under injected API errors some spawns fail; the hub must not
             # exit after a few in a row as it would in production.
             "consecutiveFailureLimit": 0,
@@ -50,6 +69,9 @@ def bench_values(token: str, server_port: int, max_users: int) -> dict:
         # Debug logging would add a log line per request to the hub's CPU.
         "debug": {"enabled": False},
     }
+    if profile:
+        values["hub"]["extraConfig"] = {"zz-bench-profile": profile_config(profile)}
+    return values
 
 
 def free_server_port() -> int:
@@ -65,20 +87,27 @@ def free_server_port() -> int:
     raise RuntimeError("no free port for users' servers after 100 tries")
 
 
-def start(state_dir: Path, max_users: int, timeout: float) -> tuple[LocalDeployment, str, int]:
+def nodes_for(users: int) -> int:
+    return math.ceil(users / PODS_PER_NODE) + 1
+
+
+def start(
+    state_dir: Path, spawn_limit: int, nodes: int, timeout: float, profile: Path | None = None
+) -> tuple[LocalDeployment, str, int]:
     """A started deployment, the benchmark's API token, the servers' port."""
     purge(state_dir)
     state_dir.mkdir(parents=True)
     token = secrets.token_hex(32)
     port = free_server_port()
     overlay = state_dir / "bench-values.yaml"
-    overlay.write_text(yaml.safe_dump(bench_values(token, port, max_users)))
+    overlay.write_text(yaml.safe_dump(bench_values(token, port, spawn_limit, profile)))
     options = Options(
         state_dir=state_dir,
         port=free_port(),
         values=(overlay,),
         runtime="pause",
-        nodes=math.ceil(max_users / PODS_PER_NODE) + 1,
+        nodes=nodes,
+        kubesim_args=NODE_SIZE,
         timeout=timeout,
     )
     dep = LocalDeployment(options, Progress(prefix="bench-hub", stream=sys.stderr))

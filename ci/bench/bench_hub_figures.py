@@ -21,6 +21,7 @@ def percentile(values: list[float], q: float) -> float:
 class Scenario:
     name: str
     users: int
+    fault_share: float  # of all Kubernetes API requests, failed by kubesim
     wall: float  # first POST to the last spawn settled (ready or failed)
     ready_seconds: list[float]
     errors: list[str]

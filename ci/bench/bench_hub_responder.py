@@ -9,10 +9,11 @@ answers on every user pod's address instead: a few bytes of memory per pod.
 
 It must listen before the hub knocks, or the hub backs off (0.2 s and
 more) and the latency figures measure this stand-in. kubesim hands out pod
-addresses round-robin from the start of 127.244.0.0/16 (kubesim/podnet.py),
-so the responder listens ahead on the next addresses of that sequence; a
-watch on users' pods still binds any address seen outside that window and
-counts it as a late bind, which the benchmark reports.
+addresses round-robin from a random start (kubesim/podnet.py), so before
+each scenario the responder starts one probe pod to learn where the
+sequence stands and listens on the next addresses. A watch on users' pods
+still binds any address outside that window; it counts such late binds,
+which the benchmark reports.
 """
 
 from __future__ import annotations
@@ -32,17 +33,32 @@ POD_NETWORK = ipaddress.ip_network("127.244.0.0/16")
 USER_POD_SELECTOR = "component=singleuser-server"
 
 
-def next_pod_addresses(after: str | None, count: int) -> list[str]:
-    """The `count` addresses kubesim hands out after `after` (or from the
-    start), skipping .0 and .255 as its allocator does."""
+def next_pod_addresses(after: str, count: int) -> list[str]:
+    """The `count` addresses kubesim hands out after `after`, wrapping
+    around the pod network and skipping .0 and .255 as its allocator does."""
     first = int(POD_NETWORK.network_address) + 1
-    current = int(ipaddress.ip_address(after)) + 1 if after else first
+    size = POD_NETWORK.num_addresses - 2
+    offset = int(ipaddress.ip_address(after)) - first
     found = []
-    while len(found) < count and current < int(POD_NETWORK.broadcast_address):
-        if current & 0xFF not in (0, 255):
-            found.append(str(ipaddress.ip_address(current)))
-        current += 1
+    for step in range(1, size + 1):
+        if len(found) == count:
+            break
+        candidate = first + (offset + step) % size
+        if candidate & 0xFF not in (0, 255):
+            found.append(str(ipaddress.ip_address(candidate)))
     return found
+
+
+def probe_pod(name: str, namespace: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": "bench-hub-probe"}},
+        "spec": {
+            "containers": [{"name": "probe", "image": "registry.k8s.io/pause:3.10"}],
+            "terminationGracePeriodSeconds": 0,
+        },
+    }
 
 
 class _Answer(asyncio.Protocol):
@@ -92,7 +108,7 @@ class PodResponder:
         self.port = port
         self.reply = _reply(hub_version)
         self.listeners: dict[str, asyncio.Server] = {}
-        self.highest: str | None = None  # highest address listened on so far
+        self.probes = 0
         self.late_binds = 0
         self.bind_errors: list[str] = []
         self.watch_restarts = 0
@@ -111,21 +127,48 @@ class PodResponder:
             )
         except OSError as err:
             self.bind_errors.append(f"{address}:{self.port}: {err}")
-            return
-        if self.highest is None or ipaddress.ip_address(address) > ipaddress.ip_address(
-            self.highest
-        ):
-            self.highest = address
 
-    async def listen_ahead(self, count: int) -> None:
+    async def listen_ahead(self, count: int, timeout: float = 60) -> None:
         """Listen on the next `count` addresses kubesim will hand out."""
-        for address in next_pod_addresses(self.highest, count):
+        last = await self.last_handed_out(timeout)
+        for address in next_pod_addresses(last, count):
             await self.listen(address)
 
     def close_listener(self, address: str) -> None:
         server = self.listeners.pop(address, None)
         if server is not None:
             server.close()
+
+    def close_all(self) -> None:
+        for address in list(self.listeners):
+            self.close_listener(address)
+
+    # --- where kubesim's address sequence stands -------------------------------
+    async def last_handed_out(self, timeout: float) -> str:
+        """Start a probe pod, read its address, delete it."""
+        self.probes += 1
+        name = f"bench-hub-probe-{self.probes}"
+        pods = f"{self.api_server}/api/v1/namespaces/{self.namespace}/pods"
+        async with self._session.post(
+            pods, json=probe_pod(name, self.namespace), ssl=self.ssl
+        ) as resp:
+            if resp.status != 201:
+                raise RuntimeError(f"creating probe pod {name}: {resp.status} {await resp.text()}")
+        try:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while asyncio.get_running_loop().time() < deadline:
+                async with self._session.get(f"{pods}/{name}", ssl=self.ssl) as resp:
+                    resp.raise_for_status()
+                    address = ((await resp.json()).get("status") or {}).get("podIP")
+                if address:
+                    return address
+                await asyncio.sleep(0.05)
+            raise RuntimeError(f"probe pod {name} got no address in {timeout:.0f} s")
+        finally:
+            async with self._session.delete(
+                f"{pods}/{name}", params={"gracePeriodSeconds": "0"}, ssl=self.ssl
+            ) as resp:
+                await resp.read()
 
     # --- following users' pods -------------------------------------------------
     async def start(self) -> PodResponder:
@@ -143,8 +186,7 @@ class PodResponder:
                 await self._task
         if self._session:
             await self._session.close()
-        for address in list(self.listeners):
-            self.close_listener(address)
+        self.close_all()
 
     async def _on_pod(self, event_type: str, pod: dict) -> None:
         address = (pod.get("status") or {}).get("podIP")
