@@ -619,7 +619,39 @@ class PodWorker:
         record.set_running(handle.container_id)
         self.mark_dirty()
         await self.emit("Normal", "Started", f"Started container {record.name}", record)
+        failure = await self._run_hook(record, container, handle, "postStart", 30.0)
+        if failure:
+            await self.emit("Warning", "FailedPostStartHook", failure, record)
+            await self.emit("Normal", "Killing", "FailedPostStartHook", record)
+            await handle.stop(self._grace())
         return handle
+
+    def _grace(self) -> float:
+        grace = (self.pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+        return 30 if grace is None else grace
+
+    async def _run_hook(self, record, container, handle, which: str, timeout: float):
+        """Run lifecycle.<which> (exec, httpGet or sleep); the failure message, or None."""
+        hook = (container.get("lifecycle") or {}).get(which)
+        if not hook:
+            return None
+        if "sleep" in hook:
+            await self.sleep(min(float((hook["sleep"] or {}).get("seconds", 0)), timeout))
+            return None
+        if not self.ctx.runtime.probes_reach_network:
+            return None  # the pause runtime has nothing to run a hook in
+        where = f'Container "{record.name}" in Pod "{self.name}_{self.namespace}({self.uid})"'
+        if "exec" in hook:
+            command = (hook["exec"] or {}).get("command") or []
+            launch = self.launches.get(record.name)
+            if await self.ctx.runtime.exec_probe(launch, handle, command, timeout):
+                return None
+            return f"Exec lifecycle hook ({command}) for {where} failed"
+        if "httpGet" in hook:
+            if await http_probe(hook["httpGet"], self.pod_ip, container, timeout):
+                return None
+            return f"HTTP lifecycle hook ({hook['httpGet'].get('path', '/')}) for {where} failed"
+        return None
 
     # ----- probes
 
@@ -688,8 +720,7 @@ class PodWorker:
             f"Container {record.name} failed {probe} probe, will be restarted",
             record,
         )
-        grace = (self.pod.get("spec") or {}).get("terminationGracePeriodSeconds")
-        await handle.stop(30 if grace is None else grace)
+        await self._stop(record, handle, self._grace())
 
     def _check(self, probe: dict, container: dict, handle):
         launch = self.launches.get(container["name"])
@@ -750,7 +781,7 @@ class PodWorker:
         ]
         for record, _ in running:
             await self.emit("Normal", "Killing", f"Stopping container {record.name}", record)
-        codes = await asyncio.gather(*(handle.stop(grace) for _, handle in running))
+        codes = await asyncio.gather(*(self._stop(r, h, grace) for r, h in running))
         for (record, _), code in zip(running, codes, strict=True):
             record.set_terminated(code)
         self.handles.clear()
@@ -772,6 +803,21 @@ class PodWorker:
         except ApiError as error:
             if error.code not in (404, 409):
                 log.warning("pod %s/%s not deleted: %s", self.namespace, self.name, error)
+
+    async def _stop(self, record: ContainerRecord, handle, grace: float) -> int:
+        """preStop hook within the grace period, then SIGTERM, then SIGKILL."""
+        started = time.monotonic()
+        container = self.specs[("init" if record.init else "app", record.name)]
+        try:
+            failure = await asyncio.wait_for(
+                self._run_hook(record, container, handle, "preStop", grace), max(grace, 0.001)
+            )
+        except TimeoutError:
+            failure = None
+            grace += 2  # like the kubelet: a one-off 2s extension when preStop overran
+        if failure:
+            await self.emit("Warning", "FailedPreStopHook", failure, record)
+        return await handle.stop(max(grace - (time.monotonic() - started), 0))
 
     def _cleanup(self) -> None:
         if self.kubelet.workers.get(self.uid) is self:

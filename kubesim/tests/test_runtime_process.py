@@ -506,3 +506,36 @@ async def test_claim_data_survives_a_kubesim_restart(make_cluster, tmp_path):
         await wait_for(store, "pods", "user", NS, terminated, timeout=20)
         assert await sim.read_log(NS, "user") == f"{expected}\n"
         await sim.stop()
+
+
+async def test_lifecycle_hooks(make_cluster, tmp_path):
+    store, sim = await make_cluster()
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    marks.chmod(0o777)
+
+    def touch(name):
+        return {"exec": {"command": [PY, "-c", f"open({str(marks / name)!r}, 'w').close()"]}}
+
+    main = container(
+        [PY, "-c", "import time; print('up', flush=True); time.sleep(600)"],
+        lifecycle={"postStart": touch("started"), "preStop": touch("stopping")},
+    )
+    await store.create("pods", pod("hooks", main, terminationGracePeriodSeconds=5))
+    await wait_for(store, "pods", "hooks", NS, ready, timeout=20)
+    assert (marks / "started").exists()
+    assert not (marks / "stopping").exists()
+    await store.delete("pods", "hooks", NS)
+    await wait_gone(store, "pods", "hooks", NS, timeout=20)
+    assert (marks / "stopping").exists()
+
+    failing = container(
+        [PY, "-c", "import time; time.sleep(600)"],
+        lifecycle={"postStart": {"exec": {"command": ["false"]}}},
+    )
+    await store.create("pods", pod("badhook", failing, restartPolicy="Never"))
+    done = await wait_for(store, "pods", "badhook", NS, terminated, timeout=20)
+    assert done["status"]["phase"] == "Failed"
+    events = store.list("events", NS, field_selector="involvedObject.name=badhook")[0]
+    failed = [e for e in events if e["reason"] == "FailedPostStartHook"]
+    assert failed and failed[0]["message"].startswith("Exec lifecycle hook (['false'])")
