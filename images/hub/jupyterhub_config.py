@@ -37,13 +37,25 @@ NODE_PURPOSE_LABEL = "hub.jupyter.org/node-purpose"
 # ---------------------------------------------------------------- helpers
 
 
+_TYPE_NAMES = {
+    bool: "true or false",
+    int: "whole number",
+    float: "number",
+    str: "string",
+    list: "list",
+    dict: "mapping",
+}
+
+
 def _typed(key, types, default=None):
     """The value at `key`, checked to be one of `types` (or unset)."""
+    types = types if isinstance(types, tuple) else (types,)
     value = get_config(key, default)
-    if value is not None and not isinstance(value, types):
-        expected = " or ".join(
-            t.__name__ for t in (types if isinstance(types, tuple) else (types,))
-        )
+    # YAML's true/false are ints to Python; only accept them as booleans.
+    wrong_bool = isinstance(value, bool) and bool not in types
+    if value is not None and (wrong_bool or not isinstance(value, types)):
+        # (a float may also be written as a whole number)
+        expected = " or ".join(_TYPE_NAMES[t] for t in types if not (t is int and float in types))
         raise ConfigError(f"{key} must be a {expected}, not {value!r}")
     return value
 
@@ -221,26 +233,21 @@ _DB_SCHEMES = {
 }
 
 
-# Drivers the image may ship, in order of preference, for URLs without one.
+# SQLAlchemy drivers (and their modules) the image may ship, preferred
+# first, for URLs that name none.
 _DEFAULT_DRIVERS = {
-    "postgresql": ("psycopg2", "psycopg"),
-    "mysql": ("pymysql", "mysqldb"),
+    "postgresql": [("psycopg2", "psycopg2"), ("psycopg", "psycopg")],
+    "mysql": [("pymysql", "pymysql"), ("mysqldb", "MySQLdb")],
 }
 
 
 def _installed_driver(scheme):
     import importlib.util
 
-    modules = {
-        "psycopg2": "psycopg2",
-        "psycopg": "psycopg",
-        "pymysql": "pymysql",
-        "mysqldb": "MySQLdb",
-    }
-    for driver in _DEFAULT_DRIVERS[scheme]:
-        if importlib.util.find_spec(modules[driver]):
+    for driver, module in _DEFAULT_DRIVERS[scheme]:
+        if importlib.util.find_spec(module):
             return driver
-    return _DEFAULT_DRIVERS[scheme][0]
+    return _DEFAULT_DRIVERS[scheme][0][0]
 
 
 def database_url():
@@ -363,8 +370,6 @@ def configure_spawner_basics(c):
     labels = {"app.kubernetes.io/component": "singleuser-server"}
     labels.update(_typed("singleuser.extraLabels", dict, {}))
     _set_spawner(c, "extra_labels", labels, "singleuser.extraLabels")
-    if _typed("singleuser.defaultUrl", str):
-        c.Spawner.default_url = get_config("singleuser.defaultUrl")
     env = singleuser_environment()
     _set_spawner(c, "environment", env, "singleuser.extraEnv")
     # On Spawner, so hub.extraConfig can add to it under either name.

@@ -21,8 +21,8 @@ BAD = [
         {"hub": {"concurrentSpawnLimit": -1}},
         r"hub\.concurrentSpawnLimit must be a whole number >= 0",
     ),
-    ({"hub": {"allowNamedServers": "yes"}}, r"hub\.allowNamedServers must be a bool"),
-    ({"hub": {"baseUrl": 5}}, r"hub\.baseUrl must be a str"),
+    ({"hub": {"allowNamedServers": "yes"}}, r"hub\.allowNamedServers must be a true or false"),
+    ({"hub": {"baseUrl": 5}}, r"hub\.baseUrl must be a string"),
     ({"hub": {"services": {"x": "token"}}}, r"hub\.services\.x must be a mapping"),
     ({"hub": {"loadRoles": {"r": ["read:users"]}}}, r"hub\.loadRoles\.r must be a mapping"),
     (
@@ -43,9 +43,10 @@ BAD = [
     ),
     (
         {"singleuser": {"cpu": {"limit": "2 cores"}}},
-        r"singleuser\.cpu\.limit must be a int or float",
+        r"singleuser\.cpu\.limit must be a number, not '2 cores'",
     ),
-    ({"singleuser": {"startTimeout": "soon"}}, r"singleuser\.startTimeout must be a int"),
+    ({"singleuser": {"startTimeout": "soon"}}, r"singleuser\.startTimeout must be a whole number"),
+    ({"singleuser": {"uid": True}}, r"singleuser\.uid must be a whole number, not True"),
     (
         {"singleuser": {"extraEnv": [{"value": "x"}]}},
         r"singleuser\.extraEnv\[0\] must be a mapping with a name",
@@ -71,7 +72,7 @@ BAD = [
         {"scheduling": {"userPods": {"nodeAffinity": {"matchNodePurpose": "always"}}}},
         r"scheduling\.userPods\.nodeAffinity\.matchNodePurpose is 'always'",
     ),
-    ({"cull": {"timeout": "1h"}}, r"cull\.timeout must be a int"),
+    ({"cull": {"timeout": "1h"}}, r"cull\.timeout must be a whole number"),
     ({"cull": {"every": -5}}, r"cull\.every must be a whole number >= 0"),
     ({"auth": {"type": "ldap"}}, r"auth\.type 'ldap' is not supported"),
     (

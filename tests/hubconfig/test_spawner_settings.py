@@ -75,11 +75,9 @@ def test_image_and_pull_secrets(spawner):
     ]
 
 
-def test_process_and_security(spawner, hub_setup):
-    config = hub_setup("singleuser.yaml").config
+def test_process_and_security(spawner):
     assert spawner.cmd == ["jupyterhub-singleuser", "--debug"]
     assert spawner.default_url == "/lab"
-    assert config.Spawner.default_url == "/lab"
     assert spawner.start_timeout == 600
     assert spawner.uid == 1001
     assert spawner.fs_gid == 101
