@@ -62,6 +62,7 @@ class Provisioner:
     def on_claim(self, event_type: str, claim: dict) -> None:
         meta = claim["metadata"]
         if event_type == "DELETED":
+            self.ctx.recorder.forget(meta["uid"])
             self._enqueue(("released", meta["namespace"], meta["name"], meta["uid"]))
         elif (claim.get("status") or {}).get("phase") != "Bound":
             self._enqueue(("claim", meta["namespace"], meta["name"], meta["uid"]))

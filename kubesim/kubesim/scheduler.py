@@ -116,6 +116,8 @@ class Scheduler:
             self._enqueue(key)
         if event_type == "DELETED":
             self.unschedulable.discard(key)
+            if not spec.get("nodeName"):  # bound pods: the kubelet's worker forgets them
+                self.ctx.recorder.forget(uid)
 
     def on_claim(self, event_type: str, claim: dict) -> None:
         self.cluster_changed()
