@@ -413,3 +413,15 @@ async def test_stop_while_pods_are_mid_way(make_cluster):
     async with asyncio.timeout(10):  # neither a pull nor a paused kubelet holds it up
         await sim.stop()
     assert not sim.kubelets["node-1"].workers
+
+
+async def test_namespace_deletion_stops_its_pods(make_cluster):
+    store, _ = await make_cluster(delays={"terminating": 0.2})
+    await store.create("namespaces", {"metadata": {"name": "team"}})
+    body = pod("inside")
+    body["metadata"]["namespace"] = "team"
+    await store.create("pods", body)
+    await wait_for(store, "pods", "inside", "team", ready, timeout=10)
+    await store.delete("namespaces", "team")
+    await wait_gone(store, "pods", "inside", "team", timeout=10)
+    await wait_gone(store, "namespaces", "team", None, timeout=10)
