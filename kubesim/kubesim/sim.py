@@ -118,7 +118,9 @@ class KubeSim:
             ssl_context = tls.server_context()
             self.ca_path = tls.ca_cert
             ca_pem = tls.ca_cert.read_bytes()
-        self._runner = web.AppRunner(self.api.make_app(), access_log=None, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(
+            self.api.make_app(), access_log=None, shutdown_timeout=1.0, handler_cancellation=True
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_context)
         await site.start()

@@ -274,3 +274,21 @@ async def test_send_initial_events_ends_with_marked_bookmark(api, core, sim):
     assert [e["type"] for e in lines[:2]] == ["ADDED", "BOOKMARK"]
     marker = lines[1]["object"]["metadata"]
     assert marker["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+
+async def test_watch_ends_when_the_client_goes_away(sim):
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        response = await session.get(sim.url + "/api/v1/namespaces/default/pods?watch=1")
+        for _ in range(100):
+            if sim.store._watchers["pods"]:
+                break
+            await asyncio.sleep(0.02)
+        assert len(sim.store._watchers["pods"]) == 1
+        response.close()
+    for _ in range(100):
+        if not sim.store._watchers["pods"]:
+            break
+        await asyncio.sleep(0.02)
+    assert not sim.store._watchers["pods"]
