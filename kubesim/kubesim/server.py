@@ -274,8 +274,6 @@ class ApiServer:
         if verb == "get":
             obj = self.store.peek(rt, name, ns)
             if obj is None:
-                if rt.namespaced:
-                    self.store._check_namespace(rt, name, ns, creating=False)
                 raise errors.not_found(rt, name)
             if tables.wants_table(request.headers.get("Accept", "")):
                 return json_response(
@@ -630,7 +628,6 @@ class ApiServer:
     async def _pod_log(self, request: web.Request, route: Route) -> web.StreamResponse:
         pods = self.store.resource("pods")
         name, ns = route.name, route.namespace
-        self.store._check_namespace(pods, name, ns, creating=False)
         pod = self.store.peek(pods, name, ns)
         if pod is None:
             raise errors.not_found(pods, name)

@@ -413,6 +413,8 @@ class Store:
             return
         if not namespace:
             raise errors.bad_request("the server could not find the requested resource")
+        if not creating:
+            return  # like the real server: a missing namespace just means a missing object
         ns_obj = self._bucket(self.resource("namespaces"), None).get(namespace)
         if ns_obj is None:
             raise errors.not_found(self.resource("namespaces"), namespace)

@@ -280,3 +280,12 @@ async def test_node_ports_and_default_storage_class(core, sim):
     claim["spec"]["storageClassName"] = ""
     created = await core.create_namespaced_persistent_volume_claim("default", claim)
     assert created.spec.storage_class_name == ""
+
+
+async def test_reads_in_a_missing_namespace_are_plain_not_found(core):
+    with pytest.raises(ApiException) as err:
+        await core.read_namespaced_pod("x", "ghost")
+    assert err.value.status == 404
+    assert status_of(err.value)["message"] == 'pods "x" not found'
+    empty = await core.list_namespaced_pod("ghost")
+    assert empty.items == []
