@@ -130,3 +130,25 @@ async def test_stop_history_makes_resumes_expire(core, sim):
     with pytest.raises(ApiException) as err:
         await _stream_pods(core, resource_version=version, timeout_seconds=5)
     assert err.value.status == 410
+
+
+async def test_paused_kubelet_stops_reporting_until_resumed(kubesim_factory):
+    sim = await kubesim_factory(nodes=1)
+    code, _ = await raw_request(sim, "POST", "/kubesim/kubelet/pause")
+    assert code == 200
+    await sim.store.create("pods", pod_body("quiet"), "default")
+
+    async def phase(timeout):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            pod = sim.get("pods", "quiet", "default")
+            if (pod.get("status") or {}).get("phase") == "Running":
+                return "Running"
+            await asyncio.sleep(0.05)
+        return (sim.get("pods", "quiet", "default").get("status") or {}).get("phase")
+
+    assert await phase(1.0) == "Pending"
+    code, _ = await raw_request(sim, "POST", "/kubesim/kubelet/resume")
+    assert code == 200
+    assert await phase(20.0) == "Running"
