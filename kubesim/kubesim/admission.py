@@ -10,14 +10,13 @@ required fields the schema cannot express (422 Invalid naming the field).
 
 from __future__ import annotations
 
-import base64
 import contextvars
-import ipaddress
 import itertools
 import re
 from typing import Any
 
 from . import errors, schemas
+from .defaults import apply_defaults, carry_server_defaults, fold_string_data
 from .errors import ApiError
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -108,9 +107,9 @@ class Admission:
         if operation == "CREATE":
             apply_defaults(rt, obj, self)
         elif operation == "UPDATE" and old is not None:
-            _carry_server_defaults(rt, obj, old)
+            carry_server_defaults(rt, obj, old)
         if rt.key == "secrets" and operation != "UPDATE_STATUS":
-            _fold_string_data(obj)
+            fold_string_data(obj)
         if rt.key == "services" and operation != "UPDATE_STATUS":
             self._allocate_node_ports(obj, old)
         self.validate(rt, obj, old, operation)
@@ -488,197 +487,6 @@ _KIND_CHECKS = {
     "daemonsets.apps": _check_deployment_like,
     "replicasets.apps": _check_deployment_like,
 }
-
-
-# ----- defaults ---------------------------------------------------------------------
-
-
-def _default_container(c: dict) -> None:
-    image = c.get("image") or ""
-    tag = image.rsplit("/", 1)[-1]
-    if "imagePullPolicy" not in c:
-        latest = "@" not in tag and (":" not in tag or tag.endswith(":latest"))
-        c["imagePullPolicy"] = "Always" if latest else "IfNotPresent"
-    c.setdefault("terminationMessagePath", "/dev/termination-log")
-    c.setdefault("terminationMessagePolicy", "File")
-    c.setdefault("resources", {})
-    for port in c.get("ports") or []:
-        port.setdefault("protocol", "TCP")
-    for env in c.get("env") or []:
-        ref = (env.get("valueFrom") or {}).get("fieldRef")
-        if ref is not None:
-            ref.setdefault("apiVersion", "v1")
-    res = c.get("resources") or {}
-    if res.get("limits") and not res.get("requests"):
-        res["requests"] = dict(res["limits"])
-
-
-def default_pod_spec(spec: dict) -> None:
-    spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("terminationGracePeriodSeconds", 30)
-    spec.setdefault("dnsPolicy", "ClusterFirst")
-    spec.setdefault("securityContext", {})
-    spec.setdefault("schedulerName", "default-scheduler")
-    spec.setdefault("enableServiceLinks", True)
-    if spec.get("serviceAccount") and not spec.get("serviceAccountName"):
-        spec["serviceAccountName"] = spec["serviceAccount"]
-    spec.setdefault("serviceAccountName", "default")
-    spec.setdefault("serviceAccount", spec["serviceAccountName"])
-    spec.setdefault("priority", 0)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
-        _default_container(c)
-    for v in spec.get("volumes") or []:
-        for source, mode_key in (("secret", "defaultMode"), ("configMap", "defaultMode")):
-            if source in v and isinstance(v[source], dict):
-                v[source].setdefault(mode_key, 420)
-    tolerations = spec.setdefault("tolerations", [])
-    for taint in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
-        if not any(t.get("key") == taint for t in tolerations):
-            tolerations.append(
-                {
-                    "key": taint,
-                    "operator": "Exists",
-                    "effect": "NoExecute",
-                    "tolerationSeconds": 300,
-                }
-            )
-
-
-def _qos_class(spec: dict) -> str:
-    containers = (spec.get("initContainers") or []) + (spec.get("containers") or [])
-    any_set, guaranteed = False, True
-    for c in containers:
-        res = c.get("resources") or {}
-        requests, limits = res.get("requests") or {}, res.get("limits") or {}
-        if requests or limits:
-            any_set = True
-        for r in ("cpu", "memory"):
-            if r not in limits or requests.get(r, limits.get(r)) != limits.get(r):
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
-
-
-_INITIAL_STATUS = {
-    "daemonsets.apps": dict.fromkeys(
-        ("currentNumberScheduled", "desiredNumberScheduled", "numberMisscheduled", "numberReady"),
-        0,
-    ),
-    "statefulsets.apps": {"replicas": 0},
-    "replicasets.apps": {"replicas": 0},
-}
-
-
-def apply_defaults(rt, obj: dict, admission: Admission) -> None:
-    key = rt.key
-    if key == "pods":
-        spec = obj.setdefault("spec", {})
-        default_pod_spec(spec)
-        obj["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
-    elif key in (
-        "deployments.apps",
-        "statefulsets.apps",
-        "replicasets.apps",
-        "daemonsets.apps",
-        "jobs.batch",
-    ):
-        spec = obj.setdefault("spec", {})
-        if key != "daemonsets.apps" and key != "jobs.batch":
-            spec.setdefault("replicas", 1)
-        if key == "deployments.apps":
-            spec.setdefault(
-                "strategy",
-                {
-                    "type": "RollingUpdate",
-                    "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
-                },
-            )
-            spec.setdefault("revisionHistoryLimit", 10)
-            spec.setdefault("progressDeadlineSeconds", 600)
-        template_spec = (spec.get("template") or {}).get("spec")
-        if isinstance(template_spec, dict):
-            default_pod_spec(template_spec)
-        # the status fields the schema requires start at zero, as a new object's do
-        obj["status"] = _INITIAL_STATUS.get(key, {}).copy()
-    elif key == "services":
-        spec = obj.setdefault("spec", {})
-        spec.setdefault("type", "ClusterIP")
-        spec.setdefault("sessionAffinity", "None")
-        if spec["type"] != "ExternalName" and not spec.get("clusterIP"):
-            spec["clusterIP"] = next(admission._cluster_ips)
-        if spec.get("clusterIP") and spec["clusterIP"] != "None":
-            try:
-                ipaddress.ip_address(spec["clusterIP"])
-            except ValueError:
-                pass
-            spec.setdefault("clusterIPs", [spec["clusterIP"]])
-        spec.setdefault("ipFamilies", ["IPv4"])
-        spec.setdefault("ipFamilyPolicy", "SingleStack")
-        spec.setdefault("internalTrafficPolicy", "Cluster")
-        for port in spec.get("ports") or []:
-            port.setdefault("protocol", "TCP")
-            port.setdefault("targetPort", port.get("port"))
-        obj["status"] = {"loadBalancer": {}}
-    elif key == "secrets":
-        obj.setdefault("type", "Opaque")
-    elif key == "persistentvolumeclaims":
-        spec = obj.setdefault("spec", {})
-        spec.setdefault("volumeMode", "Filesystem")
-        if "storageClassName" not in spec:  # the DefaultStorageClass admission plugin
-            default_class = admission.default_storage_class()
-            if default_class:
-                spec["storageClassName"] = default_class
-        obj["status"] = {"phase": "Pending"}
-    elif key == "persistentvolumes":
-        spec = obj.setdefault("spec", {})
-        spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
-        spec.setdefault("volumeMode", "Filesystem")
-        obj["status"] = {"phase": "Pending"}
-    elif key == "namespaces":
-        name = obj["metadata"].get("name", "")
-        obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
-        obj["spec"] = {"finalizers": ["kubernetes"]}
-        obj["status"] = {"phase": "Active"}
-    elif key == "storageclasses.storage.k8s.io":
-        obj.setdefault("reclaimPolicy", "Delete")
-        obj.setdefault("volumeBindingMode", "Immediate")
-    elif key == "nodes":
-        obj.setdefault("spec", {})
-
-
-def _fold_string_data(secret: dict) -> None:
-    """stringData is write-only: the server merges it into data (base64) and drops it."""
-    string_data = secret.pop("stringData", None)
-    if string_data:
-        data = secret.setdefault("data", {}) or {}
-        for key, value in string_data.items():
-            data[key] = base64.b64encode(str(value).encode()).decode()
-        secret["data"] = data
-
-
-def _carry_server_defaults(rt, obj: dict, old: dict) -> None:
-    """A replace without server-defaulted fields keeps them (clusterIP, pod defaults)."""
-    if rt.key == "services":
-        spec, old_spec = obj.setdefault("spec", {}), old.get("spec") or {}
-        for key in (
-            "clusterIP",
-            "clusterIPs",
-            "type",
-            "sessionAffinity",
-            "ipFamilies",
-            "ipFamilyPolicy",
-            "internalTrafficPolicy",
-        ):
-            if key not in spec and key in old_spec:
-                spec[key] = old_spec[key]
-    elif rt.key == "pods" and isinstance(obj.get("spec"), dict):
-        default_pod_spec(obj["spec"])
-        old_spec = old.get("spec") or {}
-        for key in ("nodeName",):
-            if key in old_spec and key not in obj["spec"]:
-                obj["spec"][key] = old_spec[key]
 
 
 __all__ = ["Admission", "ApiError", "apply_defaults"]

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, errors, openapi, protobuf, tables
+from . import discovery, errors, openapi, podlog, protobuf, tables
 from .admission import FIELD_VALIDATION, SCHEMA_CHECK
 from .disruption import check_eviction
 from .errors import ApiError
@@ -632,13 +632,13 @@ class ApiServer:
         if pod is None:
             raise errors.not_found(pods, name)
         q = request.query
-        container = q.get("container") or _only_container(pod)
-        _check_container_started(pod, container)
+        container = q.get("container") or podlog.only_container(pod)
+        podlog.check_container_started(pod, container)
         if self.log_reader is None:
             raise ApiError(400, "BadRequest", "this kubesim runs no kubelet, so there are no logs")
         options = {"previous": _bool(q.get("previous")), "timestamps": _bool(q.get("timestamps"))}
         text = await self.log_reader(ns, name, container, **options)
-        text = _tail(text, _int(q, "tailLines"), _int(q, "limitBytes"))
+        text = podlog.tail(text, _int(q, "tailLines"), _int(q, "limitBytes"))
         if not _bool(q.get("follow")):
             return web.Response(text=text, content_type="text/plain")
         response = web.StreamResponse(headers={"Content-Type": "text/plain"})
@@ -656,7 +656,7 @@ class ApiServer:
                 if (
                     current is None
                     or current["metadata"]["uid"] != pod["metadata"]["uid"]
-                    or (_container_terminated(current, container))
+                    or (podlog.container_terminated(current, container))
                 ):
                     break
                 await asyncio.sleep(0.2)
@@ -664,62 +664,3 @@ class ApiServer:
             return response
         await response.write_eof()
         return response
-
-
-def _only_container(pod: dict) -> str:
-    names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
-    if len(names) == 1:
-        return names[0]
-    init = [c["name"] for c in (pod.get("spec") or {}).get("initContainers") or []]
-    choices = " ".join(names)
-    message = (
-        f"a container name must be specified for pod {pod['metadata']['name']}, "
-        f"choose one of: [{choices}]"
-    )
-    if init:
-        message += f" or one of the init containers: [{' '.join(init)}]"
-    raise errors.bad_request(message)
-
-
-def _statuses(pod: dict) -> list[dict]:
-    status = pod.get("status") or {}
-    return (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
-
-
-def _check_container_started(pod: dict, container: str) -> None:
-    spec = pod.get("spec") or {}
-    names = {c["name"] for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])}
-    if container not in names:
-        raise errors.bad_request(
-            f"container {container} is not valid for pod {pod['metadata']['name']}"
-        )
-    for status in _statuses(pod):
-        if status.get("name") != container:
-            continue
-        waiting = (status.get("state") or {}).get("waiting")
-        if waiting and not status.get("lastState"):
-            raise errors.bad_request(
-                f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to '
-                f"start: {waiting.get('reason', 'ContainerCreating')}"
-            )
-        return
-    raise errors.bad_request(
-        f'container "{container}" in pod "{pod["metadata"]["name"]}" is waiting to start: '
-        "ContainerCreating"
-    )
-
-
-def _container_terminated(pod: dict, container: str) -> bool:
-    for status in _statuses(pod):
-        if status.get("name") == container:
-            return "terminated" in (status.get("state") or {})
-    return False
-
-
-def _tail(text: str, lines: int | None, limit_bytes: int | None) -> str:
-    if lines is not None:
-        kept = text.splitlines(keepends=True)
-        text = "".join(kept[-lines:]) if lines > 0 else ""
-    if limit_bytes is not None:
-        text = text.encode()[:limit_bytes].decode(errors="ignore")
-    return text
