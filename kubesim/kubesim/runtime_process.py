@@ -7,6 +7,9 @@ CreateContainerError naming the image and the fix; we never guess an image's
 default command.
 
 Addresses: see `podnet` ("0.0.0.0" in env/command/args becomes the pod IP).
+Python processes also get a `sitecustomize` (on PYTHONPATH) that turns
+wildcard IPv4 binds into binds to the pod IP, so a server that defaults to
+0.0.0.0 still gets its own address.
 
 Volumes, two modes, chosen once at start:
 
@@ -58,6 +61,35 @@ if [ -n "$user" ]; then
 fi
 exec "$@"
 """
+
+
+# Imported by every Python process of a pod (PYTHONPATH): a wildcard IPv4 bind
+# ("0.0.0.0" or "") becomes a bind to the pod IP, which a container's own
+# network namespace would give it for free. Without it two pods whose servers
+# default to 0.0.0.0:8888 (and anything else on that port) would collide.
+_BIND_SHIM = """\
+import socket as _socket
+
+_POD_IP = {pod_ip!r}
+_bind = _socket.socket.bind
+
+
+def _pod_bind(self, address):
+    if self.family == _socket.AF_INET and isinstance(address, tuple):
+        if address and address[0] in ("", "0.0.0.0"):
+            address = (_POD_IP, *address[1:])
+    return _bind(self, address)
+
+
+_socket.socket.bind = _pod_bind
+"""
+
+
+def write_bind_shim(directory: str, pod_ip: str) -> str:
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "sitecustomize.py"), "w") as handle:
+        handle.write(_BIND_SHIM.format(pod_ip=pod_ip))
+    return directory
 
 
 def namespaces_available() -> bool:
@@ -243,6 +275,9 @@ class ProcessRuntime:
         """argv, env, extra subprocess options and the open log file (blocking I/O)."""
         argv = [_rewrite_ip(a, launch.pod_ip) for a in resolve_argv(launch)]
         env = {k: _rewrite_ip(v, launch.pod_ip) for k, v in self._base_env(launch).items()}
+        if launch.pod_dir and launch.pod_ip and not launch.pod["spec"].get("hostNetwork"):
+            shim = write_bind_shim(os.path.join(launch.pod_dir, "kubesim-net"), launch.pod_ip)
+            env["PYTHONPATH"] = ":".join(p for p in (shim, env.get("PYTHONPATH")) if p)
         rule = launch.rule
         workdir = launch.container.get("workingDir") or (rule.working_dir if rule else None) or "/"
         if self.mode == "rewrite":

@@ -539,3 +539,16 @@ async def test_lifecycle_hooks(make_cluster, tmp_path):
     events = store.list("events", NS, field_selector="involvedObject.name=badhook")[0]
     failed = [e for e in events if e["reason"] == "FailedPostStartHook"]
     assert failed and failed[0]["message"].startswith("Exec lifecycle hook (['false'])")
+
+
+async def test_python_servers_binding_all_interfaces_get_their_pod_ip(make_cluster):
+    store, _ = await make_cluster()
+    probe = {"tcpSocket": {"port": 8888}, "periodSeconds": 1}
+    # no --bind: http.server binds every interface, as many servers do by default
+    for name in ("left", "right"):
+        server = container([PY, "-m", "http.server", "8888"], readinessProbe=probe)
+        await store.create("pods", pod(name, server))
+    pods = [await wait_for(store, "pods", n, NS, ready, timeout=20) for n in ("left", "right")]
+    for p in pods:
+        status, _ = await get(f"http://{p['status']['podIP']}:8888/")
+        assert status == 200
