@@ -26,12 +26,15 @@ CRASH_FAILURES = frozenset({"CrashLoopBackOff"})
 
 @dataclass(frozen=True)
 class Verdict:
-    state: str  # "ready", "starting" or "failed"
+    # "ready", "failed", "starting", or "unschedulable": no node fits now, but
+    # one may soon (the cluster autoscaler, a preempted placeholder); the
+    # spawner decides how long to give it
+    state: str
     message: str = ""
 
     @property
     def done(self) -> bool:
-        return self.state != "starting"
+        return self.state in ("ready", "failed")
 
 
 STARTING = Verdict("starting")
@@ -91,19 +94,29 @@ def exit_code(
 
 
 def unschedulable_reason(pod: Obj, events: list[Obj] = ()) -> str | None:
-    """Why the scheduler cannot place the pod, or None if it can (or hasn't tried)."""
+    """Why the scheduler cannot place the pod, or None if it can, hasn't
+    tried, or help is on the way (a preemption or an autoscaler scale-up)."""
     scheduled = condition(pod, "PodScheduled")
     if not scheduled or scheduled.get("status") != "False":
         return None
     if scheduled.get("reason") != "Unschedulable":
         return None
-    for event in reversed(events):
-        if event.get("reason") == "TriggeredScaleUp":
-            return None  # the cluster autoscaler is adding a node for it
+    if (pod.get("status") or {}).get("nominatedNodeName"):
+        return None  # lower-priority pods (user placeholders) are being evicted for it
+    if last_reason(events, ("TriggeredScaleUp", "NotTriggerScaleUp")) == "TriggeredScaleUp":
+        return None  # the cluster autoscaler is adding a node for it
     for event in reversed(events):
         if event.get("reason") == "FailedScheduling" and event.get("message"):
             return event["message"]
     return scheduled.get("message") or "no node can run it"
+
+
+def last_reason(events: list[Obj], reasons: tuple[str, ...]) -> str | None:
+    """The reason of the newest event among those with one of `reasons`."""
+    for event in reversed(events):
+        if event.get("reason") in reasons:
+            return event["reason"]
+    return None
 
 
 def classify(pod: Obj | None, events: list[Obj] = (), container_name: str = "notebook") -> Verdict:
@@ -128,7 +141,10 @@ def classify(pod: Obj | None, events: list[Obj] = (), container_name: str = "not
         )
     reason = unschedulable_reason(pod, events)
     if reason:
-        return Verdict("failed", f"Your server could not be scheduled on any node: {reason}")
+        message = f"Your server could not be scheduled on any node: {reason}"
+        if last_reason(events, ("TriggeredScaleUp", "NotTriggerScaleUp")) == "NotTriggerScaleUp":
+            return Verdict("failed", message)  # the autoscaler says it cannot help
+        return Verdict("unschedulable", message)
     return STARTING
 
 

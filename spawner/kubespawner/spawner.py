@@ -68,6 +68,20 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         """,
     )
 
+    unschedulable_grace_period = Float(
+        30,
+        config=True,
+        help="""
+        Seconds a spawn waits while no node can run the pod before it fails
+        with the scheduler's reason ("0/3 nodes are available: 3 Insufficient
+        memory."). Long enough for a cluster autoscaler to react (it scans
+        every 10 s); while it reports a scale-up, or while placeholder pods
+        are being preempted for the pod, the spawn keeps waiting until
+        ``start_timeout``. An autoscaler's NotTriggerScaleUp fails it at once.
+        0 fails as soon as the pod is unschedulable.
+        """,
+    )
+
     stop_timeout = Float(
         None,
         allow_none=True,
@@ -343,11 +357,18 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         await self._call(f"create {what} {name}", "POST", path, body=body)
 
     async def _wait_until_ready(self, pods: PodReflector, events: EventReflector | None) -> dict:
+        """Wait for the pod to be ready, woken by its watch events; fail fast
+        when it cannot become ready."""
         uid = self._pod_uid
         key = self._pod_key
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.start_timeout
         seen = False
+        unschedulable_since = None
 
-        def settled(pod):
+        def decided(pod):
+            """True when the pod is ready or hopeless -- or newly unschedulable,
+            so the loop below can start the grace-period clock."""
             nonlocal seen
             if pod is None:
                 # not in the cache yet (the watch event is on its way), or gone
@@ -355,21 +376,40 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             if pod["metadata"].get("uid") != uid:
                 return False  # still the previous pod of this name in the cache
             seen = True
-            return self._verdict(pod, events).done
+            verdict = self._verdict(pod, events)
+            if verdict.state == "unschedulable":
+                return unschedulable_since is None
+            return verdict.done
 
-        try:
-            pod = await pods.wait_for(key, settled, timeout=self.start_timeout)
-        except TimeoutError:
-            raise SpawnFailed(
-                f"Your server did not become ready within {self.start_timeout} seconds."
-            ) from None
-        except ReflectorFailed as error:
-            raise SpawnFailed(f"Lost track of your server: {error}") from error
-        verdict = self._verdict(pod, events)
-        if verdict.state != "ready":
-            self.log.error("Start of pod %s failed: %s", key, verdict.message)
-            raise SpawnFailed(verdict.message)
-        return pod
+        while True:
+            timeout = deadline - loop.time()
+            if unschedulable_since is not None:
+                grace_end = unschedulable_since + self.unschedulable_grace_period
+                timeout = min(timeout, grace_end - loop.time())
+            try:
+                pod = await pods.wait_for(key, decided, timeout=max(timeout, 0))
+            except TimeoutError:
+                if loop.time() >= deadline:
+                    raise SpawnFailed(
+                        f"Your server did not become ready within {self.start_timeout} seconds."
+                    ) from None
+                pod = pods.get(key)  # the grace period is over: decide on what we have
+            except ReflectorFailed as error:
+                raise SpawnFailed(f"Lost track of your server: {error}") from error
+            verdict = self._verdict(pod, events) if pod is None or seen else podstatus.STARTING
+            if verdict.state == "unschedulable":
+                now = loop.time()
+                unschedulable_since = unschedulable_since or now
+                if now - unschedulable_since < self.unschedulable_grace_period:
+                    continue
+                verdict = podstatus.Verdict("failed", verdict.message)
+            elif not verdict.done:
+                unschedulable_since = None  # scheduling got going again
+                continue
+            if verdict.state != "ready":
+                self.log.error("Start of pod %s failed: %s", key, verdict.message)
+                raise SpawnFailed(verdict.message)
+            return pod
 
     def _verdict(self, pod: dict | None, events: EventReflector | None) -> podstatus.Verdict:
         pod_events = events.events_for(self._pod_key, self._pod_uid) if events else []

@@ -94,11 +94,38 @@ async def test_image_pull_failure_fails_fast_with_the_image_name(hub_factory, si
 
 
 async def test_unschedulable_pod_fails_fast_saying_why(hub_factory, sim):
-    hub = await hub_factory(node_selector={"disktype": "none-such"}, start_timeout=60)
+    hub = await hub_factory(
+        node_selector={"disktype": "none-such"}, start_timeout=60, unschedulable_grace_period=0.5
+    )
     with pytest.raises(SpawnFailed, match="could not be scheduled") as info:
         await hub.spawn("i")
     assert "0/1 nodes are available" in str(info.value)
     assert sim.get("pods", "jupyter-i", NS) is None
+
+
+async def test_unschedulable_pod_that_becomes_schedulable_within_the_grace_period(
+    hub_factory, sim, api
+):
+    hub = await hub_factory(node_selector={"disktype": "ssd"}, unschedulable_grace_period=30)
+    task = asyncio.ensure_future(hub.spawn("i2"))
+    for _ in range(500):
+        pod = sim.get("pods", "jupyter-i2", NS)
+        conditions = (pod or {}).get("status", {}).get("conditions", [])
+        if any(c.get("reason") == "Unschedulable" for c in conditions):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the pod never became unschedulable")
+    # a node with the label appears (as a cluster autoscaler would add one)
+    (node,) = sim.objects("nodes")
+    await api.request(
+        "PATCH",
+        f"/api/v1/nodes/{node['metadata']['name']}",
+        body={"metadata": {"labels": {"disktype": "ssd"}}},
+        content_type="application/merge-patch+json",
+    )
+    spawner = await task
+    assert await spawner.poll() is None
 
 
 async def test_container_exiting_during_start_fails_fast(hub_factory, sim):

@@ -8,11 +8,10 @@ import pytest
 
 SERVER = textwrap.dedent(
     """
-    import argparse, http.server, os
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--ip", default="0.0.0.0")
-    parser.add_argument("--port", type=int, default=8888)
-    args, _ = parser.parse_known_args()
+    import http.server, os, urllib.parse
+    # where to listen comes, as for jupyterhub-singleuser, from the hub's
+    # JUPYTERHUB_SERVICE_URL (its 0.0.0.0 rewritten to the pod IP by kubesim)
+    url = urllib.parse.urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -22,7 +21,7 @@ SERVER = textwrap.dedent(
             self.end_headers()
             self.wfile.write(body)
 
-    http.server.ThreadingHTTPServer((args.ip, args.port), Handler).serve_forever()
+    http.server.ThreadingHTTPServer((url.hostname, url.port), Handler).serve_forever()
     """
 )
 

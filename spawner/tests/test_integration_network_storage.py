@@ -193,7 +193,7 @@ async def test_user_namespace_deleted_behind_our_back_is_recreated(hub_factory, 
 
 
 async def test_pvc_deleted_behind_our_back_is_recreated_on_the_next_spawn(hub_factory, sim, api):
-    hub = await hub_factory(**storage())
+    hub = await hub_factory(unschedulable_grace_period=0, **storage())
     await hub.spawn("olga")
     await hub.stop("olga")
     await api.request("DELETE", f"/api/v1/namespaces/{NS}/persistentvolumeclaims/claim-olga")

@@ -91,7 +91,9 @@ def test_unschedulable_uses_the_scheduler_event_message():
         {"reason": "FailedScheduling", "message": "0/3 nodes are available: 3 Insufficient memory."}
     ]
     verdict = classify(p, events)
-    assert verdict.state == "failed"
+    assert (
+        verdict.state == "unschedulable" and not verdict.done
+    )  # the spawner's grace period decides
     assert "3 Insufficient memory" in verdict.message
     assert "0/1 nodes: cond" in classify(p, []).message
 
@@ -104,6 +106,25 @@ def test_unschedulable_waits_while_the_autoscaler_adds_a_node():
     ]
     assert unschedulable_reason(p, events) is None
     assert classify(p, events).state == "starting"
+
+
+def test_unschedulable_waits_while_placeholders_are_preempted():
+    p = pod(conditions=[cond("PodScheduled", "False", "Unschedulable", "no room")])
+    p["status"]["nominatedNodeName"] = "node-1"
+    assert classify(p, []).state == "starting"
+
+
+def test_autoscaler_giving_up_fails_at_once():
+    p = pod(conditions=[cond("PodScheduled", "False", "Unschedulable", "no room")])
+    events = [
+        {"reason": "TriggeredScaleUp", "message": "up"},
+        {
+            "reason": "NotTriggerScaleUp",
+            "message": "pod didn't trigger scale-up: 1 max node group size reached",
+        },
+    ]
+    verdict = classify(p, events)
+    assert verdict.state == "failed" and "no room" in verdict.message
 
 
 def test_exit_code():
