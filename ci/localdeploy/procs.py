@@ -114,8 +114,8 @@ class ManagedProcess:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
             pass
-        if self.pid_file and self.pid_file.exists():
-            self.pid_file.unlink()
+        if self.pid_file:
+            self.pid_file.unlink(missing_ok=True)
 
     def kill(self) -> None:
         """SIGKILL, as when a pod's process dies without warning."""
@@ -133,8 +133,8 @@ def kill_recorded(pid_dir: Path, grace: float = 10) -> list[str]:
     for pid_file in sorted(pid_dir.glob("*.pid")):
         try:
             pid = int(pid_file.read_text())
-        except ValueError:
-            pid_file.unlink()
+        except (ValueError, FileNotFoundError):
+            pid_file.unlink(missing_ok=True)
             continue
         if group_alive(pid):
             for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2)):
@@ -146,7 +146,7 @@ def kill_recorded(pid_dir: Path, grace: float = 10) -> list[str]:
                 while group_alive(pid) and time.monotonic() < deadline:
                     time.sleep(0.1)
             stopped.append(pid_file.stem)
-        pid_file.unlink()
+        pid_file.unlink(missing_ok=True)
     return stopped
 
 

@@ -1,6 +1,7 @@
 """Helpers of the end-to-end suite: start a deployment, find users' pods
 and claims in kubesim, read facts out of the rendered values."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,8 +16,16 @@ E2E_VALUES = Path(__file__).parent / "values"
 
 def state_dir(name: str) -> Path:
     """A fresh state folder under test-artifacts/, so the logs of a failed
-    run (hub, proxy, kubesim, users' pods) stay there to read."""
-    path = ARTIFACTS / "deployments" / name
+    run (hub, proxy, kubesim, users' pods) stay there to read. Named after
+    this test process: two test runs at once must not share one; folders of
+    runs that are gone are removed."""
+    folder = ARTIFACTS / "deployments"
+    if folder.is_dir():
+        for old in folder.iterdir():
+            pid = old.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                purge(old)
+    path = folder / f"{name}-{os.getpid()}"
     purge(path)
     return path
 

@@ -3,7 +3,8 @@ one): log in, pick a profile, watch the progress page, land in JupyterLab.
 A screenshot of each step goes to test-artifacts/e2e/browser/."""
 
 import pytest
-from e2e_support import ARTIFACTS, profiles, user_pods
+from e2e_support import ARTIFACTS, admin_users, profiles, user_pods
+from test_e2e_spawn import logged_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -60,3 +61,7 @@ def test_login_pick_a_profile_watch_progress_land_in_jupyterlab(deployment, page
     env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0].get("env") or []}
     for key, value in (chosen.get("kubespawner_override", {}).get("environment") or {}).items():
         assert env[key] == str(value)
+
+    # leave the shared deployment as we found it
+    admin = logged_in(deployment, admin_users(deployment.values)[0])
+    assert admin.api("DELETE", f"users/{name}/server").status_code in (202, 204)

@@ -17,7 +17,7 @@ from e2e_support import ROOT, state_dir
 from localdeploy.addresses import free_port
 from test_e2e_spawn import default_form
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 
 DEV = ROOT / "ci" / "dev"
 READY = re.compile(r"^JupyterHub is ready at (http://127\.0\.0\.1:\d+/)$")

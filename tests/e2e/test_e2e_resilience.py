@@ -9,7 +9,7 @@ from e2e_hubclient import HubUser
 from e2e_support import admin_users, user_pods
 from test_e2e_spawn import default_form, logged_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def pod_identity(deployment, name: str) -> list[tuple[str, str]]:
