@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import signal
 import sys
@@ -143,6 +144,17 @@ class Bench:
 BENCH_ADMIN = "bench-admin"
 
 
+def dump_hub_profile(hub_pid: int, stats_file: Path, say) -> None:
+    """Ask the hub for its profile (see bench_hub_deploy.profile_config)."""
+    stats_file.unlink(missing_ok=True)
+    os.kill(hub_pid, signal.SIGUSR2)
+    deadline = time.monotonic() + 30
+    while not stats_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # let the write finish
+    say(f"hub profile: {stats_file}" if stats_file.exists() else "hub wrote no profile")
+
+
 async def measure(dep, token: str, server_port: int, plan: Plan, say) -> list[Scenario]:
     service = HubApi(dep.url, token, plan.spawn_timeout)
     try:
@@ -230,6 +242,11 @@ def main(argv=None) -> int:
         help="hub.concurrentSpawnLimit (default: the largest N, so all start at once)",
     )
     ap.add_argument("--profile-hub", type=Path, help="write the hub's cProfile stats here")
+    ap.add_argument(
+        "--hub-db",
+        choices=["sqlite-pvc", "sqlite-memory"],
+        help="hub.db.type (default: dev-config's, sqlite-pvc)",
+    )
     ap.add_argument("--state-dir", type=Path, default=STATE_DIR)
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
@@ -253,10 +270,13 @@ def main(argv=None) -> int:
         nodes=bench_hub_deploy.nodes_for(max(plan.users)),
         timeout=180,
         profile=args.profile_hub.resolve() if args.profile_hub else None,
+        db_type=args.hub_db,
     )
     try:
         say(f"deployment up at {dep.url} (state and logs in {args.state_dir})")
         results = asyncio.run(measure(dep, token, server_port, plan, say))
+        if args.profile_hub:
+            dump_hub_profile(find_hub_pid(dep.hub.pid), args.profile_hub.resolve(), say)
     finally:
         dep.stop()
     print(report(results))

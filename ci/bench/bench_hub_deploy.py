@@ -26,17 +26,24 @@ NODE_SIZE = ("--node-cpu", "64", "--node-memory", "64Gi")
 
 def profile_config(stats_file: Path) -> str:
     """hub.extraConfig that profiles the hub's main thread (its event loop)
-    from config load to exit, for `--profile-hub`."""
+    from config load on, and writes the stats on SIGUSR2 (`--profile-hub`).
+    Not at exit: the hub's SIGTERM handling leaves no room for atexit hooks,
+    and it keeps SIGUSR1 for itself."""
     return (
-        "import atexit, cProfile\n"
+        "import cProfile, signal\n"
         "_bench_profile = cProfile.Profile()\n"
         "_bench_profile.enable()\n"
-        f"atexit.register(_bench_profile.dump_stats, {str(stats_file)!r})\n"
+        "signal.signal(signal.SIGUSR2, "
+        f"lambda *_: _bench_profile.dump_stats({str(stats_file)!r}))\n"
     )
 
 
 def bench_values(
-    token: str, server_port: int, spawn_limit: int, profile: Path | None = None
+    token: str,
+    server_port: int,
+    spawn_limit: int,
+    profile: Path | None = None,
+    db_type: str | None = None,
 ) -> dict:
     """The overlay on dev-config.yaml, and why each key is there."""
     values = {
@@ -69,6 +76,9 @@ def bench_values(
         # Debug logging would add a log line per request to the hub's CPU.
         "debug": {"enabled": False},
     }
+    if db_type:
+        # e.g. sqlite-memory: the hub without its database's fsyncs
+        values["hub"]["db"] = {"type": db_type}
     if profile:
         values["hub"]["extraConfig"] = {"zz-bench-profile": profile_config(profile)}
     return values
@@ -92,7 +102,12 @@ def nodes_for(users: int) -> int:
 
 
 def start(
-    state_dir: Path, spawn_limit: int, nodes: int, timeout: float, profile: Path | None = None
+    state_dir: Path,
+    spawn_limit: int,
+    nodes: int,
+    timeout: float,
+    profile: Path | None = None,
+    db_type: str | None = None,
 ) -> tuple[LocalDeployment, str, int]:
     """A started deployment, the benchmark's API token, the servers' port."""
     purge(state_dir)
@@ -100,7 +115,7 @@ def start(
     token = secrets.token_hex(32)
     port = free_server_port()
     overlay = state_dir / "bench-values.yaml"
-    overlay.write_text(yaml.safe_dump(bench_values(token, port, spawn_limit, profile)))
+    overlay.write_text(yaml.safe_dump(bench_values(token, port, spawn_limit, profile, db_type)))
     options = Options(
         state_dir=state_dir,
         port=free_port(),
