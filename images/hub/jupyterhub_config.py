@@ -970,4 +970,10 @@ def configure(c, namespace):
     run_extra_config(namespace)
 
 
-configure(c, globals())
+try:
+    configure(c, globals())
+except ConfigError as e:
+    if e.__cause__ is not None:
+        raise  # an error in users' code: its traceback helps them
+    # A bad value or file: the one line naming it says everything.
+    raise SystemExit(f"Hub configuration error: {e}") from None

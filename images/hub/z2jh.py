@@ -112,7 +112,10 @@ def get_config(key, default=None):
 
     A key whose value is null counts as unset.
     """
-    value = values()
+    try:
+        value = values()
+    except ConfigError as e:
+        raise ConfigError(f"{e} (reading {key})") from None
     for part in key.split("."):
         if not isinstance(value, Mapping) or part not in value:
             return default
@@ -143,7 +146,10 @@ def get_secret_value(key, default=_MISSING):
 
 def get_name(name):
     """The rendered name of a resource, by the short name the chart uses for it."""
-    names = _resource_names(config_root())
+    try:
+        names = _resource_names(config_root())
+    except ConfigError as e:
+        raise ConfigError(f"{e} (reading the name of {name!r})") from None
     if name not in names:
         known = ", ".join(sorted(names)) or "none"
         raise ConfigError(

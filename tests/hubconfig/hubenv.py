@@ -304,14 +304,20 @@ def standin_render(values_files=(), release=RELEASE, namespace=NAMESPACE):
 
 @contextlib.contextmanager
 def raises_config_error(pattern):
-    """Expect z2jh.ConfigError with a message matching `pattern`.
+    """Expect the hub config to stop on a bad value (SystemExit with one line),
+    or on users' code (z2jh.ConfigError), with a message matching `pattern`.
 
     Each load imports z2jh afresh, so match on the class name, not identity.
     """
     try:
         yield
+    except SystemExit as e:
+        message = str(e.code)
+        assert message.startswith("Hub configuration error: "), message
+        assert re.search(pattern, message), f"{pattern!r} not in {message!r}"
     except ValueError as e:
         assert type(e).__name__ == "ConfigError", repr(e)
+        assert e.__cause__ is not None, "bad values should exit with one line"
         assert re.search(pattern, str(e)), f"{pattern!r} not in {str(e)!r}"
     else:
         raise AssertionError(f"no ConfigError matching {pattern!r}")

@@ -105,3 +105,29 @@ def test_missing_proxy_token(hub_setup):
 
     with raises_config_error(r"no proxy auth token: .*proxy\.secretToken"):
         load_hub_config(root, {**setup.pod.env, **env})
+
+
+@pytest.mark.slow
+def test_the_real_hub_exits_with_one_line(hub_setup, tmp_path):
+    """`jupyterhub` itself, as the Deployment runs it: exit 1, no traceback."""
+    import os
+    import subprocess
+
+    from hubenv import REPO
+
+    setup = hub_setup()
+    root = setup.root(existing_values={"singleuser": {"storage": {"type": "nfs"}}})
+    env = {**os.environ, **setup.pod.env, "Z2JH_CONFIG_ROOT": str(root)}
+    out = subprocess.run(
+        [REPO / ".venv/bin/jupyterhub", f"--config={root / 'jupyterhub_config.py'}"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        "Hub configuration error: singleuser.storage.type is 'nfs'; "
+        "it must be one of: dynamic, static, none"
+    ]

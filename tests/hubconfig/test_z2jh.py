@@ -102,6 +102,7 @@ def test_missing_file_names_the_file(root, z2jh):
         z2jh.get_config("hub.baseUrl")
     assert str(root / "secret/values.yaml") in str(info.value)
     assert "is missing" in str(info.value)
+    assert str(info.value).endswith("(reading hub.baseUrl)")
     # the message is the whole story: no chained traceback from deep inside
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
