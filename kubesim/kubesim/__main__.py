@@ -15,8 +15,6 @@ from pathlib import Path
 
 import yaml
 
-from .sim import KubeSim
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -84,6 +82,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> None:
+    from .sim import KubeSim  # imported after argument parsing: bad arguments fail fast
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
