@@ -143,3 +143,28 @@ def test_dev_up_down_and_up_again_keeps_users_and_files():
     purge = run_dev("down", "--purge", "--state-dir", str(state))
     assert purge.returncode == 0, purge.stderr
     assert not state.exists()
+
+
+def test_a_hub_that_fails_stops_the_run_and_shows_the_end_of_its_log(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('hub:\n  extraConfig:\n    boom: raise RuntimeError("boom from the e2e test")\n')
+    state = state_dir("cli-failing")
+    proc = subprocess.run(
+        [str(DEV), "up", "--port", str(free_port()), "--state-dir", str(state), "-f", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 1, proc.stdout
+    assert "hub exited with code" in proc.stderr, proc.stderr
+    assert "boom from the e2e test" in proc.stderr  # the hub log's last lines
+    assert not processes_mentioning(str(state))
+
+
+def test_a_missing_values_file_is_named(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    proc = run_dev(
+        "up", "--port", str(free_port()), "--state-dir", str(tmp_path / "s"), "-f", str(missing)
+    )
+    assert proc.returncode == 1
+    assert f"values file {missing} does not exist" in proc.stderr
