@@ -87,7 +87,7 @@ where $component has nodeSelector/tolerations.
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with include "jupyterhub.nodePurposeAffinity" (list "core" $V.scheduling.corePods) }}
+{{- with include "jupyterhub.nodePurposeAffinity" (list "core" $V.scheduling.corePods) | trim }}
 affinity:
   {{- . | nindent 2 }}
 {{- end }}

@@ -67,7 +67,6 @@ def _value_args(values: tuple, sets: tuple) -> list[str]:
     return args
 
 
-@functools.cache
 def render(
     values: tuple = (),
     helm: str = "3",
@@ -78,6 +77,12 @@ def render(
     show_only: str | None = None,
 ) -> Render:
     """`helm template` of the chart; raises HelmError with helm's message on failure."""
+    # One cache entry per input, however the caller spelled the arguments.
+    return _render(tuple(values), helm, release, namespace, tuple(sets), chart, show_only)
+
+
+@functools.cache
+def _render(values, helm, release, namespace, sets, chart, show_only) -> Render:
     args = ["template", release, str(chart), "--namespace", namespace]
     args += _value_args(values, sets)
     if show_only:
@@ -98,8 +103,12 @@ def render_error(values: tuple = (), helm: str = "3", sets: tuple = ()) -> str:
     raise AssertionError(f"helm {helm} accepted {values} {sets}")
 
 
-@functools.cache
 def lint(values: tuple = (), helm: str = "3") -> subprocess.CompletedProcess:
+    return _lint(tuple(values), helm)
+
+
+@functools.cache
+def _lint(values: tuple, helm: str) -> subprocess.CompletedProcess:
     return run_helm(["lint", "--strict", str(CHART), *_value_args(values, ())], helm)
 
 
