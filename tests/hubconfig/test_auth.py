@@ -134,3 +134,18 @@ def test_the_configured_authenticator_instantiates(hub_setup):
     assert authenticator.hosted_domain == ["youruniversity.edu"]
     assert authenticator.allowed_users == {"user1", "user2"}
     assert authenticator.login_service == "Your University"
+
+
+def test_seed_dummy_authenticator_with_a_password(hub_setup):
+    config = hub_setup().load(
+        existing_values={"auth": {"type": "dummy", "dummy": {"password": "workshop"}}}
+    )
+    assert authenticator_class(config).__name__ == "DummyAuthenticator"
+    assert config.DummyAuthenticator.password == "workshop"
+    assert "allow_all" not in config.DummyAuthenticator
+
+
+def test_seed_auth_type_replaces_the_default_authenticator(hub_setup):
+    """auth.type replaces the chart's default authenticator_class (dummy)."""
+    config = hub_setup("auth-github.yaml").config
+    assert config.JupyterHub.authenticator_class == "oauthenticator.github.GitHubOAuthenticator"
