@@ -41,7 +41,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
-from .runtime import ContainerLaunch, CreateContainerError, new_container_id
+from .runtime import ContainerLaunch, CreateContainerError, Mount, new_container_id
 
 _MOUNT_SCRIPT = r"""
 set -e
@@ -83,6 +83,10 @@ def _pod_bind(self, address):
 
 _socket.socket.bind = _pod_bind
 """
+
+
+SHIM_MOUNT = "/run/kubesim-net"
+HOME_MOUNT = "/run/kubesim-home"  # HOME of a runAsUser process whose image gives none
 
 
 def write_bind_shim(directory: str, pod_ip: str) -> str:
@@ -275,9 +279,18 @@ class ProcessRuntime:
         """argv, env, extra subprocess options and the open log file (blocking I/O)."""
         argv = [_rewrite_ip(a, launch.pod_ip) for a in resolve_argv(launch)]
         env = {k: _rewrite_ip(v, launch.pod_ip) for k, v in self._base_env(launch).items()}
+        mounts = list(launch.mounts)
         if launch.pod_dir and launch.pod_ip and not launch.pod["spec"].get("hostNetwork"):
             shim = write_bind_shim(os.path.join(launch.pod_dir, "kubesim-net"), launch.pod_ip)
+            if self.mode == "namespace":
+                # at a fixed path, so a runAsUser process need not traverse our state dir
+                mounts.append(Mount(shim, SHIM_MOUNT, True))
+                shim = SHIM_MOUNT
             env["PYTHONPATH"] = ":".join(p for p in (shim, env.get("PYTHONPATH")) if p)
+        own_home = os.path.join(launch.pod_dir or "/tmp", "home")
+        if self.mode == "namespace" and env.get("HOME") == own_home:
+            mounts.append(Mount(own_home, HOME_MOUNT, False))
+            env["HOME"] = HOME_MOUNT
         rule = launch.rule
         workdir = launch.container.get("workingDir") or (rule.working_dir if rule else None) or "/"
         if self.mode == "rewrite":
@@ -294,10 +307,10 @@ class ProcessRuntime:
                 "extra_groups": launch.supplemental_groups or None,
             }
         else:
-            for mount in launch.mounts:
+            for mount in mounts:
                 self._ensure_mountpoint(mount)
-            mount_args = [str(len(launch.mounts))]
-            for mount in launch.mounts:
+            mount_args = [str(len(mounts))]
+            for mount in mounts:
                 mount_args += [mount.source, mount.target, "ro" if mount.read_only else "rw"]
             user = "" if launch.run_as_user is None else str(launch.run_as_user)
             group = str(launch.run_as_group if launch.run_as_group is not None else 0)

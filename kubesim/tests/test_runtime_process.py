@@ -354,7 +354,12 @@ async def test_run_as_user(make_cluster):
     store, sim = await make_cluster()
     if sim.runtime.mode != "namespace":
         pytest.skip("runAsUser needs the namespace mode (root)")
-    c = container([PY, "-c", "import os; print(os.getuid(), os.getgid(), os.environ['HOME'])"])
+    script = (
+        "import os\n"
+        "open(os.path.join(os.environ['HOME'], 'x'), 'w').write('home is writable')\n"
+        "print(os.getuid(), os.getgid(), os.environ['HOME'])\n"
+    )
+    c = container([PY, "-c", script])
     await store.create(
         "pods",
         pod(
@@ -362,9 +367,11 @@ async def test_run_as_user(make_cluster):
         ),
     )
     done = await wait_for(store, "pods", "user", NS, terminated, timeout=20)
-    uid, gid, home = (await sim.read_log(NS, "user")).split()
-    assert (uid, gid) == ("1000", "100"), done
-    assert await asyncio.to_thread(os.path.isdir, home)
+    log = await sim.read_log(NS, "user")
+    assert terminated(done)["exitCode"] == 0, log
+    uid, gid, home = log.split()
+    assert (uid, gid) == ("1000", "100")
+    assert home == "/run/kubesim-home"
 
 
 async def test_stop_leaves_no_process(make_cluster):
