@@ -424,9 +424,30 @@ class ProcessRuntime:
                 await asyncio.wait_for(handle.wait(), 10)
             except (TimeoutError, asyncio.CancelledError):
                 pass
+        in_use = await asyncio.to_thread(_mount_points_in_use)
         for path in reversed(self._created_paths):
-            _remove_empty(path)
+            # another kubesim's containers may still have mounts there: removing the
+            # directory would detach them
+            if not any(m == path or m.startswith(path.rstrip("/") + "/") for m in in_use):
+                _remove_empty(path)
         self._created_paths.clear()
+
+
+def _mount_points_in_use() -> set[str]:
+    """Mount points of every process's mount namespace (from /proc/<pid>/mountinfo)."""
+    found: set[str] = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/mountinfo") as table:
+                for line in table:
+                    fields = line.split()
+                    if len(fields) > 4:
+                        found.add(fields[4].replace("\\040", " "))
+        except OSError:
+            continue
+    return found
 
 
 def _remove_empty(path: str) -> None:
