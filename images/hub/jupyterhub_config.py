@@ -580,7 +580,8 @@ def configure_init_containers(c, blocker):
 
 
 def storage_volumes():
-    """Volumes and mounts for the user's home (singleuser.storage.type)."""
+    """Volumes and mounts for the user's home (singleuser.storage.type), and
+    the spawner's PVC settings as {trait: (value, values key)}."""
     storage_type = _choice("singleuser.storage.type", ["dynamic", "static", "none"], "dynamic")
     home = _typed("singleuser.storage.homeMountPath", str, "/home/jovyan")
     settings = {}
@@ -589,7 +590,7 @@ def storage_volumes():
         volume_name = _typed(
             "singleuser.storage.dynamic.volumeNameTemplate", str, "volume-{user_server}"
         )
-        settings["storage_pvc_ensure"] = True
+        settings["storage_pvc_ensure"] = (True, "singleuser.storage.type")
         for key, trait, types in [
             ("singleuser.storage.dynamic.pvcNameTemplate", "pvc_name_template", str),
             ("singleuser.storage.dynamic.storageClass", "storage_class", str),
@@ -619,7 +620,7 @@ def storage_volumes():
         if sub_path:
             mount["subPath"] = sub_path
         mounts.append(mount)
-    return storage_type, settings, volumes, mounts
+    return settings, volumes, mounts
 
 
 def extra_files_volume():
@@ -644,9 +645,8 @@ def extra_files_volume():
 
 
 def configure_storage(c):
-    storage_type, settings, volumes, mounts = storage_volumes()
-    for trait, setting in settings.items():
-        value, key = setting if isinstance(setting, tuple) else (setting, "singleuser.storage")
+    settings, volumes, mounts = storage_volumes()
+    for trait, (value, key) in settings.items():
         _set_spawner(c, trait, value, key)
     file_volumes, file_mounts = extra_files_volume()
     volumes += file_volumes
@@ -718,75 +718,88 @@ def legacy_auth_config():
         out.setdefault(section, {})[trait] = value
         log.warning("%s is an old spelling; today: hub.config.%s.%s", key, section, trait)
 
-    auth_type = auth.get("type")
-    restricted = False
-    if auth_type is not None:
-        if auth_type == "custom":
-            class_name = _typed("auth.custom.className", str)
-            if not class_name:
-                raise ConfigError("auth.custom.className must name the authenticator class")
-            cls = _import_class(class_name, "auth.custom.className")
-            section, traits = cls.__name__, cls.class_traits(config=True)
-            put("JupyterHub", "authenticator_class", class_name, "auth.type")
-            for trait, value in _typed("auth.custom.config", dict, {}).items():
-                if trait not in traits:
-                    # e.g. the seed guide's GenericOAuthenticator.userdata_method
-                    log.warning(
-                        "auth.custom.config.%s is not a setting of %s today; ignored",
-                        trait,
-                        section,
-                    )
-                    continue
-                put(section, trait, value, f"auth.custom.config.{trait}")
-        elif auth_type in _LEGACY_AUTHENTICATORS:
-            class_name = _LEGACY_AUTHENTICATORS[auth_type]
-            cls = _import_class(class_name, "auth.type")
-            section = cls.__name__
-            put("JupyterHub", "authenticator_class", class_name, "auth.type")
-            block_key = f"auth.{auth_type}"
-            block = auth.get(auth_type)
-            if block is None and auth_type == "cilogon" and auth.get("github"):
-                # The seed guide's CILogon example puts its keys under `github`.
-                block_key, block = "auth.github", auth["github"]
-            traits = cls.class_traits(config=True)
-            for name, value in (block or {}).items():
-                trait = _LEGACY_AUTH_KEYS.get(name, _snake(name))
-                if trait not in traits:
-                    raise ConfigError(f"{block_key}.{name} is not a setting of {section}")
-                if trait == "hosted_domain" and isinstance(value, str):
-                    value = [value]
-                restricted |= trait.startswith("allowed_")
-                put(section, trait, value, f"{block_key}.{name}")
-            if auth_type != "dummy" and not restricted and not auth.get("whitelist"):
-                # The seed guide: without a whitelist any account may log in.
-                # Today's authenticators refuse everyone unless told.
-                put(section, "allow_all", True, f"auth.type: {auth_type} (no whitelist)")
-        else:
-            known = ", ".join(sorted([*_LEGACY_AUTHENTICATORS, "custom"]))
-            raise ConfigError(
-                f"auth.type {auth_type!r} is not supported (known: {known}); set "
-                "hub.config.JupyterHub.authenticator_class and hub.config.<Class>.* instead"
+    if auth.get("type") == "custom":
+        _legacy_custom_authenticator(put)
+    elif auth.get("type") is not None:
+        _legacy_authenticator(auth, put)
+    _legacy_auth_common(auth, put)
+    return out
+
+
+def _legacy_custom_authenticator(put):
+    """auth.type custom: auth.custom.className and its auth.custom.config."""
+    class_name = _typed("auth.custom.className", str)
+    if not class_name:
+        raise ConfigError("auth.custom.className must name the authenticator class")
+    cls = _import_class(class_name, "auth.custom.className")
+    section, traits = cls.__name__, cls.class_traits(config=True)
+    put("JupyterHub", "authenticator_class", class_name, "auth.type")
+    for trait, value in _typed("auth.custom.config", dict, {}).items():
+        if trait not in traits:
+            # e.g. the seed guide's GenericOAuthenticator.userdata_method
+            log.warning(
+                "auth.custom.config.%s is not a setting of %s today; ignored", trait, section
             )
+            continue
+        put(section, trait, value, f"auth.custom.config.{trait}")
+
+
+def _legacy_authenticator(auth, put):
+    """auth.type github/google/...: the class, and auth.<type>.* as its traits."""
+    auth_type = auth["type"]
+    if auth_type not in _LEGACY_AUTHENTICATORS:
+        known = ", ".join(sorted([*_LEGACY_AUTHENTICATORS, "custom"]))
+        raise ConfigError(
+            f"auth.type {auth_type!r} is not supported (known: {known}); set "
+            "hub.config.JupyterHub.authenticator_class and hub.config.<Class>.* instead"
+        )
+    class_name = _LEGACY_AUTHENTICATORS[auth_type]
+    cls = _import_class(class_name, "auth.type")
+    section, traits = cls.__name__, cls.class_traits(config=True)
+    put("JupyterHub", "authenticator_class", class_name, "auth.type")
+    block_key, block = f"auth.{auth_type}", auth.get(auth_type)
+    if block is None and auth_type == "cilogon" and auth.get("github"):
+        # The seed guide's CILogon example puts its keys under `github`.
+        block_key, block = "auth.github", auth["github"]
+    if not isinstance(block or {}, dict):
+        raise ConfigError(f"{block_key} must be a mapping, not {block!r}")
+    restricted = False
+    for name, value in (block or {}).items():
+        trait = _LEGACY_AUTH_KEYS.get(name, _snake(name))
+        if trait not in traits:
+            raise ConfigError(f"{block_key}.{name} is not a setting of {section}")
+        if trait == "hosted_domain" and isinstance(value, str):
+            value = [value]
+        restricted |= trait.startswith("allowed_")
+        put(section, trait, value, f"{block_key}.{name}")
+    if auth_type != "dummy" and not restricted and not auth.get("whitelist"):
+        # The seed guide: without a whitelist any account may log in. Today's
+        # authenticators refuse everyone unless told.
+        put(section, "allow_all", True, f"auth.type: {auth_type} (no whitelist)")
+
+
+def _legacy_auth_common(auth, put):
+    """auth.scopes, auth.whitelist, auth.admin and auth.state."""
     if auth.get("scopes") is not None:
         put("OAuthenticator", "scope", _typed("auth.scopes", list), "auth.scopes")
-    users = get_config("auth.whitelist.users")
-    if users is not None:
-        put("Authenticator", "allowed_users", set(users), "auth.whitelist.users")
-    admins = get_config("auth.admin.users")
-    if admins is not None:
-        put("Authenticator", "admin_users", set(admins), "auth.admin.users")
-    access = get_config("auth.admin.access")
+    for key, section, trait in [
+        ("auth.whitelist.users", "Authenticator", "allowed_users"),
+        ("auth.admin.users", "Authenticator", "admin_users"),
+    ]:
+        users = _typed(key, list)
+        if users is not None:
+            put(section, trait, set(users), key)
+    access = _typed("auth.admin.access", bool)
     if access is not None:
-        put("JupyterHub", "admin_access", bool(access), "auth.admin.access")
+        put("JupyterHub", "admin_access", access, "auth.admin.access")
         if not access:
             log.warning(
                 "auth.admin.access: false no longer restricts admins: JupyterHub's admin role "
                 "can always reach users' servers; define a narrower role in hub.loadRoles instead"
             )
-    state = get_config("auth.state.enabled")
+    state = _typed("auth.state.enabled", bool)
     if state is not None:
-        put("Authenticator", "enable_auth_state", bool(state), "auth.state.enabled")
-    return out
+        put("Authenticator", "enable_auth_state", state, "auth.state.enabled")
 
 
 # ---------------------------------------------------------------- services and roles

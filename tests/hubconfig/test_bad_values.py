@@ -75,6 +75,8 @@ BAD = [
     ({"cull": {"timeout": "1h"}}, r"cull\.timeout must be a whole number"),
     ({"cull": {"every": -5}}, r"cull\.every must be a whole number >= 0"),
     ({"auth": {"type": "ldap"}}, r"auth\.type 'ldap' is not supported"),
+    ({"auth": {"whitelist": {"users": "alice"}}}, r"auth\.whitelist\.users must be a list"),
+    ({"auth": {"type": "google", "google": "x"}}, r"auth\.google must be a mapping"),
     (
         {"auth": {"type": "github", "github": {"clientID": "x"}}},
         r"auth\.github\.clientID is not a setting of GitHubOAuthenticator",
