@@ -211,3 +211,26 @@ def test_existing_secret_is_mounted_for_the_hub(prerendered):
     hub = render(("maximal",)).find("Deployment", "max-hub")
     mounts = {m["name"]: m["mountPath"] for m in container(hub, "hub")["volumeMounts"]}
     assert mounts["existing-secret"] == "/usr/local/etc/jupyterhub/existing-secret/"
+
+
+@pytest.mark.parametrize(
+    "extra_env",
+    [
+        '{"A": "b", "N": 1}',  # a mapping of values
+        '[{"name": "A", "value": "b"}, {"name": "N", "value": "1"}]',  # a list of EnvVar (seed reference)
+    ],
+)
+def test_hub_extra_env_as_mapping_or_list(extra_env):
+    hub = render(sets=(f"hub.extraEnv={extra_env}",)).find("Deployment", "hub")
+    env = {e["name"]: e.get("value") for e in container(hub, "hub")["env"]}
+    assert env["A"] == "b" and env["N"] == "1"
+
+
+def test_hub_extra_env_value_from():
+    sets = ('hub.extraEnv={"TOKEN": {"valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}}',)
+    hub = render(sets=sets).find("Deployment", "hub")
+    env = {e["name"]: e for e in container(hub, "hub")["env"]}
+    assert env["TOKEN"] == {
+        "name": "TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}},
+    }
