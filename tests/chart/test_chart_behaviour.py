@@ -234,3 +234,20 @@ def test_hub_extra_env_value_from():
         "name": "TOKEN",
         "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}},
     }
+
+
+def test_defaults_users_expect(prerendered):
+    r = render()
+    values = yaml.safe_load(base64.b64decode(r.find("Secret", "hub")["data"]["values.yaml"]))
+    assert {"enabled": True, "timeout": 3600, "every": 600}.items() <= values["cull"].items()
+    storage = values["singleuser"]["storage"]
+    assert (storage["type"], storage["capacity"], storage["homeMountPath"]) == (
+        "dynamic",
+        "10Gi",
+        "/home/jovyan",
+    )
+    assert values["singleuser"]["memory"]["guarantee"] == "1G"
+    assert values["singleuser"]["cloudMetadata"]["blockWithIptables"] is True
+    assert values["hub"]["config"]["JupyterHub"]["authenticator_class"] == "dummy"
+    assert {"hub", "proxy", "singleuser"} <= r.names("NetworkPolicy")
+    assert values["Release"] == {"Name": "jhub", "Namespace": "jhub", "Service": "Helm"}
