@@ -19,7 +19,8 @@ import logging
 from typing import Any
 
 from .errors import ApiError
-from .store import Store, clone, now_rfc3339
+from .jsonutil import clone
+from .store import Store, now_rfc3339
 
 log = logging.getLogger(__name__)
 

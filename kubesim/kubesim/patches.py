@@ -12,7 +12,7 @@ from typing import Any
 
 from . import schemas
 from .errors import ApiError, bad_request
-from .store import clone
+from .jsonutil import clone
 
 CONTENT_TYPES = {
     "application/merge-patch+json": "merge",

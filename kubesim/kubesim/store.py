@@ -100,6 +100,7 @@ from typing import Any
 
 from . import errors
 from .errors import ApiError
+from .eventview import EventsView
 from .gc import GarbageCollection
 from .jsonutil import clone
 from .resources import REGISTRY, Registry, ResourceType
@@ -168,10 +169,21 @@ class Store(GarbageCollection):
         # id(snapshot) -> (snapshot, JSON bytes): stored snapshots never change, so each is
         # encoded once however many lists, gets and watchers send it.
         self._encoded: dict[int, tuple[Obj, bytes]] = {}
+        self._views = {
+            "events.events.k8s.io": EventsView(
+                self, self.resource("events.events.k8s.io"), self.resource("events")
+            )
+        }
         for ns in SYSTEM_NAMESPACES:
             self._put_new(self.resource("namespaces"), self._namespace_object(ns))
 
     # ----- lookups -------------------------------------------------------------
+
+    def _view(self, rt) -> EventsView | None:
+        """The converting view for types stored as another type (events.k8s.io)."""
+        if isinstance(rt, ResourceType):
+            return self._views.get(rt.key)
+        return self._views.get(self.resource(rt).key)
 
     def resource(self, name: str | ResourceType) -> ResourceType:
         return self.registry.resolve(name)
@@ -192,11 +204,17 @@ class Store(GarbageCollection):
 
     def peek(self, rt, name: str, namespace: str | None = None) -> Obj | None:
         """The stored snapshot (shared, read-only) or None: for assertions."""
+        view = self._view(rt)
+        if view:
+            return view.peek(name, namespace)
         rt = self.resource(rt)
         bucket = self._bucket(rt, namespace)
         return bucket.get(name) if bucket else None
 
     def get_nowait(self, rt, name: str, namespace: str | None = None) -> Obj:
+        view = self._view(rt)
+        if view:
+            return view.get_nowait(name, namespace)
         rt = self.resource(rt)
         return clone(self._find(rt, name, namespace))
 
@@ -210,6 +228,9 @@ class Store(GarbageCollection):
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> tuple[list[Obj], str]:
+        view = self._view(rt)
+        if view:
+            return view.list(namespace, label_selector, field_selector)
         rt = self.resource(rt)
         label_match = parse_label_selector(label_selector)
         field_match = parse_field_selector(field_selector, rt)
@@ -248,6 +269,9 @@ class Store(GarbageCollection):
         continue_token: str | None = None,
     ) -> tuple[list[Obj], str, str | None, int | None]:
         """list() with limit/continue: (items, resourceVersion, continue, remaining)."""
+        view = self._view(rt)
+        if view:
+            return view.list_page(namespace, label_selector, field_selector, limit, continue_token)
         rt = self.resource(rt)
         start_after = None
         list_rv = self._rv
@@ -318,6 +342,9 @@ class Store(GarbageCollection):
     async def create(
         self, rt, obj: Obj, namespace: str | None = None, dry_run: bool = False
     ) -> Obj:
+        view = self._view(rt)
+        if view:
+            return await view.create(obj, namespace, dry_run)
         rt = self.resource(rt)
         obj = clone(obj)
         meta = _meta(obj)
@@ -407,11 +434,17 @@ class Store(GarbageCollection):
     async def replace(
         self, rt, name: str, obj: Obj, namespace: str | None = None, dry_run: bool = False
     ) -> Obj:
+        view = self._view(rt)
+        if view:
+            return await view.replace(name, obj, namespace, dry_run)
         return self._update(self.resource(rt), name, obj, namespace, "main", dry_run)
 
     async def update_status(
         self, rt, name: str, obj: Obj, namespace: str | None = None, dry_run: bool = False
     ) -> Obj:
+        view = self._view(rt)
+        if view:
+            return await view.replace(name, obj, namespace, dry_run)
         return self._update(self.resource(rt), name, obj, namespace, "status", dry_run)
 
     def _update(
@@ -514,6 +547,9 @@ class Store(GarbageCollection):
         subresource: str | None = None,
         dry_run: bool = False,
     ) -> Obj:
+        view = self._view(rt)
+        if view:
+            return await view.patch(name, patch, patch_type, namespace, dry_run)
         from .patches import CONTENT_TYPES, apply_patch  # patches imports the store
 
         rt = self.resource(rt)
@@ -579,6 +615,16 @@ class Store(GarbageCollection):
         dry_run: bool = False,
     ) -> tuple[Obj, bool]:
         """Delete or start deleting; returns (object, removed_now)."""
+        view = self._view(rt)
+        if view:
+            return await view.delete(
+                name,
+                namespace,
+                grace_period_seconds=grace_period_seconds,
+                propagation_policy=propagation_policy,
+                preconditions=preconditions,
+                dry_run=dry_run,
+            )
         rt = self.resource(rt)
         self._check_namespace(rt, name, namespace, creating=False)
         old = self._find(rt, name, namespace)
@@ -681,6 +727,17 @@ class Store(GarbageCollection):
         allow_bookmarks: bool = False,
         send_initial_events: bool | None = None,
     ) -> Watch:
+        view = self._view(rt)
+        if view:
+            return view.watch(
+                namespace,
+                label_selector,
+                field_selector,
+                resource_version,
+                timeout_seconds=timeout_seconds,
+                allow_bookmarks=allow_bookmarks,
+                send_initial_events=send_initial_events,
+            )
         rt = self.resource(rt)
         label_match = parse_label_selector(label_selector)
         field_match = parse_field_selector(field_selector, rt)
