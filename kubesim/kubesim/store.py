@@ -113,6 +113,7 @@ Obj = dict[str, Any]
 
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 TERMINAL_PHASES = ("Succeeded", "Failed")
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")  # NamespaceLifecycle
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -652,6 +653,8 @@ class Store(GarbageCollection):
             finalizers.append("foregroundDeletion")
         grace = self._grace_period(rt, old, grace_period_seconds)
         if rt.key == "namespaces":
+            if name in IMMORTAL_NAMESPACES:
+                raise errors.forbidden(rt, name, "this namespace may not be deleted")
             if not meta.get("deletionTimestamp"):
                 new_meta["deletionTimestamp"] = now_rfc3339()
                 new_meta["deletionGracePeriodSeconds"] = 0

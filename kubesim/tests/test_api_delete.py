@@ -197,3 +197,12 @@ async def test_eviction_respects_disruption_budgets(core, sim):
         await core.create_namespaced_pod_eviction("b", "default", eviction)
     assert err.value.status == 429
     assert "disruption budget" in json.loads(err.value.body)["message"]
+
+
+async def test_system_namespaces_may_not_be_deleted(core):
+    with pytest.raises(ApiException) as err:
+        await core.delete_namespace("kube-system")
+    assert err.value.status == 403
+    assert json.loads(err.value.body)["message"] == (
+        'namespaces "kube-system" is forbidden: this namespace may not be deleted'
+    )
