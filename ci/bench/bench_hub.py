@@ -34,7 +34,13 @@ for path in (HERE, ROOT / "ci"):
 import bench_hub_deploy  # noqa: E402
 from bench_hub_figures import Scenario, error_summary, table  # noqa: E402
 from bench_hub_hubapi import HubApi  # noqa: E402
-from bench_hub_procs import cpu_seconds, find_hub_pid  # noqa: E402
+from bench_hub_procs import (  # noqa: E402
+    children,
+    cmdline,
+    cpu_seconds,
+    find_hub_pid,
+    stop_leftovers,
+)
 from bench_hub_responder import PodResponder  # noqa: E402
 
 STATE_DIR = ROOT / "test-artifacts" / "bench-hub"
@@ -68,7 +74,7 @@ class Bench:
         self.responder = responder
         self.plan = plan
         self.say = say
-        self.hub_pid = find_hub_pid(dep.hub.pid)
+        self.hub_pid = find_hub_pid(dep.hub.pid)  # the same for the whole run
         self.options = default_options(dep.values)
 
     async def kubesim_admin(self, method: str, path: str, body: dict | None = None):
@@ -118,11 +124,11 @@ class Bench:
         self.say(f"{name}: {result.ready} ready, {len(result.errors)} failed in {wall:.1f} s")
         for line in error_summary(result.errors):
             self.say(f"  {line}")
-        await self.stop_all(names)
+        result.stop_wall = await self.stop_all(names)
         self.responder.close_all()  # every user pod is gone
         return result
 
-    async def stop_all(self, names: list[str]) -> None:
+    async def stop_all(self, names: list[str]) -> float:
         started = time.perf_counter()
         await asyncio.gather(*(self.hub.stop(n) for n in names))
         left = await self.hub.wait_all_stopped(names, self.plan.stop_timeout)
@@ -131,7 +137,9 @@ class Bench:
                 f"{len(left)} servers still there {self.plan.stop_timeout:.0f} s after "
                 f"stopping, e.g. {left[:3]}; see {self.dep.layout.logs}/hub.log"
             )
-        self.say(f"stopped {len(names)} servers in {time.perf_counter() - started:.1f} s")
+        took = time.perf_counter() - started
+        self.say(f"stopped {len(names)} servers in {took:.1f} s")
+        return took
 
     async def run(self) -> list[Scenario]:
         results = []
@@ -272,13 +280,17 @@ def main(argv=None) -> int:
         profile=args.profile_hub.resolve() if args.profile_hub else None,
         db_type=args.hub_db,
     )
+    hub_pid = None
     try:
+        hub_pid = find_hub_pid(dep.hub.pid)
         say(f"deployment up at {dep.url} (state and logs in {args.state_dir})")
         results = asyncio.run(measure(dep, token, server_port, plan, say))
         if args.profile_hub:
-            dump_hub_profile(find_hub_pid(dep.hub.pid), args.profile_hub.resolve(), say)
+            dump_hub_profile(hub_pid, args.profile_hub.resolve(), say)
     finally:
+        services = {pid: cmdline(pid) for pid in children(hub_pid)} if hub_pid else {}
         dep.stop()
+        stop_leftovers(services)
     print(report(results))
     if args.json:
         args.json.write_text(json.dumps([as_json(r) for r in results], indent=1))

@@ -30,6 +30,7 @@ class Scenario:
     api_requests: Counter = field(default_factory=Counter)  # (verb, resource) -> n
     throttled: int = 0
     late_binds: int = 0
+    stop_wall: float = math.nan  # first DELETE to every server gone
 
     @property
     def ready(self) -> int:
@@ -56,6 +57,7 @@ class Scenario:
             "kubesim CPU s": f"{self.kubesim_cpu:.1f}",
             "API req/spawn": f"{total / per_user:.1f}",
             "API writes/spawn": f"{writes / per_user:.1f}",
+            "stop all s": f"{self.stop_wall:.1f}",
         }
 
 

@@ -38,7 +38,9 @@ class HubApi:
         self.session = aiohttp.ClientSession(
             headers={"Authorization": f"token {token}"},
             # every user at once: no client-side connection cap
-            connector=aiohttp.TCPConnector(limit=0),
+            # a new connection per request: the proxy closes idle keep-alive
+            # connections after 5 s, and a request racing that close fails
+            connector=aiohttp.TCPConnector(limit=0, force_close=True),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
         )
 

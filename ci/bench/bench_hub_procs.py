@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import time
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -44,3 +47,34 @@ def find_hub_pid(leader: int) -> int:
         if any(Path(a).name == "jupyterhub" for a in argv[:2]):
             return pid
     raise RuntimeError(f"no jupyterhub process in process group {leader}: {group_members(leader)}")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def stop_leftovers(pids: dict[int, list[str]], grace: float = 5) -> list[int]:
+    """SIGTERM, then SIGKILL, the processes in `pids` (pid -> its command
+    line when recorded) that still run that same command. The hub starts
+    its services (the idle culler) in their own sessions, so stopping the
+    hub's process group leaves them behind when the hub itself was killed."""
+    alive = [pid for pid, argv in pids.items() if argv and cmdline(pid) == argv]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(cmdline(p) for p in alive):
+            time.sleep(0.1)
+        alive = [pid for pid in alive if cmdline(pid)]
+        if not alive:
+            break
+    return list(pids)
