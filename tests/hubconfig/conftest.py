@@ -9,21 +9,13 @@ import pytest
 # --import-mode=importlib: make this folder's helper modules importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hubenv import (  # noqa: E402
-    VALUES,
-    chart_renders_hub,
-    hub_pod,
-    load_hub_config,
-    materialise,
-    render,
-    standin_render,
-)
+from hubenv import VALUES, hub_pod, load_hub_config, materialise, render  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def renderer():
-    """Real `helm template` once the chart renders its hub objects."""
-    return render if chart_renders_hub() else standin_render
+    """Real `helm template` of chart/."""
+    return render
 
 
 class HubSetup:
