@@ -264,3 +264,13 @@ def test_every_namespaced_object_has_its_namespace(rendered):
         assert ("namespace" in doc["metadata"]) != (doc["kind"] in cluster_scoped), doc["metadata"][
             "name"
         ]
+
+
+def test_every_object_carries_the_standard_labels(rendered):
+    keys = {
+        f"app.kubernetes.io/{k}" for k in ("name", "instance", "component", "managed-by", "version")
+    }
+    for doc in rendered.docs:
+        assert keys | {"helm.sh/chart"} <= doc["metadata"]["labels"].keys(), doc["metadata"]["name"]
+    for w in workloads(rendered):
+        assert keys <= w["spec"]["template"]["metadata"]["labels"].keys(), w["metadata"]["name"]
