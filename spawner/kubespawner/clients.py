@@ -177,28 +177,6 @@ def _query(params: dict[str, Any] | None) -> dict[str, str] | None:
     return out
 
 
-def status_message(error: BaseException) -> str:
-    """The human message of a Kubernetes Status error body, or str(error)."""
-    body = getattr(error, "body", None)
-    if body:
-        try:
-            return json.loads(body).get("message") or str(body)
-        except (ValueError, AttributeError):
-            return str(body)
-    return str(error)
-
-
-def status_reason(error: BaseException) -> str:
-    """The machine reason (AlreadyExists, Expired, Forbidden...) of a Status error."""
-    body = getattr(error, "body", None)
-    if body:
-        try:
-            return json.loads(body).get("reason") or ""
-        except (ValueError, AttributeError):
-            return ""
-    return ""
-
-
 _shared: dict[tuple, asyncio.Task] = {}
 
 

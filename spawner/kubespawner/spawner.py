@@ -23,7 +23,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Float, Int
 
 from . import podstatus
-from .clients import ApiSettings, KubeAPI, shared_api, status_message
+from .clients import ApiSettings, KubeAPI, shared_api
 from .config import COMPONENT_LABEL, KubeSpawnerConfig
 from .expansion import render_name, template_fields
 from .objects import make_owner_reference
@@ -510,7 +510,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             return
         server = getattr(self, "server", None)
         ip = (pod.get("status") or {}).get("podIP")
-        if server is None or not ip or not is_ready_for_url(pod):
+        if server is None or not ip or not podstatus.is_ready(pod):
             return
         if server.ip != ip:
             self.log.warning(
@@ -659,14 +659,10 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             self._pvc_ensured_name = None
 
 
-def is_ready_for_url(pod: dict) -> bool:
-    return podstatus.is_ready(pod)
-
-
 def _event_message(event: dict) -> str:
     when = event.get("lastTimestamp") or event.get("eventTime") or ""
     kind = event.get("type") or "Normal"
     return f"{when} [{kind}] {event.get('message', '')}".strip()
 
 
-__all__ = ["KubeSpawner", "SpawnFailed", "status_message"]
+__all__ = ["KubeSpawner", "SpawnFailed"]
