@@ -101,7 +101,10 @@ class Admission:
         self.strict = strict
         self.store = store  # for admission that looks at other objects (default class)
         self._node_ports = itertools.count(30000)
-        self._cluster_ips = (f"10.96.{(i >> 8) & 255}.{i & 255}" for i in itertools.count(10))
+        # Cluster IPs come from loopback (127.96.0.0/16), not 10.96.0.0/12 as on a
+        # real cluster: a client here that follows a Service IP must never send
+        # traffic off this machine, and kubesim's kube-proxy can serve loopback.
+        self._cluster_ips = (f"127.96.{(i >> 8) & 255}.{i & 255}" for i in itertools.count(10))
 
     def __call__(self, rt, obj: dict, old: dict | None, operation: str) -> None:
         if operation == "CREATE":

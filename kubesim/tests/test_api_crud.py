@@ -225,7 +225,7 @@ async def test_service_gets_cluster_ip_and_port_defaults(core):
             "spec": {"selector": {"app": "hub"}, "ports": [{"port": 8081}]},
         },
     )
-    assert svc.spec.cluster_ip.startswith("10.96.")
+    assert svc.spec.cluster_ip.startswith("127.96.")
     assert svc.spec.ports[0].protocol == "TCP"
     assert svc.spec.ports[0].target_port == 8081
 
