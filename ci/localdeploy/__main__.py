@@ -22,11 +22,13 @@ def _on_signal(signum, frame):
 
 
 def _pid_alive(pid: int) -> bool:
+    """Running, not merely waiting for its parent to collect its exit
+    status (a zombie has stopped everything already)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
-    return True
+    return state != "Z"
 
 
 def _running_up(layout: StateLayout) -> int | None:

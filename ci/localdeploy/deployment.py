@@ -67,6 +67,7 @@ class LocalDeployment:
         self.hub: ManagedProcess | None = None
         self.proxy: ManagedProcess | None = None
         self.namespace = render.NAMESPACE
+        self._claims_restored = False
 
     # --- public facts ------------------------------------------------------
     @property
@@ -169,12 +170,14 @@ class LocalDeployment:
             f"{len(report.kept)} kept from the last run",
         )
         restored = restore_claims(self.client, self.layout.kept_claims)
+        self._claims_restored = True  # from now on kubesim holds every claim we know
         if restored:
             say("apply", f"{restored} users' claims from the last run created again")
 
     def save_claims(self) -> None:
-        """Remember users' claims for the next run (see keep.py)."""
-        if self.client and self.kubesim and self.kubesim.alive():
+        """Remember users' claims for the next run (see keep.py). Not before
+        the last run's claims are back in kubesim: that would forget them."""
+        if self._claims_restored and self.kubesim and self.kubesim.alive():
             rendered = {
                 o["metadata"]["name"] for o in self.objects if o["kind"] == "PersistentVolumeClaim"
             }
