@@ -255,10 +255,16 @@ def main(argv=None) -> int:
         choices=["sqlite-pvc", "sqlite-memory"],
         help="hub.db.type (default: dev-config's, sqlite-pvc)",
     )
-    ap.add_argument("--state-dir", type=Path, default=STATE_DIR)
+    ap.add_argument(
+        "--state-dir",
+        type=Path,
+        help=f"state and logs (default {STATE_DIR.relative_to(ROOT)}/ci or /full)",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
     plan = SHORT if args.ci else FULL
+    # apart, so the short run of a `ci/test` never stops a full run going on
+    args.state_dir = args.state_dir or STATE_DIR / ("ci" if args.ci else "full")
     if args.users:
         plan = Plan(tuple(args.users), plan.fault_share, plan.spawn_timeout, plan.stop_timeout)
     if args.fault_share is not None:
