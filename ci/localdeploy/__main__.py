@@ -141,8 +141,13 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument(
         "-f", "--values", action="append", default=[], help="extra values file (repeatable)"
     )
-    up.add_argument("--runtime", choices=["process", "pause"], default="process")
-    up.add_argument("--nodes", type=int, default=1)
+    up.add_argument(
+        "--runtime",
+        choices=["process", "pause"],
+        default="process",
+        help="kubesim runtime for users' pods: real processes (default) or none (benchmarks)",
+    )
+    up.add_argument("--nodes", type=int, default=1, help="simulated nodes (default 1)")
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", parents=[common], help="stop a running `ci/dev up`")
     down.add_argument("--purge", action="store_true", help="also remove the state folder")
