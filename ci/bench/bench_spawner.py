@@ -25,7 +25,7 @@ from kubesim import KubeSim
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 IMPLS = {
-    "ours": ROOT / ".venv/bin/python",
+    "ours": ROOT / ".venv-bench-ours/bin/python",
     "upstream": ROOT / ".venv-bench-upstream/bin/python",
 }
 # the same small per-step pod delays for every run (seconds)
