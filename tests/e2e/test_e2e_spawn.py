@@ -86,8 +86,8 @@ def test_each_profile_shows_in_the_pod_and_a_bad_choice_is_refused(deployment):
                 if what == "memory":
                     want = ByteSpecification().validate(None, want)
                 assert quantity(resources[kind][what]) == pytest.approx(float(want)), key
-        if "image" in override:
-            assert container["image"] == override["image"]
+        image = deployment.values["singleuser"]["image"]
+        assert container["image"] == override.get("image", f"{image['name']}:{image['tag']}")
         user.stop()
         assert not user_pods(deployment, user.name)
 
