@@ -89,7 +89,7 @@ class Bench:
         name = f"{users} users" + (f", {fault_share:.0%} API errors" if fault_share else "")
         names = [f"bench-{tag}-{i:04d}" for i in range(users)]
         await self.hub.create_users(names)
-        # room for retried pods and the chart's own pods between them
+        # room for pods created again after failures
         await self.responder.listen_ahead(users + users // 2 + 50)
         late_before = self.responder.late_binds
         if fault_share:
