@@ -100,13 +100,15 @@ async def call_with_retries(
             if delay is None:
                 delay = backoff_delay(attempt)
             if loop.time() + delay > deadline:
-                logger.error(
-                    "Giving up on %s after %d attempts in %.1fs: %s",
-                    description,
-                    attempt + 1,
-                    retry_timeout,
-                    describe_error(error),
+                elapsed = retry_timeout - (deadline - loop.time())
+                summary = (
+                    f"Giving up on {description} after {attempt + 1} attempts in "
+                    f"{elapsed:.1f}s: {describe_error(error)}"
                 )
+                logger.error("%s", summary)
+                if isinstance(error, TimeoutError) and not str(error):
+                    # a bare TimeoutError would reach the user as "Spawn failed: "
+                    raise TimeoutError(summary) from error
                 raise
             logger.warning(
                 "%s failed (%s); retrying in %.2fs", description, describe_error(error), delay

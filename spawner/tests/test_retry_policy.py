@@ -105,3 +105,12 @@ async def test_retry_after_longer_than_the_budget_gives_up_without_waiting():
     with pytest.raises(ApiException):
         await call_with_retries(call, retry_timeout=1, description="x")
     assert call.calls == 1
+
+
+async def test_a_timeout_given_up_on_says_what_timed_out():
+    # a bare TimeoutError would reach the user as an empty "Spawn failed: "
+    call = Flaky(*[TimeoutError() for _ in range(1000)])
+    with pytest.raises(TimeoutError) as info:
+        await call_with_retries(call, retry_timeout=0.3, description="create PVC claim-x")
+    assert "create PVC claim-x" in str(info.value)
+    assert "request timed out" in str(info.value)
