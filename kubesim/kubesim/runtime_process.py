@@ -131,6 +131,27 @@ def resolve_argv(launch: ContainerLaunch) -> list[str]:
     return argv
 
 
+# Capabilities that let a container reconfigure the network it runs in. Here a
+# container's network is this machine's own (pods only get a loopback address),
+# so an iptables init container would rewrite the host's firewall.
+HOST_CHANGING_CAPABILITIES = {"NET_ADMIN", "NET_RAW", "SYS_ADMIN", "ALL"}
+
+
+def refuse_host_network_admin(container: dict) -> None:
+    context = container.get("securityContext") or {}
+    added = {c.upper() for c in (context.get("capabilities") or {}).get("add") or []}
+    wanted = sorted(added & HOST_CHANGING_CAPABILITIES)
+    if context.get("privileged"):
+        wanted.insert(0, "privileged")
+    if wanted:
+        raise CreateContainerError(
+            f'kubesim\'s process runtime does not run container "{container["name"]}" '
+            f"({', '.join(wanted)}): without a network namespace of its own it would "
+            "change this machine's network; drop that container from the pod (for the "
+            "chart: singleuser.cloudMetadata.blockWithIptables: false)"
+        )
+
+
 def _rewrite_ip(value: str, pod_ip: str) -> str:
     return value.replace("0.0.0.0", pod_ip)
 
@@ -272,7 +293,9 @@ class ProcessRuntime:
             open(target, "a").close()
 
     def validate(self, launch: ContainerLaunch) -> None:
-        """Raise CreateContainerError before "Created" when there is nothing to run."""
+        """Raise CreateContainerError before "Created" when there is nothing to run,
+        or when running it would change this machine itself."""
+        refuse_host_network_admin(launch.container)
         resolve_argv(launch)
 
     def _prepare(self, launch: ContainerLaunch):

@@ -190,6 +190,31 @@ async def test_image_without_known_command_fails_clearly(make_cluster):
     assert 'image "jupyter/minimal:1" has no known entrypoint' in message
 
 
+async def test_network_admin_init_container_is_refused_not_run_on_the_host(make_cluster, tmp_path):
+    # an iptables init container would rewrite this machine's own firewall
+    store, _ = await make_cluster(delays={"crashloop_backoff": 5})
+    ran = tmp_path / "ran"
+    blocker = container(
+        [PY, "-c", f"open({str(ran)!r}, 'w')"],
+        name="block-cloud-metadata",
+        securityContext={"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}},
+    )
+    main = container([PY, "-c", "import time; time.sleep(600)"])
+    await store.create("pods", pod("netadmin", main, initContainers=[blocker]))
+
+    def refused(p):
+        statuses = (p or {}).get("status", {}).get("initContainerStatuses") or [{}]
+        return (statuses[0].get("state", {}).get("waiting") or {}).get("reason") == (
+            "CreateContainerError"
+        )
+
+    refused_pod = await wait_for(store, "pods", "netadmin", NS, refused, timeout=20)
+    message = refused_pod["status"]["initContainerStatuses"][0]["state"]["waiting"]["message"]
+    assert '"block-cloud-metadata" (NET_ADMIN, NET_RAW)' in message
+    assert "blockWithIptables: false" in message
+    assert not ran.exists()
+
+
 async def test_image_rule_supplies_entrypoint_and_env(make_cluster):
     rule = {
         "image": "myimage:*",
