@@ -25,7 +25,7 @@ from traitlets import (
 )
 from traitlets.config import LoggingConfigurable
 
-from . import slugs
+from . import clients, slugs
 from .manifests import (  # noqa: F401 (re-exported for the spawner)
     COMPONENT_LABEL,
     SERVERNAME_LABEL,
@@ -34,8 +34,6 @@ from .manifests import (  # noqa: F401 (re-exported for the spawner)
 )
 from .traitlets import Callable
 from .user_options import UserOptionsMixin, apply_profile_user_options, profile_form
-
-IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 # Names the templates help strings refer to, in one place.
 _FIELDS_HELP = """
@@ -609,8 +607,14 @@ class KubeSpawnerTraits(_Aliases):
         None,
         allow_none=True,
         help="""
-        Callable ``(spawner, pod) -> pod`` called with the pod manifest (a
-        dict) before it is created; may be async. Return the modified pod.
+        Callable ``(spawner, pod) -> pod`` called before the pod is created;
+        may be async. ``pod`` is a kubernetes_asyncio ``V1Pod`` model object,
+        as in the original KubeSpawner, so its hooks keep working, e.g.
+        ``pod.spec.containers[0].env.append(V1EnvVar(name="X", value="1"))``
+        or ``pod.metadata.labels["team"] = "a"``. Return the pod (modified),
+        or a pod manifest dict (the API's camelCase JSON, e.g. from
+        ``kubespawner.models.to_dict(pod)``) to use instead; anything else,
+        None included, fails the spawn with an error.
         """,
     ).tag(config=True)
 
@@ -619,7 +623,9 @@ class KubeSpawnerTraits(_Aliases):
         allow_none=True,
         help="""
         Callable ``(spawner, pod)`` called after the pod was created (e.g. to
-        create companion objects owned by it); may be async.
+        create companion objects owned by it); may be async. ``pod`` is the
+        pod as the API server returned it, a dict of its JSON
+        (``pod["metadata"]["uid"]`` for an owner reference).
         """,
     ).tag(config=True)
 
@@ -882,10 +888,4 @@ class KubeSpawnerConfig(ManifestsMixin, UserOptionsMixin, KubeSpawnerTraits):
 
 def hub_namespace_from_environment() -> str:
     """The hub's namespace: $POD_NAMESPACE, the service account's, or 'default'."""
-    if os.environ.get("POD_NAMESPACE"):
-        return os.environ["POD_NAMESPACE"]
-    try:
-        with open(IN_CLUSTER_NAMESPACE_FILE) as f:
-            return f.read().strip() or "default"
-    except OSError:
-        return "default"
+    return os.environ.get("POD_NAMESPACE") or clients.in_cluster_namespace("default")

@@ -4,9 +4,13 @@ environment, and the Pod / PVC / Namespace / Service / Secret objects.
 A mixin for KubeSpawnerConfig; the pure builders live in ``objects``.
 """
 
+from collections.abc import Mapping
 from urllib.parse import urlparse, urlunparse
 
-from . import objects, slugs
+from kubernetes_asyncio import client as k8s_client
+from kubernetes_asyncio.client.exceptions import OpenApiException
+
+from . import models, objects, slugs
 from .expansion import NameParts, expand, normalize_template, render_name, template_fields
 from .utils import format_template, maybe_await, resolve_callable
 
@@ -128,7 +132,8 @@ class ManifestsMixin:
         return await resolve_callable(value, self)
 
     async def get_pod_manifest(self) -> dict:
-        """The pod manifest for this server, after ``modify_pod_hook``."""
+        """The pod manifest (a dict of the API's JSON) for this server, after
+        ``modify_pod_hook``."""
         uid = await self._resolve(self.uid)
         gid = await self._resolve(self.gid)
         fs_gid = await self._resolve(self.fs_gid)
@@ -190,10 +195,38 @@ class ManifestsMixin:
             ssl_secret_mount_path=self.secret_mount_path,
         )
         if self.modify_pod_hook:
-            modified = await maybe_await(self.modify_pod_hook(self, pod))
-            if modified is not None:
-                pod = modified
+            pod = await self._run_modify_pod_hook(pod)
         return pod
+
+    async def _run_modify_pod_hook(self, pod: dict) -> dict:
+        """Call ``modify_pod_hook`` with the pod as a ``V1Pod`` model (the
+        reference's "Pod object": hooks written for the original KubeSpawner
+        edit it by attribute); it returns that model or a manifest dict."""
+        try:
+            model = models.to_model(pod, "V1Pod")
+        except (TypeError, ValueError, OpenApiException) as error:
+            raise ValueError(
+                f"KubeSpawner.modify_pod_hook: the pod manifest could not be made into a "
+                f"V1Pod for the hook ({error}); check extra_pod_config, extra_containers "
+                "and init_containers"
+            ) from error
+        dropped = models.dropped_fields(pod, models.to_dict(model))
+        if dropped:
+            self.log.warning(
+                "KubeSpawner.modify_pod_hook: this kubernetes_asyncio's V1Pod has no field "
+                "for %s, so the pod is created without it. Upgrade kubernetes_asyncio, or "
+                "have the hook return a manifest dict that includes it.",
+                ", ".join(dropped),
+            )
+        result = await maybe_await(self.modify_pod_hook(self, model))
+        if isinstance(result, k8s_client.V1Pod | Mapping):
+            return models.to_dict(result)
+        raise TypeError(
+            f"KubeSpawner.modify_pod_hook returned {type(result).__name__} "
+            f"({str(result)[:80]!r}); it must return the pod it was given (a "
+            "kubernetes_asyncio V1Pod), modified, or a pod manifest dict. "
+            "End the hook with `return pod`."
+        )
 
     def get_pvc_manifest(self) -> dict:
         """The PVC manifest for this server's storage."""
@@ -265,6 +298,3 @@ class ManifestsMixin:
             owner_references=[owner_reference],
             namespace=self.namespace,
         )
-
-    async def _resolve(self, value):
-        return await resolve_callable(value, self)

@@ -2,6 +2,12 @@
 
 Every function here returns exactly the JSON the Kubernetes API accepts
 (camelCase keys); nothing here talks to the API or reads the spawner.
+
+``make_pod`` and ``make_pvc`` keep the reference's names and purpose ("make
+a k8s pod/pvc specification"); the reference promises no model type, so
+they return dicts like the rest of this module, where the original returned
+kubernetes client models. The one hook the reference gives "the Pod object",
+``modify_pod_hook``, gets a V1Pod (see ``models``).
 """
 
 import base64

@@ -7,6 +7,7 @@ decisions are unit-testable without a cluster.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,20 @@ def is_ready(pod: Obj) -> bool:
         return False
     ready = condition(pod, "Ready")
     return bool(ready and ready.get("status") == "True")
+
+
+def is_running(pod: Obj | None) -> bool:
+    """The reference's ``is_pod_running``: phase Running, an IP, not being
+    deleted, and every container reporting ready."""
+    if not pod:
+        return False
+    status = pod.get("status") or {}
+    if status.get("phase") != "Running" or not status.get("podIP"):
+        return False
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    statuses = status.get("containerStatuses") or []
+    return bool(statuses) and all(s.get("ready") for s in statuses)
 
 
 def container_statuses(pod: Obj, init: bool = False) -> list[Obj]:
@@ -109,6 +124,25 @@ def unschedulable_reason(pod: Obj, events: list[Obj] = ()) -> str | None:
         if event.get("reason") == "FailedScheduling" and event.get("message"):
             return event["message"]
     return scheduled.get("message") or "no node can run it"
+
+
+# The scheduler's VolumeBinding plugin, in FailedScheduling events and the
+# PodScheduled condition: '0/3 nodes are available: persistentvolumeclaim
+# "claim-a" not found. preemption: ...'
+_MISSING_CLAIM = re.compile(r'persistentvolumeclaim "([^"]+)" not found')
+
+
+def missing_claims(pod: Obj, events: list[Obj] = ()) -> set[str]:
+    """Names of PVCs the scheduler currently says do not exist."""
+    scheduled = condition(pod, "PodScheduled")
+    if not scheduled or scheduled.get("status") != "False":
+        return set()
+    texts = [scheduled.get("message") or ""]
+    for event in reversed(events):  # the newest scheduling attempt only
+        if event.get("reason") == "FailedScheduling":
+            texts.append(event.get("message") or "")
+            break
+    return {name for text in texts for name in _MISSING_CLAIM.findall(text)}
 
 
 def last_reason(events: list[Obj], reasons: tuple[str, ...]) -> str | None:

@@ -12,14 +12,15 @@ futures are keyed by object, so a spawn waiting for its pod to become ready
 returns in the same event-loop iteration the MODIFIED event arrives in.
 
 Failure policy: errors are retried with exponential backoff and jitter.
-After `max_failures` consecutive failures (about two to three minutes of an
-unreachable API server with the default backoff) the reflector gives up: it
-marks itself unhealthy, fails every waiter with the cause, and calls
-`on_failure`. The spawner's `on_failure` logs a critical line and exits the
-hub process, because a hub that keeps running on a frozen cache would report
-stopped servers as running (and the reverse) without anyone noticing, while
-a restarted hub pod rebuilds its cache from a fresh LIST and finds every
-server again from its database.
+A watch the server accepts (HTTP 200) or a LIST that succeeds resets the
+count, so only failures in a row count. After `max_failures` of them (about
+two to three minutes of an unreachable API server with the default backoff)
+the reflector gives up: it marks itself unhealthy, fails every waiter with
+the cause, and calls `on_failure`. The spawner's `on_failure` logs a
+critical line and exits the hub process, because a hub that keeps running
+on a frozen cache would report stopped servers as running (and the reverse)
+without anyone noticing, while a restarted hub pod rebuilds its cache from
+a fresh LIST and finds every server again from its database.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class ResourceReflector:
         self.resources: dict[str, Obj] = {}
         self.resource_version: str | None = None
         self.failures = 0
+        self._failures_before_open = 0
         self.last_error: BaseException | None = None
         self.failed: ReflectorFailed | None = None
         self.list_count = 0
@@ -283,7 +285,7 @@ class ResourceReflector:
                 self.path,
                 params=params,
                 server_timeout=server_timeout,
-                on_open=self._watching.set,
+                on_open=self._watch_opened,
             ):
                 seen += 1
                 self._handle(event)
@@ -297,6 +299,15 @@ class ResourceReflector:
         finally:
             self._watching.clear()
         return seen
+
+    def _watch_opened(self) -> None:
+        """The API server accepted the watch (HTTP 200): the connection works
+        again, so earlier errors stop counting towards max_failures --
+        isolated errors hours apart must not add up to giving up. A stream
+        that then closes at once with nothing in it undoes this (see _run)."""
+        self._watching.set()
+        self._failures_before_open = self.failures
+        self.failures = 0
 
     def _handle(self, event: Obj) -> None:
         kind = event.get("type")
@@ -330,8 +341,12 @@ class ResourceReflector:
                 seen = await self._watch()
                 if not seen and asyncio.get_running_loop().time() - started < 1:
                     # a stream closing at once with nothing in it is a fault,
-                    # not a timeout: back off instead of spinning
+                    # not a timeout: back off instead of spinning, and count
+                    # it on top of the failures before it (it did not work)
+                    self.failures = self._failures_before_open
                     raise WatchError("watch stream closed immediately")
+                # it ran until the server ended it, without an error
+                self.failures = 0
             except asyncio.CancelledError:
                 raise
             except ResourceVersionExpired:

@@ -6,8 +6,9 @@ through the shared reflectors, and reports to the hub. Configuration,
 names and manifests live in `config`, `expansion` and `objects`.
 
 API cost per server, in the steady state: one POST to start (plus the PVC
-POST on a user's first spawn), one DELETE to stop, no reads -- the pod's
-progress, readiness, IP and exit code all come from the shared watch.
+POST on a user's first spawn, or when the scheduler reports the claim
+missing), one DELETE to stop, no reads -- the pod's progress, readiness, IP
+and exit code all come from the shared watch.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from jupyterhub.spawner import Spawner
 from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Float, Int
 
-from . import podstatus
+from . import models, podstatus
 from .clients import ApiSettings, KubeAPI, shared_api
 from .config import COMPONENT_LABEL, KubeSpawnerConfig
 from .expansion import render_name, template_fields
@@ -215,6 +216,9 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         try:
             await self._create_owned_objects(pod)
             if self.after_pod_created_hook:
+                # a dict, as the original KubeSpawner passes it (the pod from
+                # its reflector cache); the reference does not document this
+                # hook. Only modify_pod_hook gets a V1Pod ("the Pod object").
                 await maybe_await(self.after_pod_created_hook(self, pod))
             ready = await self._wait_until_ready(pods, events)
         except asyncio.CancelledError:
@@ -365,10 +369,12 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         deadline = loop.time() + self.start_timeout
         seen = False
         unschedulable_since = None
+        claim_restored = False
 
         def decided(pod):
             """True when the pod is ready or hopeless -- or newly unschedulable,
-            so the loop below can start the grace-period clock."""
+            so the loop below can start the grace-period clock -- or waits for
+            its PVC, so the loop can create it."""
             nonlocal seen
             if pod is None:
                 # not in the cache yet (the watch event is on its way), or gone
@@ -376,6 +382,9 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             if pod["metadata"].get("uid") != uid:
                 return False  # still the previous pod of this name in the cache
             seen = True
+            if self._own_claim_missing(pod, events):
+                # once created, wait for the scheduler to try again
+                return not claim_restored
             verdict = self._verdict(pod, events)
             if verdict.state == "unschedulable":
                 return unschedulable_since is None
@@ -396,6 +405,12 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
                 pod = pods.get(key)  # the grace period is over: decide on what we have
             except ReflectorFailed as error:
                 raise SpawnFailed(f"Lost track of your server: {error}") from error
+            if seen and pod is not None and self._own_claim_missing(pod, events):
+                if not claim_restored:
+                    await self._restore_missing_pvc()
+                    claim_restored = True
+                unschedulable_since = None
+                continue
             verdict = self._verdict(pod, events) if pod is None or seen else podstatus.STARTING
             if verdict.state == "unschedulable":
                 now = loop.time()
@@ -411,9 +426,37 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
                 raise SpawnFailed(verdict.message)
             return pod
 
+    def _own_claim_missing(self, pod: dict, events: EventReflector | None) -> bool:
+        """The scheduler says this server's PVC does not exist: it was deleted
+        behind the hub's back, while the saved state says it was made."""
+        if not self.storage_pvc_ensure or pod["metadata"].get("uid") != self._pod_uid:
+            return False
+        pod_events = events.events_for(self._pod_key, self._pod_uid) if events else []
+        return self.pvc_name in podstatus.missing_claims(pod, pod_events)
+
+    async def _restore_missing_pvc(self) -> None:
+        # Spawns skip the PVC POST once state says the claim exists (one API
+        # write per spawn); this is where that trust is corrected.
+        self.log.warning(
+            "PVC %s/%s is missing (deleted behind the hub's back?); creating it again",
+            self.namespace,
+            self.pvc_name,
+        )
+        self._pvc_ensured_name = None
+        await self._ensure_pvc()
+
     def _verdict(self, pod: dict | None, events: EventReflector | None) -> podstatus.Verdict:
         pod_events = events.events_for(self._pod_key, self._pod_uid) if events else []
         return podstatus.classify(pod, pod_events, NOTEBOOK_CONTAINER)
+
+    def is_pod_running(self, pod) -> bool:
+        """Check if the given pod is running (the reference's method): phase
+        Running with an IP, not being deleted, all containers ready. ``pod``
+        is a dict of the API's JSON, as the reflector caches it (a V1Pod
+        model is accepted too)."""
+        if pod is not None and not isinstance(pod, dict):
+            pod = models.to_dict(pod)
+        return podstatus.is_running(pod)
 
     # ---- URL --------------------------------------------------------------------
 
@@ -626,7 +669,10 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         state["namespace"] = self.namespace
         state["dns_name"] = self.dns_name
         state["slug_scheme"] = self.slug_scheme
-        if self.pvc_name and self.remember_pvc_name:
+        # Always saved (the issue: state keeps the PVC name). The reference
+        # does not describe remember_pvc_name; as in the original KubeSpawner
+        # it decides only whether load_state/clear_state *use* a saved name.
+        if self.pvc_name:
             state["pvc_name"] = self.pvc_name
         if self._pvc_ensured_name:
             state["pvc_ensured"] = self._pvc_ensured_name

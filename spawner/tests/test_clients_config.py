@@ -109,3 +109,44 @@ async def test_one_client_per_settings_and_loop(tls_sim, monkeypatch):
     b = await shared_api(ApiSettings(request_timeout=3))
     c = await shared_api(ApiSettings(request_timeout=4))
     assert a is b and a is not c
+
+
+def kubespawner(**traits):
+    from jupyterhub.objects import Hub
+    from traitlets.config import Config
+
+    from kubespawner import KubeSpawner
+
+    class User:
+        name = escaped_name = "a"
+        id = 1
+        url = "/user/a/"
+
+    c = Config()
+    for key, value in traits.items():
+        setattr(c.KubeSpawner, key, value)
+    return KubeSpawner(user=User(), hub=Hub(), config=c)
+
+
+async def test_k8s_api_traits_reach_the_client_the_spawner_builds(tls_sim, monkeypatch, tmp_path):
+    # the kubeconfig (token only) names neither the right server nor its CA
+    config = yaml.safe_load(write_kubeconfig(tmp_path / "kc", tls_sim, ca=False).read_text())
+    config["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+    (tmp_path / "kc").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kc"))
+    spawner = kubespawner(
+        k8s_api_host=tls_sim.url,
+        k8s_api_ssl_ca_cert=str(tls_sim.ca_path),
+        k8s_api_verify_ssl=True,
+        k8s_api_request_timeout=7,
+    )
+    api = await spawner._api()
+    assert api.host == tls_sim.url
+    assert api.configuration.ssl_ca_cert == str(tls_sim.ca_path)
+    assert api.configuration.verify_ssl is True
+    assert api.request_timeout == 7
+    assert await api.request("GET", "/api/v1/namespaces")  # that host, trusting that CA
+
+    unverified = await kubespawner(k8s_api_host=tls_sim.url, k8s_api_verify_ssl=False)._api()
+    assert unverified is not api and unverified.configuration.verify_ssl is False
+    assert await unverified.request("GET", "/api/v1/namespaces")

@@ -12,7 +12,7 @@ from jupyterhub.objects import Hub
 from jupyterhub.spawner import Spawner
 from traitlets.config import Config
 
-from kubespawner import slugs
+from kubespawner import clients, slugs
 from kubespawner.config import DEPRECATED_ALIASES, KubeSpawnerConfig
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
@@ -216,11 +216,15 @@ def test_spawner_traits_configurable_through_kubespawner_section():
     assert spawner.http_timeout == 99
 
 
-def test_namespace_defaults_to_pod_namespace_env(monkeypatch):
+def test_namespace_defaults_to_pod_namespace_env(monkeypatch, tmp_path):
+    monkeypatch.setattr(clients, "SERVICE_ACCOUNT_DIR", str(tmp_path))
     monkeypatch.setenv("POD_NAMESPACE", "hubns")
     assert make().namespace == "hubns"
     monkeypatch.delenv("POD_NAMESPACE")
     assert make().namespace == "default"
+    # in a pod: the service account's namespace
+    (tmp_path / "namespace").write_text("from-sa\n")
+    assert make().namespace == "from-sa"
 
 
 def test_user_namespaces_render_from_hub_namespace():
@@ -309,6 +313,41 @@ def test_labels_are_valid_for_any_name_under_both_schemes(user, server, scheme):
     if scheme == "safe":
         for name in (spawner.pod_name, spawner.pvc_name, spawner.secret_name):
             assert slugs.is_valid_dns_1035_label(name), name
+
+
+def user_namespace(user, hub_namespace="jhub"):
+    c = Config()
+    c.KubeSpawner.namespace = hub_namespace
+    c.KubeSpawner.enable_user_namespaces = True
+    return make(c, name=user).namespace
+
+
+hub_namespaces = st.sampled_from(["jhub", "default", "a" * 40, "x" * 63])
+# any Unicode, plus near-misses of one another (case, symbols, length)
+usernames = st.one_of(
+    st.text(min_size=1, max_size=300),
+    st.text(alphabet="abcAB-_.@0123456789", min_size=1, max_size=80),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(user=usernames, hub_namespace=hub_namespaces)
+def test_user_namespaces_are_valid_dns_1123_labels(user, hub_namespace):
+    namespace = user_namespace(user, hub_namespace)
+    assert slugs.is_valid_dns_label(namespace) and len(namespace) <= 63, namespace
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=usernames, b=usernames, hub_namespace=hub_namespaces)
+def test_distinct_users_never_share_a_namespace(a, b, hub_namespace):
+    if a != b:
+        assert user_namespace(a, hub_namespace) != user_namespace(b, hub_namespace)
+
+
+def test_user_namespace_collisions_of_plain_slugging_are_avoided():
+    # names that lowercase/strip to the same text still get their own namespace
+    spaces = {user_namespace(u) for u in ["Alice", "alice", "ALICE", "alice!", "al.ice", "al-ice"]}
+    assert len(spaces) == 6
 
 
 # Current trait names the spawner's issue lists (beyond the old reference).

@@ -143,3 +143,24 @@ async def test_start_timeout_fails_with_a_message(hub_factory, sim):
     with pytest.raises((SpawnFailed, TimeoutError)):
         await hub.spawn("k")
     assert sim.get("pods", "jupyter-k", NS) is None, "the hub's stop() removed it"
+
+
+async def test_503_creating_the_user_namespace_and_pvc_is_retried(hub_factory, sim):
+    hub = await hub_factory(
+        enable_user_namespaces=True,
+        storage_pvc_ensure=True,
+        storage_capacity="1Gi",
+        volumes=[{"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}}],
+        volume_mounts=[{"name": "home", "mountPath": "/home/jovyan"}],
+    )
+    faults = [
+        sim.faults.fail(verb="create", resource=resource, status=503, count=1)
+        for resource in ("namespaces", "persistentvolumeclaims")
+    ]
+    spawner = await hub.spawn("m")
+    assert await spawner.poll() is None
+    assert [rule.hits for rule in faults] == [1, 1], "both creates failed once"
+    assert sim.get("namespaces", "default-m") is not None
+    assert sim.get("persistentvolumeclaims", "claim-m", "default-m") is not None
+    assert sim.requests("create", "namespaces") == 2
+    assert sim.requests("create", "persistentvolumeclaims") == 2

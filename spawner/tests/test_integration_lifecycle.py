@@ -233,3 +233,61 @@ async def test_hooks_and_no_events(hub_factory, sim):
     assert seen == [("jupyter-quinn", sim.get("pods", "jupyter-quinn", NS)["metadata"]["uid"])]
     assert all("raw_event" not in m for m in messages)
     assert sim.requests("list", "events") == 0, "no event reflector when events are off"
+
+
+def attribute_style_modify_pod_hook(spawner, pod):
+    """A hook as hub.extraConfig has them for the original KubeSpawner."""
+    from kubernetes_asyncio.client import V1EnvVar
+
+    pod.spec.containers[0].env.append(V1EnvVar(name="FROM_HOOK", value=spawner.user.name))
+    pod.metadata.labels["hooked"] = "attribute"
+    return pod
+
+
+async def dict_style_modify_pod_hook(spawner, pod):
+    from kubespawner.models import to_dict
+
+    manifest = to_dict(pod)
+    manifest["metadata"]["labels"]["hooked"] = "dict"
+    manifest["spec"]["containers"][0]["env"].append({"name": "FROM_HOOK", "value": "dict"})
+    return manifest
+
+
+@pytest.mark.parametrize(
+    "hook, label, value",
+    [
+        (attribute_style_modify_pod_hook, "attribute", "rita"),
+        (dict_style_modify_pod_hook, "dict", "dict"),
+    ],
+)
+async def test_modify_pod_hook_through_a_spawn(hub_factory, sim, hook, label, value):
+    hub = await hub_factory(modify_pod_hook=hook)
+    spawner = await hub.spawn("rita")
+    pod = sim.get("pods", "jupyter-rita", NS)
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert env["FROM_HOOK"] == value
+    assert env["JUPYTERHUB_API_TOKEN"], "the spawner's own env is kept"
+    assert pod["metadata"]["labels"]["hooked"] == label
+    assert pod["metadata"]["labels"]["component"] == "singleuser-server"
+    assert await spawner.poll() is None
+    await hub.stop("rita")
+
+
+async def test_sync_after_pod_created_hook(hub_factory, sim):
+    seen = []
+
+    def after_created(spawner, pod):
+        seen.append((spawner.pod_name, pod["metadata"]["uid"]))
+
+    hub = await hub_factory(after_pod_created_hook=after_created)
+    spawner = await hub.spawn("sam")
+    assert seen == [("jupyter-sam", sim.get("pods", "jupyter-sam", NS)["metadata"]["uid"])]
+    assert await spawner.poll() is None
+
+
+async def test_is_pod_running_on_the_cached_pod(hub, sim):
+    spawner = await hub.spawn("tom")
+    pods = await spawner._pods()
+    assert spawner.is_pod_running(pods.get(spawner._pod_key))
+    await hub.stop("tom")
+    assert not spawner.is_pod_running(pods.get(spawner._pod_key))

@@ -6,8 +6,6 @@ import base64
 import pytest
 from cryptography import x509
 
-from kubespawner.spawner import SpawnFailed
-
 NS = "default"
 PVC_VOLUME = {
     "volumes": [{"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}}],
@@ -108,6 +106,21 @@ async def test_remembered_pvc_name_survives_a_template_change(hub_factory, sim):
     assert sim.get("persistentvolumeclaims", "home-fay", NS) is None
 
 
+async def test_state_keeps_the_pvc_name_without_remember_pvc_name(hub_factory, sim):
+    hub = await hub_factory(remember_pvc_name=False, **storage())
+    spawner = await hub.spawn("tess")
+    assert spawner.orm_spawner.state["pvc_name"] == "claim-tess"
+    await hub.stop("tess")
+    # not remembered: a changed template applies to the next spawn
+    hub2 = await hub_factory(
+        remember_pvc_name=False, **storage(pvc_name_template="home-{username}")
+    )
+    await hub2.spawn("tess")
+    pod = sim.get("pods", "jupyter-tess", NS)
+    assert pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "home-tess"
+    assert hub2.user("tess").spawners[""].orm_spawner.state["pvc_name"] == "home-tess"
+
+
 async def test_user_namespaces(hub_factory, sim):
     hub = await hub_factory(
         enable_user_namespaces=True, user_namespace_labels={"owner": "{username}"}
@@ -192,8 +205,14 @@ async def test_user_namespace_deleted_behind_our_back_is_recreated(hub_factory, 
     assert sim.get("pods", "jupyter-nell", "default-nell") is not None
 
 
-async def test_pvc_deleted_behind_our_back_is_recreated_on_the_next_spawn(hub_factory, sim, api):
-    hub = await hub_factory(unschedulable_grace_period=0, **storage())
+@pytest.mark.parametrize("events_enabled", [True, False])
+async def test_pvc_deleted_behind_our_back_is_recreated_on_the_next_spawn(
+    hub_factory, sim, api, events_enabled
+):
+    # without events, the pod's PodScheduled condition carries the same message
+    hub = await hub_factory(
+        unschedulable_grace_period=0, events_enabled=events_enabled, **storage()
+    )
     await hub.spawn("olga")
     await hub.stop("olga")
     await api.request("DELETE", f"/api/v1/namespaces/{NS}/persistentvolumeclaims/claim-olga")
@@ -201,12 +220,16 @@ async def test_pvc_deleted_behind_our_back_is_recreated_on_the_next_spawn(hub_fa
         if sim.get("persistentvolumeclaims", "claim-olga", NS) is None:
             break
         await asyncio.sleep(0.02)
-    # the saved state says the claim exists; the pod cannot be scheduled without it
-    with pytest.raises(SpawnFailed, match="claim-olga"):
-        await hub.spawn("olga")
+    # the saved state says the claim exists, so the spawn skips the PVC POST;
+    # the scheduler's "persistentvolumeclaim ... not found" makes it create it
+    sim.reset_counters()
     spawner = await hub.spawn("olga")
     assert await spawner.poll() is None
     assert sim.get("persistentvolumeclaims", "claim-olga", NS) is not None
+    pod = sim.get("pods", "jupyter-olga", NS)
+    assert pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "claim-olga"
+    assert sim.requests("create", "persistentvolumeclaims") == 1
+    assert sim.requests("create", "pods") == 1, "the same pod, scheduled once the claim exists"
 
 
 async def test_delete_namespace_on_stop(hub_factory, sim):

@@ -8,6 +8,7 @@ import pytest
 from jupyterhub import orm
 from jupyterhub.objects import Hub
 from jupyterhub.spawner import Spawner
+from kubernetes_asyncio.client import V1EnvVar, V1Pod
 from traitlets.config import Config
 
 from kubespawner import objects
@@ -262,17 +263,97 @@ async def test_extra_container_and_pod_config_snake_or_camel():
     assert pod["spec"]["hostAliases"] == []
 
 
-async def test_modify_pod_hook_sync_and_async():
+async def test_pod_namespace_and_hub_namespace_fields_expand_everywhere():
+    pod = await pod_of(
+        namespace="jhub",
+        enable_user_namespaces=True,
+        environment={"POD": "{pod_name}", "NS": "{namespace}", "HUB_NS": "{hubnamespace}"},
+        extra_containers=[
+            {
+                "name": "sidecar",
+                "image": "side:1",
+                "args": ["--pod={pod_name}", "--namespace={namespace}"],
+                "env": [{"name": "HUB_NS", "value": "{hubnamespace}"}],
+            }
+        ],
+        volumes=[{"name": "home", "emptyDir": {}}],
+        volume_mounts=[
+            {
+                "name": "home",
+                "mountPath": "/srv/{pod_name}",
+                "subPath": "{namespace}/{hubnamespace}",
+            }
+        ],
+    )
+    assert pod["metadata"]["namespace"] == "jhub-alice"
+    env = env_of(pod)
+    assert (env["POD"]["value"], env["NS"]["value"], env["HUB_NS"]["value"]) == (
+        "jupyter-alice",
+        "jhub-alice",
+        "jhub",
+    )
+    sidecar = pod["spec"]["containers"][1]
+    assert sidecar["args"] == ["--pod=jupyter-alice", "--namespace=jhub-alice"]
+    assert sidecar["env"] == [{"name": "HUB_NS", "value": "jhub"}]
+    (mount,) = [m for m in container(pod)["volumeMounts"] if m["name"] == "home"]
+    assert mount == {
+        "name": "home",
+        "mountPath": "/srv/jupyter-alice",
+        "subPath": "jhub-alice/jhub",
+    }
+
+
+async def test_modify_pod_hook_gets_a_v1pod_sync_or_async():
+    # hooks as written for the original KubeSpawner: attribute access on a V1Pod
     def sync_hook(spawner, pod):
-        pod["metadata"]["labels"]["hooked"] = spawner.user.name
+        assert isinstance(pod, V1Pod)
+        pod.metadata.labels["hooked"] = spawner.user.name
+        pod.spec.containers[0].env.append(V1EnvVar(name="HOOKED", value="1"))
         return pod
 
     async def async_hook(spawner, pod):
-        pod["spec"]["hostname"] = "h"
+        pod.spec.hostname = "h"
         return pod
 
-    assert (await pod_of(modify_pod_hook=sync_hook))["metadata"]["labels"]["hooked"] == "alice"
+    pod = await pod_of(modify_pod_hook=sync_hook, extra_pod_config={"dnsPolicy": "None"})
+    assert pod["metadata"]["labels"]["hooked"] == "alice"
+    assert env_of(pod)["HOOKED"] == {"name": "HOOKED", "value": "1"}
+    assert pod["spec"]["dnsPolicy"] == "None", "the rest of the manifest survives"
     assert (await pod_of(modify_pod_hook=async_hook))["spec"]["hostname"] == "h"
+
+
+async def test_modify_pod_hook_may_return_a_manifest_dict():
+    def dict_hook(spawner, pod):
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": pod.metadata.name, "labels": {"built": "by-hook"}},
+            "spec": {"containers": [{"name": "notebook", "image": "other:1"}]},
+        }
+
+    pod = await pod_of(modify_pod_hook=dict_hook)
+    assert pod["metadata"] == {"name": "jupyter-alice", "labels": {"built": "by-hook"}}
+    assert container(pod)["image"] == "other:1"
+
+
+@pytest.mark.parametrize("returned", [None, "pod", 3])
+async def test_modify_pod_hook_must_return_the_pod(returned):
+    def hook(spawner, pod):
+        pod.metadata.labels["x"] = "y"
+        return returned
+
+    with pytest.raises(TypeError, match="modify_pod_hook returned .*return pod"):
+        await make(modify_pod_hook=hook).get_pod_manifest()
+
+
+async def test_modify_pod_hook_warns_of_fields_the_models_lack(caplog):
+    spawner = make(
+        modify_pod_hook=lambda spawner, pod: pod,
+        extra_pod_config={"futureField": {"on": True}},
+    )
+    pod = await spawner.get_pod_manifest()
+    assert "futureField" not in pod["spec"]
+    assert "spec.futureField" in caplog.text and "modify_pod_hook" in caplog.text
 
 
 async def test_internal_ssl_mounts_the_secret():

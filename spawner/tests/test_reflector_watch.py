@@ -134,6 +134,61 @@ async def test_gives_up_after_repeated_failures_and_fails_waiters(sim, api):
     await reflector.stop()
 
 
+async def next_watch_open(reflector, after: int):
+    """Wait until a watch later than the `after`-th one is open."""
+    async with asyncio.timeout(10):
+        while reflector.watch_count <= after:
+            await asyncio.sleep(0.01)
+        await reflector.watch_established()
+
+
+def quiet_reflector(api, failures):
+    # selects nothing, so its watches deliver no events (and no bookmarks
+    # within kubesim's 60 s interval): only the failure policy resets `failures`
+    return PodReflector(
+        api,
+        namespace=NS,
+        label_selector="component=none-such",
+        max_failures=3,
+        max_backoff=0.05,
+        on_failure=failures.append,
+    )
+
+
+async def test_isolated_watch_failures_separated_by_healthy_watches_do_not_add_up(sim, api):
+    failures = []
+    reflector = quiet_reflector(api, failures)
+    await reflector.start()
+    await reflector.watch_established()
+    for _ in range(reflector.max_failures + 1):
+        count = reflector.watch_count
+        await asyncio.sleep(1.1)  # a healthy watch has run (longer than "closed at once")
+        rule = sim.faults.fail(verb="watch", resource="pods", status=500, count=1)
+        sim.cut_watches("pods")
+        await next_watch_open(reflector, count + 1)  # past the failed one
+        assert rule.hits == 1
+        assert reflector.healthy, "an accepted watch resets the failure count"
+    assert failures == [] and reflector.failed is None
+    await reflector.stop()
+
+
+async def test_watches_that_close_at_once_still_count_as_failures(sim, api):
+    failures = []
+    reflector = quiet_reflector(api, failures)
+    await reflector.start()
+    await reflector.watch_established()
+    sim.cut_watches_every(0.02, "pods")  # accepted (HTTP 200), then closed at once
+    try:
+        async with asyncio.timeout(10):
+            while not failures:
+                await asyncio.sleep(0.02)
+    finally:
+        sim.cut_watches_every(None)
+    assert "failed 3 times" in str(failures[0])
+    assert "closed immediately" in str(failures[0])
+    await reflector.stop()
+
+
 async def test_first_list_failing_for_good_fails_start(sim, api):
     sim.faults.fail(verb="list", resource="pods", status=503)
     reflector = PodReflector(api, namespace=NS, max_failures=2, max_backoff=0.05)

@@ -1,6 +1,12 @@
 """podstatus.classify: the decisions start() makes on every pod update."""
 
-from kubespawner.podstatus import classify, exit_code, is_ready, unschedulable_reason
+from kubespawner.podstatus import (
+    classify,
+    exit_code,
+    is_ready,
+    missing_claims,
+    unschedulable_reason,
+)
 
 
 def pod(phase="Pending", conditions=(), statuses=(), init_statuses=(), deleting=False):
@@ -140,3 +146,71 @@ def test_crash_loop_counts_as_stopped_for_poll():
     )
     assert exit_code(pod("Running", statuses=[crash])) is None
     assert exit_code(pod("Running", statuses=[crash]), include_crash_loop=True) == 5
+
+
+def running_pod(ip="10.0.0.7", ready=(True,), deleting=False, phase="Running"):
+    out = pod(
+        phase,
+        [cond("Ready", "True" if all(ready) else "False")],
+        [
+            dict(
+                container({"running": {"startedAt": "2026-01-01T00:00:00Z"}}, f"c{i}"),
+                ready=r,
+                imageID="img@sha256:0",
+                restartCount=0,
+            )
+            for i, r in enumerate(ready)
+        ],
+        deleting=deleting,
+    )
+    if ip:
+        out["status"]["podIP"] = ip
+    return out
+
+
+def kubespawner():
+    from jupyterhub.objects import Hub
+
+    from kubespawner import KubeSpawner
+
+    class User:
+        name = escaped_name = "a"
+        id = 1
+        url = "/user/a/"
+
+    return KubeSpawner(user=User(), hub=Hub())
+
+
+def test_is_pod_running_as_the_reference_says():
+    spawner = kubespawner()
+    assert spawner.is_pod_running(running_pod())
+    assert spawner.is_pod_running(running_pod(ready=(True, True)))
+    assert not spawner.is_pod_running(None)
+    assert not spawner.is_pod_running(running_pod(phase="Pending"))
+    assert not spawner.is_pod_running(running_pod(ip=None)), "no IP to connect to yet"
+    assert not spawner.is_pod_running(running_pod(deleting=True))
+    assert not spawner.is_pod_running(running_pod(ready=(True, False))), "a sidecar not ready"
+    assert not spawner.is_pod_running(running_pod(ready=()))
+
+
+def test_is_pod_running_accepts_a_v1pod():
+    from kubespawner.models import to_model
+
+    spawner = kubespawner()
+    assert spawner.is_pod_running(to_model(running_pod(), "V1Pod"))
+    assert not spawner.is_pod_running(to_model(running_pod(ready=(False,)), "V1Pod"))
+
+
+def test_missing_claims_from_the_scheduler_message():
+    # as Kubernetes' scheduler words it (kubesim says the same)
+    message = (
+        '0/3 nodes are available: persistentvolumeclaim "claim-a" not found. '
+        "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+    )
+    waiting = pod(conditions=[cond("PodScheduled", "False", "Unschedulable", message)])
+    assert missing_claims(waiting) == {"claim-a"}
+    event = {"reason": "FailedScheduling", "message": message.replace("claim-a", "claim-b")}
+    assert missing_claims(waiting, [event]) == {"claim-a", "claim-b"}
+    other = pod(conditions=[cond("PodScheduled", "False", "Unschedulable", "0/3 nodes: memory")])
+    assert missing_claims(other) == set()
+    assert missing_claims(pod(conditions=[cond("PodScheduled", "True")]), [event]) == set()

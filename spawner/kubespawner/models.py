@@ -1,0 +1,66 @@
+"""kubernetes_asyncio model objects, for the hooks that promise them.
+
+The spawner works on plain dicts (the API's JSON) everywhere. The exception
+is ``modify_pod_hook``: the reference says it gets "the Pod object" and
+returns it, and hooks written for the original KubeSpawner edit a ``V1Pod``
+by attribute (``pod.spec.containers[0].env.append(...)``). These helpers
+convert between the two forms without any API connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes_asyncio import client as k8s_client
+
+
+class _Codec(k8s_client.ApiClient):
+    """The ApiClient's JSON <-> model conversion without its connection pool
+    (a real ApiClient opens an aiohttp session that needs a running loop and
+    closing; converting needs neither)."""
+
+    def __init__(self):  # no super().__init__: that opens the session
+        self.configuration = k8s_client.Configuration.get_default_copy()
+        self.client_side_validation = self.configuration.client_side_validation
+
+    def to_model(self, data: dict, kind: str):
+        # the ApiClient's deserializer, minus its "parse a response" wrapper
+        return self._ApiClient__deserialize(data, kind)
+
+
+_codec: _Codec | None = None
+
+
+def _get_codec() -> _Codec:
+    global _codec
+    if _codec is None:
+        _codec = _Codec()
+    return _codec
+
+
+def to_model(data: dict, kind: str = "V1Pod"):
+    """A manifest dict (camelCase JSON) as a kubernetes_asyncio model object."""
+    return _get_codec().to_model(data, kind)
+
+
+def to_dict(obj: Any) -> Any:
+    """A model object (or a dict/list holding some) as the API's JSON."""
+    return _get_codec().sanitize_for_serialization(obj)
+
+
+def dropped_fields(original: Any, converted: Any, path: str = "") -> list[str]:
+    """Paths (``spec.containers[0].foo``) set in ``original`` that a round trip
+    through the models lost: fields this kubernetes_asyncio does not know."""
+    lost: list[str] = []
+    if isinstance(original, dict) and isinstance(converted, dict):
+        for key, value in original.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key not in converted:
+                if value is not None:  # null means unset: nothing is lost
+                    lost.append(where)
+            else:
+                lost.extend(dropped_fields(value, converted[key], where))
+    elif isinstance(original, list) and isinstance(converted, list):
+        for i, (a, b) in enumerate(zip(original, converted, strict=False)):
+            lost.extend(dropped_fields(a, b, f"{path}[{i}]"))
+    return lost
