@@ -1,6 +1,7 @@
 """`python -m kubesim`: run a simulated cluster until SIGINT/SIGTERM.
 
 python -m kubesim --port 0 --write-kubeconfig /tmp/kubeconfig --nodes 3
+python -m kubesim ... --node-label zone=a --node-taint gpu=true:NoSchedule --delay pulling=2
 kubectl --kubeconfig /tmp/kubeconfig get pods -w
 """
 
@@ -9,11 +10,74 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
 
 import yaml
+
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def _label_errors(key: str, value: str) -> list[str]:
+    """Why key=value is no valid label (the API server's rules), or []."""
+    from .admission import Cause, _check_labels
+
+    causes = Cause()
+    _check_labels({key: value}, causes)
+    return [cause["message"] for cause in causes]
+
+
+def node_label(text: str) -> tuple[str, str]:
+    """`--node-label key=value`."""
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: use key=value, e.g. --node-label zone=a")
+    problems = _label_errors(key, value)
+    if problems:
+        raise argparse.ArgumentTypeError(f"{text!r}: {'; '.join(problems)}")
+    return key, value
+
+
+def node_taint(text: str) -> dict[str, str]:
+    """`--node-taint key=value:Effect` or `key:Effect`, as `kubectl taint` writes them."""
+    spec, colon, effect = text.rpartition(":")
+    if not colon or not spec:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use key=value:Effect or key:Effect, e.g. --node-taint gpu=true:NoSchedule"
+        )
+    if effect not in TAINT_EFFECTS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: effect {effect!r} is not one of {', '.join(TAINT_EFFECTS)}"
+        )
+    key, _, value = spec.partition("=")
+    problems = _label_errors(key, value)  # taint keys and values follow the label rules
+    if problems:
+        raise argparse.ArgumentTypeError(f"{text!r}: {'; '.join(problems)}")
+    return (
+        {"key": key, "value": value, "effect": effect} if value else {"key": key, "effect": effect}
+    )
+
+
+def delay(text: str) -> tuple[str, float]:
+    """`--delay step=seconds`, a step of kubesim.nodeconfig.Delays."""
+    from .nodeconfig import Delays
+
+    step, equals, seconds = text.partition("=")
+    if not equals:
+        raise argparse.ArgumentTypeError(f"{text!r}: use step=seconds, e.g. --delay pulling=2")
+    try:
+        number = float(seconds)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{text!r}: {seconds!r} is not a number of seconds")
+    try:
+        Delays().update({step: number})
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
+    return step, number
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,6 +97,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--nodes", type=int, default=1, help="number of simulated nodes")
     parser.add_argument("--node-cpu", default="4", help="CPU capacity per node (e.g. 4, 500m)")
     parser.add_argument("--node-memory", default="16Gi", help="memory capacity per node")
+    parser.add_argument(
+        "--node-label",
+        action="append",
+        type=node_label,
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra label on every node (repeatable)",
+    )
+    parser.add_argument(
+        "--node-taint",
+        action="append",
+        type=node_taint,
+        default=[],
+        metavar="KEY[=VALUE]:EFFECT",
+        help="taint on every node, e.g. gpu=true:NoSchedule (repeatable)",
+    )
+    parser.add_argument(
+        "--delay",
+        action="append",
+        type=delay,
+        default=[],
+        metavar="STEP=SECONDS",
+        help="a node-side delay (see kubesim.nodeconfig): scheduling, pulling, creating, "
+        "starting, readiness, terminating, image_pull_backoff, crashloop_backoff, "
+        "node_monitor_grace (repeatable)",
+    )
     parser.add_argument(
         "--runtime",
         choices=("pause", "process"),
@@ -78,7 +168,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
         help="DEBUG logs one line per request",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    seen: set[tuple[str, str]] = set()
+    for taint in args.node_taint:
+        if (taint["key"], taint["effect"]) in seen:
+            # the API server's rule: taints must be unique by key and effect
+            parser.error(
+                f"argument --node-taint: {taint['key']} with effect {taint['effect']} is given "
+                "twice; keep one"
+            )
+        seen.add((taint["key"], taint["effect"]))
+    return args
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -102,6 +202,9 @@ async def run(args: argparse.Namespace) -> None:
         kubeconfig_path=args.write_kubeconfig,
         scheduler_names=args.scheduler_name,
         controllers=args.controllers,
+        node_labels=dict(args.node_label),
+        node_taints=args.node_taint,
+        delays=dict(args.delay),
         image_rules=yaml.safe_load(args.image_rules.read_text()) if args.image_rules else None,
     )
     async with sim:

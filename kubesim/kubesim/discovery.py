@@ -10,9 +10,12 @@ from .resources import Registry
 
 def version_info(version: str) -> dict[str, Any]:
     major, minor = version.lstrip("v").split(".")[:2]
+    # key order of apimachinery's version.Info, which /version prints as is
     return {
         "major": major,
         "minor": minor,
+        "emulationMajor": major,
+        "emulationMinor": minor,
         "gitVersion": f"v{major}.{minor}.0-kubesim",
         "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
@@ -20,8 +23,6 @@ def version_info(version: str) -> dict[str, Any]:
         "goVersion": "go1.24.0",
         "compiler": "gc",
         "platform": f"linux/{'arm64' if platform.machine() == 'aarch64' else 'amd64'}",
-        "emulationMajor": major,
-        "emulationMinor": minor,
     }
 
 

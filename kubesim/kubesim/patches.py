@@ -8,11 +8,14 @@ name and volumeMounts by mountPath, exactly as the real server does.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from . import schemas
 from .errors import ApiError, bad_request
 from .jsonutil import clone
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPES = {
     "application/merge-patch+json": "merge",
@@ -186,8 +189,11 @@ def _pointer(path: str) -> list[str]:
 
 
 def _patch_error(message: str) -> ApiError:
+    # kube-apiserver answers a JSON patch that does not apply with a generic 422 and
+    # drops the reason (NewGenericServerResponse); kubesim logs it for debugging.
+    log.info("JSON patch does not apply: %s", message)
     return ApiError(
-        422, "Invalid", f"the server rejected our request due to an error in our request: {message}"
+        422, "Invalid", "the server rejected our request due to an error in our request", {}
     )
 
 

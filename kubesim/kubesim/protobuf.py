@@ -79,15 +79,20 @@ def _owner_reference(data: bytes) -> dict[str, Any]:
 
 
 def object_meta(data: bytes) -> dict[str, Any]:
+    # Go clients send every non-pointer field, zero values included; the real server
+    # decodes them into Go zero values, which its JSON leaves out (omitempty).
     strings = {1: "name", 2: "generateName", 3: "namespace", 5: "uid", 6: "resourceVersion"}
     meta: dict[str, Any] = {}
     for number, raw in fields(data):
         if number in strings:
-            meta[strings[number]] = raw.decode()
+            if raw:
+                meta[strings[number]] = raw.decode()
         elif number == 7:
-            meta["generation"] = raw
+            if raw:
+                meta["generation"] = raw
         elif number in (8, 9):
-            meta["creationTimestamp" if number == 8 else "deletionTimestamp"] = _time(raw)
+            if raw:  # an empty Time message is the zero time: null in JSON
+                meta["creationTimestamp" if number == 8 else "deletionTimestamp"] = _time(raw)
         elif number in (11, 12):
             key, value = _map_entry(raw)
             meta.setdefault("labels" if number == 11 else "annotations", {})[key] = value.decode()
@@ -107,7 +112,8 @@ def _secret(raw: bytes) -> dict[str, Any]:
             key, data = _map_entry(value)
             obj.setdefault("data", {})[key] = base64.b64encode(data).decode()
         elif number == 3:
-            obj["type"] = value.decode()
+            if value:  # "" is the zero value; defaulting makes it Opaque
+                obj["type"] = value.decode()
         elif number == 4:
             key, data = _map_entry(value)
             obj.setdefault("stringData", {})[key] = data.decode()

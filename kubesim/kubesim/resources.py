@@ -124,6 +124,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
         _STATUS,
         categories=("all",),
+        field_labels=("spec.clusterIP", "spec.type"),
     ),
     ResourceType("", "v1", "Endpoints", "endpoints", True, ("ep",), has_generation=False),
     ResourceType("", "v1", "Secret", "secrets", True, field_labels=("type",), has_generation=False),

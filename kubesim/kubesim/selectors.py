@@ -139,7 +139,13 @@ def field_value(obj: dict[str, Any], path: str) -> str:
 def parse_field_selector(text: str | None, rt) -> Matcher | None:
     if not text or not text.strip():
         return None
-    allowed = {"metadata.name", "metadata.namespace", *rt.field_labels}
+    # Kinds with fields of their own have a conversion function in kube-apiserver that
+    # lists every field (cluster-scoped ones without metadata.namespace); the others
+    # take the default metadata.name/metadata.namespace one. The error texts differ.
+    if rt.field_labels and not rt.namespaced:
+        allowed = {"metadata.name", *rt.field_labels}
+    else:
+        allowed = {"metadata.name", "metadata.namespace", *rt.field_labels}
     checks: list[Matcher] = []
     for part in _split_unescaped(text):
         m = re.match(r"^\s*([^!=\s]+)\s*(==|=|!=)\s*(.*?)\s*$", part)
@@ -150,8 +156,9 @@ def parse_field_selector(text: str | None, rt) -> Matcher | None:
         if field not in allowed:
             raise bad_request(
                 f"field label not supported: {field}"
-                if rt.plural != "pods"
-                else f'"{field}" is not a known field selector: only "{", ".join(sorted(allowed))}"'
+                if rt.field_labels
+                else f'"{field}" is not a known field selector: only "metadata.name", '
+                '"metadata.namespace"'
             )
         if op == "!=":
             checks.append(lambda o, f=field, v=value: field_value(o, f) != v)

@@ -158,6 +158,15 @@ class ApiServer:
         if parts and parts[0] == "kubesim" and self.admin is not None:
             return await self.admin.handle(request, parts[1:])
         if request.method == "GET":
+            if path in ("/healthz", "/livez", "/readyz"):
+                # plain text, as kube-apiserver's health checks answer
+                return web.Response(text="ok", content_type="text/plain")
+            if path == "/version":
+                # kube-apiserver writes /version indented (responsewriters.WriteRawJSON)
+                return web.Response(
+                    text=json.dumps(discovery.version_info(self.version), indent=2),
+                    content_type="application/json",
+                )
             doc = self._discovery(path, parts)
             if doc is not None:
                 return json_response(doc)
@@ -190,10 +199,6 @@ class ApiServer:
 
     def _discovery(self, path: str, parts: list[str]) -> Any:
         registry = self.store.registry
-        if path == "/version":
-            return discovery.version_info(self.version)
-        if path in ("/healthz", "/livez", "/readyz"):
-            return None
         if path == "/api":
             return discovery.api_versions(self.server_address)
         if path == "/apis":

@@ -140,6 +140,16 @@ def _meta(obj: Obj) -> Obj:
     return meta
 
 
+_OMITEMPTY_META = ("labels", "annotations", "finalizers", "ownerReferences", "managedFields")
+
+
+def _drop_empty_meta(meta: Obj) -> None:
+    """Empty maps and lists in ObjectMeta are Go zero values the real server never writes."""
+    for key in _OMITEMPTY_META:
+        if key in meta and not meta[key]:
+            del meta[key]
+
+
 class Store(GarbageCollection):
     """All objects of the simulated cluster, with watch fan-out and history."""
 
@@ -399,6 +409,7 @@ class Store(GarbageCollection):
         meta["uid"] = str(uuid.uuid4())
         if rt.has_generation:
             meta["generation"] = 1
+        _drop_empty_meta(meta)
         if dry_run:
             return obj
         self._put_new(rt, obj)
@@ -508,10 +519,13 @@ class Store(GarbageCollection):
             self.admit(rt, new, old, "UPDATE" if part == "main" else "UPDATE_STATUS")
         return self._commit_update(rt, old, new, dry_run)
 
-    def _commit_update(self, rt: ResourceType, old: Obj, new: Obj, dry_run=False) -> Obj:
+    def _commit_update(
+        self, rt: ResourceType, old: Obj, new: Obj, dry_run=False, spec_generation=True
+    ) -> Obj:
         meta, old_meta = new["metadata"], old["metadata"]
         meta["resourceVersion"] = old_meta["resourceVersion"]
-        if rt.has_generation and _spec_changed(old, new):
+        _drop_empty_meta(meta)
+        if spec_generation and rt.has_generation and _spec_changed(old, new):
             meta["generation"] = old_meta.get("generation", 1) + 1
         if new == old:
             return _out(old)  # a no-op write keeps its resourceVersion
@@ -603,7 +617,8 @@ class Store(GarbageCollection):
                 "lastTransitionTime": now_rfc3339(),
             }
         )
-        return self._commit_update(rt, old, new)
+        # the real binding writes storage directly, past the strategy that bumps generation
+        return self._commit_update(rt, old, new, spec_generation=False)
 
     async def delete(
         self,
@@ -670,10 +685,12 @@ class Store(GarbageCollection):
             if previous is None or grace < previous:
                 new_meta["deletionTimestamp"] = now_rfc3339(grace)
                 new_meta["deletionGracePeriodSeconds"] = grace
+            _bump_generation_on_delete(meta, new_meta)
             if dry_run:
                 return new, False
             return self._commit_update(rt, old, new), False
         if new_meta.get("finalizers"):
+            _bump_generation_on_delete(meta, new_meta)
             new_meta.setdefault("deletionTimestamp", now_rfc3339())
             new_meta["deletionGracePeriodSeconds"] = 0
             if dry_run:
@@ -832,6 +849,12 @@ class Store(GarbageCollection):
 def _sort_key(obj: Obj) -> tuple[str, str]:
     meta = obj["metadata"]
     return (meta.get("namespace", ""), meta["name"])
+
+
+def _bump_generation_on_delete(meta: dict, new_meta: dict) -> None:
+    """Starting deletion counts as a change of intent: kube-apiserver bumps a set generation."""
+    if not meta.get("deletionTimestamp") and meta.get("generation", 0) > 0:
+        new_meta["generation"] = meta["generation"] + 1
 
 
 def _spec_changed(old: Obj, new: Obj) -> bool:

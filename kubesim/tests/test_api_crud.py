@@ -102,6 +102,41 @@ async def test_generation_moves_with_spec_not_metadata(api):
     assert labelled.metadata.generation == 1
     scaled = await apps.patch_namespaced_deployment("d", "default", {"spec": {"replicas": 3}})
     assert scaled.metadata.generation == 2
+    # starting deletion bumps a set generation (kube-apiserver's BeforeDelete/markAsDeleting)
+    await apps.patch_namespaced_deployment(
+        "d", "default", {"metadata": {"finalizers": ["example.com/hold"]}}
+    )
+    await apps.delete_namespaced_deployment("d", "default")
+    deleting = await apps.read_namespaced_deployment("d", "default")
+    assert deleting.metadata.deletion_timestamp is not None
+    assert deleting.metadata.generation == 3
+
+
+async def test_binding_sets_the_node_without_a_new_generation(core, sim):
+    await core.create_namespaced_pod("default", pod_body("b"))
+    binding = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": "b"},
+        "target": {"kind": "Node", "name": "node-1"},
+    }
+    code, _ = await raw_request(sim, "POST", "/api/v1/namespaces/default/pods/b/binding", binding)
+    assert code == 201
+    bound = await core.read_namespaced_pod("b", "default")
+    assert bound.spec.node_name == "node-1"
+    assert bound.metadata.generation == 1
+
+
+async def test_empty_metadata_maps_and_lists_are_not_stored(core):
+    body = pod_body("e")  # labels: {}
+    body["metadata"].update(annotations={}, finalizers=[])
+    await core.create_namespaced_pod("default", body)
+    created = await core.read_namespaced_pod("e", "default")
+    assert created.metadata.labels is None and created.metadata.annotations is None
+    assert created.metadata.finalizers is None
+    await core.patch_namespaced_pod("e", "default", {"metadata": {"labels": {"a": "1"}}})
+    patched = await core.patch_namespaced_pod("e", "default", {"metadata": {"labels": {"a": None}}})
+    assert patched.metadata.labels is None
 
 
 async def test_status_subresource_only_changes_status(core):

@@ -1,9 +1,11 @@
 """`python -m kubesim`: writes the kubeconfig when ready, logs requests, stops on signals."""
 
 import asyncio
+import contextlib
 import signal
 import sys
 
+import pytest
 import yaml
 
 from kubesim.testing import raw_request
@@ -14,7 +16,9 @@ class _Running:
         self.url, self.token, self.ca_path = url, token, None
 
 
-async def test_cli_serves_and_stops_on_sigterm(tmp_path):
+@contextlib.asynccontextmanager
+async def running_cli(tmp_path, *args):
+    """`python -m kubesim --port 0 ... *args` until its kubeconfig exists: (process, sim)."""
     kubeconfig = tmp_path / "kubeconfig"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -24,8 +28,7 @@ async def test_cli_serves_and_stops_on_sigterm(tmp_path):
         "0",
         "--write-kubeconfig",
         str(kubeconfig),
-        "--nodes",
-        "0",
+        *args,
         stderr=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -39,17 +42,124 @@ async def test_cli_serves_and_stops_on_sigterm(tmp_path):
         config = yaml.safe_load(kubeconfig.read_text())
         server = config["clusters"][0]["cluster"]["server"]
         token = config["users"][0]["user"]["token"]
-        code, body = await raw_request(_Running(server, token), "GET", "/api/v1/namespaces")
-        assert code == 200 and body["kind"] == "NamespaceList"
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), 20)
-        assert process.returncode == 0
-        stderr = (await process.stderr.read()).decode()
-        assert "GET /api/v1/namespaces 200" in stderr
+        yield process, _Running(server, token)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_cli_serves_and_stops_on_signal(tmp_path, signum):
+    async with running_cli(tmp_path, "--nodes", "0") as (process, sim):
+        code, body = await raw_request(sim, "GET", "/api/v1/namespaces")
+        assert code == 200 and body["kind"] == "NamespaceList"
+        process.send_signal(signum)
+        await asyncio.wait_for(process.wait(), 20)
+        assert process.returncode == 0
+        stderr = (await process.stderr.read()).decode()
+        assert "GET /api/v1/namespaces 200" in stderr
+        assert "kubesim: stopping" in stderr
+        assert "Traceback" not in stderr
+
+
+async def test_cli_node_labels_taints_and_delays(tmp_path):
+    async with running_cli(
+        tmp_path,
+        "--nodes",
+        "1",
+        "--node-label",
+        "topology.kubernetes.io/zone=zone-a",
+        "--node-label",
+        "team=",
+        "--node-taint",
+        "dedicated=gpu:NoSchedule",
+        "--node-taint",
+        "spot:PreferNoSchedule",
+        "--delay",
+        "pulling=1.5",
+    ) as (_, sim):
+        code, node = await raw_request(sim, "GET", "/api/v1/nodes/node-1")
+        assert code == 200
+        assert node["metadata"]["labels"]["topology.kubernetes.io/zone"] == "zone-a"
+        assert node["metadata"]["labels"]["team"] == ""
+        assert node["metadata"]["labels"]["kubernetes.io/hostname"] == "node-1"
+        assert node["spec"]["taints"] == [
+            {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"},
+            {"key": "spot", "effect": "PreferNoSchedule"},
+        ]
+
+        def pod(name, **spec):
+            containers = [{"name": "main", "image": "busybox:1.36"}]
+            return {"metadata": {"name": name}, "spec": {"containers": containers, **spec}}
+
+        path = "/api/v1/namespaces/default/pods"
+        await raw_request(sim, "POST", path, pod("untolerated"))
+        toleration = {
+            "key": "dedicated",
+            "operator": "Equal",
+            "value": "gpu",
+            "effect": "NoSchedule",
+        }
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await raw_request(sim, "POST", path, pod("tolerated", tolerations=[toleration]))
+        async with asyncio.timeout(20):
+            while True:
+                _, tolerated = await raw_request(sim, "GET", f"{path}/tolerated")
+                if (tolerated.get("status") or {}).get("phase") == "Running":
+                    break
+                await asyncio.sleep(0.05)
+        assert loop.time() - started >= 1.5  # the image pull took --delay pulling=1.5
+        _, untolerated = await raw_request(sim, "GET", f"{path}/untolerated")
+        (scheduled,) = untolerated["status"]["conditions"]
+        assert scheduled["message"] == (
+            "0/1 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}."
+        )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--node-label", "zone"], "argument --node-label: 'zone': use key=value"),
+        (
+            ["--node-label", "bad key=a"],
+            "argument --node-label: 'bad key=a': Invalid value: \"bad key\"",
+        ),
+        (["--node-label", "zone=a b"], "argument --node-label: 'zone=a b': Invalid value: \"a b\""),
+        (["--node-taint", "gpu=true"], "argument --node-taint: 'gpu=true': use key=value:Effect"),
+        (
+            ["--node-taint", "gpu=true:NoSchedul"],
+            "argument --node-taint: 'gpu=true:NoSchedul': effect 'NoSchedul' is not one of "
+            "NoSchedule, PreferNoSchedule, NoExecute",
+        ),
+        (
+            ["--node-taint", "gpu:NoSchedule", "--node-taint", "gpu=x:NoSchedule"],
+            "argument --node-taint: gpu with effect NoSchedule is given twice",
+        ),
+        (["--delay", "pulling"], "argument --delay: 'pulling': use step=seconds"),
+        (
+            ["--delay", "pull=1"],
+            "argument --delay: 'pull=1': unknown delay 'pull'; known delays: crashloop_backoff,",
+        ),
+        (["--delay", "pulling=soon"], "argument --delay: 'pulling=soon': 'soon' is not a number"),
+        (["--delay", "pulling=-1"], "argument --delay: 'pulling=-1': delay pulling=-1.0 must be"),
+    ],
+)
+async def test_cli_rejects_bad_node_flags(tmp_path, args, message):
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kubesim",
+        "--write-kubeconfig",
+        str(tmp_path / "k"),
+        *args,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert message in err.decode()
+    assert not (tmp_path / "k").exists()
 
 
 async def test_cli_rejects_bad_runtime(tmp_path):

@@ -71,15 +71,90 @@ class DevUp:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def processes_mentioning(text: str) -> list[str]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, ppid, start time) of a process, or None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    return fields[0], int(fields[1]), int(fields[19])  # state, ppid, starttime
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def process_tree(root: int) -> dict[int, tuple[int, str]]:
+    """`root` and all its descendants now: pid -> (start time, command line).
+
+    Every process ci/dev runs descends from `ci/dev up` (the hub, the proxy and
+    kubesim are its children in sessions of their own, users' servers are
+    kubesim's), whether or not its command line names the state folder."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        facts = _stat(int(stat.parent.name))
+        if facts:
+            children.setdefault(facts[1], []).append(int(stat.parent.name))
+    tree, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        facts = _stat(pid)
+        if facts is None:
             continue
-        if text in args and "pytest" not in args:
-            found.append(f"{cmdline.parent.name}: {args}")
+        tree[pid] = (facts[2], _cmdline(pid))
+        todo += children.get(pid, [])
+    return tree
+
+
+def still_running(tree: dict[int, tuple[int, str]]) -> list[str]:
+    """Processes of an earlier `process_tree` that still run (the same start time:
+    not a new process that got a recycled pid; zombies do not run)."""
+    left = []
+    for pid, (started, cmdline) in tree.items():
+        facts = _stat(pid)
+        if facts and facts[2] == started and facts[0] != "Z":
+            left.append(f"{pid}: {cmdline}")
+    return left
+
+
+def assert_tree_has_everything(tree: dict[int, tuple[int, str]], state: Path) -> None:
+    """The snapshot must hold what the leftover check is about, or it proves nothing."""
+    for component in ("kubesim", "proxy", "hub"):
+        pid = int((state / "pids" / f"{component}.pid").read_text())
+        assert pid in tree, (component, tree)
+    assert any("jupyterhub-singleuser" in cmdline for _, cmdline in tree.values()), tree
+    assert any("configurable-http-proxy" in cmdline for _, cmdline in tree.values()), tree
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Processes whose command line, working directory or environment names `text`
+    (a state folder): catches what left the process tree, e.g. a re-parented child."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        pid = int(proc.name)
+        if pid == os.getpid():
+            continue
+        args = _cmdline(pid)
+        where = []
+        if text in args:
+            where.append("command line")
+        try:
+            if text in os.readlink(proc / "cwd"):
+                where.append("cwd")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
+        try:
+            if text.encode() in (proc / "environ").read_bytes():
+                where.append("environment")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
+        state = _stat(pid)
+        if where and state and state[0] != "Z" and "pytest" not in args:
+            found.append(f"{pid} ({', '.join(where)}): {args}")
     return found
 
 
@@ -113,10 +188,13 @@ def test_dev_up_down_and_up_again_keeps_users_and_files():
         )
         assert put.status_code in (200, 201), put.text
 
+        running = process_tree(up.proc.pid)
+        assert_tree_has_everything(running, state)
         down = run_dev("down", "--state-dir", str(state))
         assert down.returncode == 0, down.stderr
         assert up.finish() == 0
-        assert not processes_mentioning(str(state))  # hub, proxy, kubesim, user pods
+        assert not still_running(running)  # hub, proxy, kubesim, users' servers
+        assert not processes_mentioning(str(state))
     finally:
         up.kill()
 
@@ -134,8 +212,11 @@ def test_dev_up_down_and_up_again_keeps_users_and_files():
         )
         assert got.status_code == 200, got.text
         assert got.json()["content"] == "written in the first run"
+        running = process_tree(again.proc.pid)
+        assert_tree_has_everything(running, state)
         again.proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert again.finish() == 0
+        assert not still_running(running)
         assert not processes_mentioning(str(state))
     finally:
         again.kill()
