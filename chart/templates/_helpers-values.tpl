@@ -74,25 +74,46 @@ safely are refused here with `fail`.
 {{- $_ := unset $v.proxy "networkPolicy" }}
 
 {{- /* proxy.https.enabled unset: the seed-era rule (hosts + a way to get a
-       certificate turn HTTPS on). */}}
+       certificate turn HTTPS on). A half-done seed-era HTTPS setup (hosts
+       without a contact e-mail, a manual key without its certificate...) is
+       refused like an explicit `enabled: true` one, not left on plain HTTP. */}}
 {{- $https := $v.proxy.https }}
+{{- $impliedBy := "" }}
 {{- if kindIs "invalid" $https.enabled }}
-  {{- $_ := set $https "enabled" (eq (include "jupyterhub.https.impliedOn" $https) "true") }}
+  {{- $impliedBy = include "jupyterhub.https.attemptedBy" $https }}
+  {{- $_ := set $https "enabled" (or (eq (include "jupyterhub.https.impliedOn" $https) "true") (ne $impliedBy "")) }}
 {{- end }}
 {{- if $https.enabled }}
+  {{- $why := "" }}
+  {{- if $impliedBy }}
+    {{- $why = printf "; proxy.https.%s without proxy.https.enabled turns HTTPS on, as in older charts (set proxy.https.enabled: false for plain HTTP)" $impliedBy }}
+  {{- end }}
   {{- if and (eq $https.type "letsencrypt") (not $https.letsencrypt.contactEmail) }}
-    {{- fail "proxy.https.type letsencrypt needs proxy.https.letsencrypt.contactEmail (an e-mail address for expiry notices)" }}
+    {{- fail (print "proxy.https.type letsencrypt needs proxy.https.letsencrypt.contactEmail (an e-mail address for expiry notices)" $why) }}
   {{- end }}
   {{- if and (eq $https.type "letsencrypt") (not $https.hosts) }}
-    {{- fail "proxy.https.type letsencrypt needs proxy.https.hosts (the domain names to get certificates for)" }}
+    {{- fail (print "proxy.https.type letsencrypt needs proxy.https.hosts (the domain names to get certificates for)" $why) }}
   {{- end }}
-  {{- if and (eq $https.type "manual") (not (and $https.manual.key $https.manual.cert)) }}
-    {{- fail "proxy.https.type manual needs proxy.https.manual.key and proxy.https.manual.cert (PEM text)" }}
+  {{- if and (eq $https.type "manual") (not $https.manual.key) }}
+    {{- fail (print "proxy.https.type manual needs proxy.https.manual.key and proxy.https.manual.cert (PEM text); proxy.https.manual.key is missing" $why) }}
+  {{- end }}
+  {{- if and (eq $https.type "manual") (not $https.manual.cert) }}
+    {{- fail (print "proxy.https.type manual needs proxy.https.manual.key and proxy.https.manual.cert (PEM text); proxy.https.manual.cert is missing" $why) }}
   {{- end }}
   {{- if and (eq $https.type "secret") (not $https.secret.name) }}
-    {{- fail "proxy.https.type secret needs proxy.https.secret.name (an existing TLS Secret)" }}
+    {{- fail (print "proxy.https.type secret needs proxy.https.secret.name (an existing TLS Secret)" $why) }}
   {{- end }}
 {{- end }}
+
+{{- /* Seed-era slips the schema lets through (its message could not name
+       the right spelling) so that they are refused here. */}}
+{{- if not (kindIs "invalid" $v.storage) }}
+  {{- fail "storage is not a top-level key: per-user storage is configured under singleuser.storage (e.g. singleuser.storage.capacity: 10Gi)" }}
+{{- end }}
+{{- if not (kindIs "invalid" $hub.auth) }}
+  {{- fail "hub.auth is not read: the seed-era auth settings go at the top level (auth:, not under hub:); today's spelling is hub.config.JupyterHub.authenticator_class and hub.config.<Authenticator class>.<setting>" }}
+{{- end }}
+{{- with $v.auth }}{{ include "jupyterhub.authChecks" . }}{{ end }}
 
 {{- /* Checks that are not about legacy keys but would fail late otherwise. */}}
 {{- if and (has $hub.db.type (list "mysql" "postgres" "other")) (not $hub.db.url) }}
@@ -123,6 +144,65 @@ safely are refused here with `fail`.
   {{- end }}
 {{- end }}
 {{- toJson $out }}
+{{- end }}
+
+{{- /* The first proxy.https key that shows a seed-era config means to turn
+       HTTPS on without proxy.https.enabled ("" if none). */}}
+{{- define "jupyterhub.https.attemptedBy" -}}
+{{- $h := . }}
+{{- if $h.hosts }}hosts
+{{- else if $h.letsencrypt.contactEmail }}letsencrypt.contactEmail
+{{- else if $h.manual.key }}manual.key
+{{- else if $h.manual.cert }}manual.cert
+{{- else if $h.secret.name }}secret.name
+{{- else if ne $h.type "letsencrypt" }}type
+{{- end }}
+{{- end }}
+
+{{- /*
+auth.* the hub could not translate, refused at render time: an auth.type
+outside "jupyterhub.authTypes", a provider section the type does not read
+(the hub would ignore it), and auth.custom keys beside className/config.
+*/}}
+{{- define "jupyterhub.authChecks" -}}
+{{- $auth := . }}
+{{- $types := include "jupyterhub.authTypes" dict | fromJson }}
+{{- $choices := append (keys $types) "custom" | sortAlpha }}
+{{- $type := $auth.type }}
+{{- if and (not (kindIs "invalid" $type)) (not (has $type $choices)) }}
+  {{- fail (printf "auth.type %q is not one of: %s. For another authenticator set hub.config.JupyterHub.authenticator_class (e.g. bitbucket, or a class such as ldapauthenticator.LDAPAuthenticator) and its settings under hub.config.<Authenticator class>" (toString $type) (join ", " $choices)) }}
+{{- end }}
+{{- $section := include "jupyterhub.authSection" $auth }}
+{{- range $choices }}
+  {{- if and (not (kindIs "invalid" (index $auth .))) (ne . $section) }}
+    {{- fail (printf "auth.%s is only read with auth.type: %s (auth.type is %s): set auth.type: %s, or remove auth.%s" . . ($type | default "not set" | toString) . .) }}
+  {{- end }}
+{{- end }}
+{{- if eq $type "custom" }}
+  {{- $custom := $auth.custom | default dict }}
+  {{- if not $custom.className }}
+    {{- fail "auth.type custom needs auth.custom.className (the authenticator class, e.g. oauthenticator.generic.GenericOAuthenticator)" }}
+  {{- end }}
+  {{- $class := $custom.className | splitList "." | last }}
+  {{- $oauth := hasPrefix "oauthenticator." $custom.className }}
+  {{- $renamed := include "jupyterhub.oauthRenamed" dict | fromJson }}
+  {{- $stray := list }}{{ $today := list }}
+  {{- range $key := keys (omit $custom "className" "config") | sortAlpha }}
+    {{- $stray = append $stray (printf "auth.custom.%s" $key) }}
+    {{- if and $oauth (eq $key "userdata_method") }}
+      {{- $today = append $today "no userdata_method (oauthenticator always fetches user data with GET)" }}
+    {{- else }}
+      {{- $today = append $today (printf "hub.config.%s.%s" $class ($oauth | ternary (get $renamed $key | default $key) $key)) }}
+    {{- end }}
+  {{- end }}
+  {{- if $stray }}
+    {{- fail (printf "%s: not read (older charts ignored them too): the authenticator's settings go under auth.custom.config; today's spelling: %s" (join ", " $stray) (join ", " $today)) }}
+  {{- end }}
+  {{- $method := dig "config" "userdata_method" "GET" $custom }}
+  {{- if and $oauth (ne (upper (toString $method)) "GET") }}
+    {{- fail (printf "auth.custom.config.userdata_method is %s, but oauthenticator always fetches user data with GET: remove it" (toString $method)) }}
+  {{- end }}
+{{- end }}
 {{- end }}
 
 {{- /* "true" when a seed-era config turns HTTPS on without proxy.https.enabled. */}}

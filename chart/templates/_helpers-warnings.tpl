@@ -60,48 +60,99 @@ from .Values as the user gave them (before "jupyterhub.values" translates).
 {{- end }}
 {{- end }}
 
-{{- /* auth.* (seed era) -> hub.config.<Authenticator class>.<trait> */}}
-{{- define "jupyterhub.authClass" -}}
-{{- $classes := dict
-  "github" "GitHubOAuthenticator" "google" "GoogleOAuthenticator"
-  "cilogon" "CILogonOAuthenticator" "globus" "GlobusOAuthenticator"
-  "gitlab" "GitLabOAuthenticator" "bitbucket" "BitbucketOAuthenticator"
-  "azuread" "AzureAdOAuthenticator" "mediawiki" "MWOAuthenticator"
-  "openshift" "OpenShiftOAuthenticator" "okpy" "OkpyOAuthenticator"
-  "generic-oauth" "GenericOAuthenticator" "lti" "LTIAuthenticator"
-  "ldap" "LDAPAuthenticator" "dummy" "DummyAuthenticator" "tmp" "TmpAuthenticator" }}
-{{- get $classes . | default "" }}
+{{- /*
+The seed-era auth.type values: the name today's
+hub.config.JupyterHub.authenticator_class takes (an entry point of the
+jupyterhub.authenticators group) and the class the hub imports. The hub's
+_LEGACY_AUTHENTICATORS (images/hub/jupyterhub_config.py) is the same table
+(tests/hubconfig/test_auth.py compares them). `custom` (the class in
+auth.custom.className) is the one other accepted value.
+*/}}
+{{- define "jupyterhub.authTypes" -}}
+{{- toJson (dict
+  "github" (list "github" "oauthenticator.github.GitHubOAuthenticator")
+  "google" (list "google" "oauthenticator.google.GoogleOAuthenticator")
+  "cilogon" (list "cilogon" "oauthenticator.cilogon.CILogonOAuthenticator")
+  "globus" (list "globus" "oauthenticator.globus.GlobusOAuthenticator")
+  "gitlab" (list "gitlab" "oauthenticator.gitlab.GitLabOAuthenticator")
+  "azuread" (list "azuread" "oauthenticator.azuread.AzureAdOAuthenticator")
+  "generic" (list "generic-oauth" "oauthenticator.generic.GenericOAuthenticator")
+  "dummy" (list "dummy" "jupyterhub.auth.DummyAuthenticator")) }}
 {{- end }}
 
+{{- /* auth.<type>.<key> -> the trait it sets (the hub's _LEGACY_AUTH_KEYS);
+       the schema admits no other key. */}}
+{{- define "jupyterhub.authKeys" -}}
+{{- toJson (dict
+  "clientId" "client_id" "clientSecret" "client_secret" "callbackUrl" "oauth_callback_url"
+  "org_whitelist" "allowed_organizations" "orgWhitelist" "allowed_organizations"
+  "hostedDomain" "hosted_domain" "loginService" "login_service" "identityProvider" "identity_provider"
+  "gitlabUrl" "gitlab_url" "gitlabGroupWhitelist" "allowed_gitlab_groups"
+  "gitlabProjectIdWhitelist" "allowed_project_ids" "tenantId" "tenant_id" "usernameClaim" "username_claim"
+  "authorizeUrl" "authorize_url" "tokenUrl" "token_url" "userdataUrl" "userdata_url"
+  "userdataParams" "userdata_params" "extraParams" "token_params" "usernameKey" "username_claim"
+  "password" "password") }}
+{{- end }}
+
+{{- /* oauthenticator's renamed traits, applied to auth.custom.config of an
+       oauthenticator class (the hub's _OAUTH_RENAMED). */}}
+{{- define "jupyterhub.oauthRenamed" -}}
+{{- toJson (dict "username_key" "username_claim" "extra_params" "token_params" "tls_verify" "validate_server_cert") }}
+{{- end }}
+
+{{- /* The section of auth.* that holds the authenticator's settings: auth.<type>,
+       or auth.github for the seed guide's CILogon example. */}}
+{{- define "jupyterhub.authSection" -}}
+{{- $type := .type | default "" }}
+{{- if and (eq $type "cilogon") (kindIs "invalid" .cilogon) (not (kindIs "invalid" .github)) }}github
+{{- else }}{{ $type }}
+{{- end }}
+{{- end }}
+
+{{- /* One line per auth.* key, saying what the hub makes of it (the same
+       translation as legacy_auth_config in jupyterhub_config.py). Values it
+       refuses never get here: "jupyterhub.authChecks" fails first. */}}
 {{- define "jupyterhub.legacyAuthWarnings" -}}
 {{- $auth := . }}
+{{- $types := include "jupyterhub.authTypes" dict | fromJson }}
+{{- $keys := include "jupyterhub.authKeys" dict | fromJson }}
 {{- $type := $auth.type | default "" }}
-{{- $class := include "jupyterhub.authClass" $type }}
-{{- if eq $type "custom" }}{{ $class = dig "custom" "className" "<className>" $auth | splitList "." | last }}{{ end }}
-{{- $special := dict "callbackUrl" "oauth_callback_url" "org_whitelist" "allowed_organizations" "orgWhitelist" "allowed_organizations" "hostedDomain" "hosted_domain" "loginService" "login_service" "identityProvider" "identity_provider" "clientId" "client_id" "clientSecret" "client_secret" "scopes" "scope" }}
-{{- with $auth.type }}
-{{- if eq . "custom" }}
-- auth.type custom is deprecated; write hub.config.JupyterHub.authenticator_class: {{ dig "custom" "className" "<className>" $auth }}
-  and its settings (auth.custom.config) under hub.config.{{ $class }}
-{{- else }}
-- auth.type is deprecated; write hub.config.JupyterHub.authenticator_class: {{ . }}
+{{- $className := "" }}
+{{- if eq $type "custom" }}{{ $className = dig "custom" "className" "" $auth }}
+{{- else if hasKey $types $type }}{{ $className = index (get $types $type) 1 }}
 {{- end }}
+{{- $class := $className | splitList "." | last }}
+{{- $section := include "jupyterhub.authSection" $auth }}
+{{- if eq $type "custom" }}
+- auth.type custom is deprecated; write hub.config.JupyterHub.authenticator_class: {{ $className }}
+{{- else if $type }}
+- auth.type is deprecated; write hub.config.JupyterHub.authenticator_class: {{ index (get $types $type) 0 }}
 {{- end }}
-{{- range $section, $settings := $auth }}
-  {{- if and (kindIs "map" $settings) (not (has $section (list "whitelist" "admin" "state" "custom"))) }}
-    {{- $sectionClass := include "jupyterhub.authClass" $section | default $class }}
-    {{- range $key, $_ := $settings }}
-- auth.{{ $section }}.{{ $key }} is deprecated; write hub.config.{{ $sectionClass }}.{{ get $special $key | default ($key | snakecase) }}
+{{- $restricted := false }}
+{{- if and $section (ne $type "custom") }}
+  {{- range $key, $_ := index $auth $section }}
+    {{- $trait := get $keys $key }}
+    {{- if hasPrefix "allowed_" $trait }}{{ $restricted = true }}{{ end }}
+- auth.{{ $section }}.{{ $key }} is deprecated; write hub.config.{{ $class }}.{{ $trait }}{{ if eq $trait "hosted_domain" }} (a list){{ end }}
+  {{- end }}
+{{- end }}
+{{- if and $type (not (has $type (list "dummy" "custom"))) (not $restricted) (not (dig "whitelist" "users" list $auth)) }}
+- auth.type {{ $type }} with no auth.whitelist.users (nor an allowed list) lets every account of
+  the provider log in, as older charts did; today that is hub.config.{{ $class }}.allow_all: true
+{{- end }}
+{{- if eq $type "custom" }}
+  {{- $oauth := hasPrefix "oauthenticator." $className }}
+  {{- $renamed := include "jupyterhub.oauthRenamed" dict | fromJson }}
+  {{- range $key, $_ := dig "custom" "config" dict $auth }}
+    {{- if and $oauth (eq $key "userdata_method") }}
+- auth.custom.config.userdata_method is no longer a setting (oauthenticator always fetches user data with GET); remove it
+    {{- else }}
+- auth.custom.config.{{ $key }} is deprecated; write hub.config.{{ $class }}.{{ $oauth | ternary (get $renamed $key | default $key) $key }}
     {{- end }}
   {{- end }}
 {{- end }}
-{{- if eq $type "custom" }}{{ with dig "custom" "config" dict $auth }}
-{{- range $key, $_ := . }}
-- auth.custom.config.{{ $key }} is deprecated; write hub.config.{{ $class }}.{{ $key }}
-{{- end }}
-{{- end }}{{ end }}
 {{- with $auth.scopes }}
-- auth.scopes is deprecated; write hub.config.{{ $class | default "<Authenticator>" }}.scope
+- auth.scopes is deprecated; write hub.config.OAuthenticator.scope
 {{- end }}
 {{- with dig "whitelist" "users" nil $auth }}
 - auth.whitelist.users is deprecated; write hub.config.Authenticator.allowed_users
@@ -109,13 +160,19 @@ from .Values as the user gave them (before "jupyterhub.values" translates).
 {{- with dig "admin" "users" nil $auth }}
 - auth.admin.users is deprecated; write hub.config.Authenticator.admin_users
 {{- end }}
-{{- if not (kindIs "invalid" (dig "admin" "access" nil $auth)) }}
-- auth.admin.access is deprecated; write hub.config.JupyterHub.admin_access: {{ dig "admin" "access" nil $auth }}
+{{- $access := dig "admin" "access" nil $auth }}
+{{- if not (kindIs "invalid" $access) }}
+- auth.admin.access is deprecated; write hub.config.JupyterHub.admin_access: {{ $access }}
+  {{- if not $access }}
+  (auth.admin.access: false no longer restricts admins: JupyterHub's admin role can always reach
+  users' servers; define a narrower role in hub.loadRoles instead)
+  {{- end }}
 {{- end }}
 {{- if not (kindIs "invalid" (dig "state" "enabled" nil $auth)) }}
 - auth.state.enabled is deprecated; write hub.config.Authenticator.enable_auth_state: {{ dig "state" "enabled" nil $auth }}
 {{- end }}
 {{- with dig "state" "cryptoKey" nil $auth }}
 - auth.state.cryptoKey is deprecated; write hub.config.CryptKeeper.keys: [<the key>]
+  (it encrypts; keys used before are kept after it, to read older auth state)
 {{- end }}
 {{- end }}

@@ -29,7 +29,7 @@ Open it at:
   then http://localhost:8080{{ $V.hub.baseUrl }}
 {{- end }}
 {{- if eq (dig "JupyterHub" "authenticator_class" "" $V.hub.config) "dummy" }}
-{{- if not $V.auth }}
+{{- if not (dig "type" "" ($V.auth | default dict)) }}
 
 Anyone can log in with any user name and password (the dummy authenticator):
 configure an authenticator (hub.config.JupyterHub.authenticator_class) before

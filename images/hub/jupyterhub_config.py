@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from traitlets import HasTraits
@@ -47,10 +48,23 @@ _TYPE_NAMES = {
 }
 
 
+def _get(key, default=None):
+    """get_config, but a section on the way that is set to something other
+    than a mapping is an error: `singleuser: 5` must not quietly mean the
+    defaults."""
+    parts = key.split(".")
+    for i in range(1, len(parts)):
+        parent = ".".join(parts[:i])
+        value = get_config(parent)
+        if value is not None and not isinstance(value, Mapping):
+            raise ConfigError(f"{parent} must be a mapping, not {value!r}")
+    return get_config(key, default)
+
+
 def _typed(key, types, default=None):
     """The value at `key`, checked to be one of `types` (or unset)."""
     types = types if isinstance(types, tuple) else (types,)
-    value = get_config(key, default)
+    value = _get(key, default)
     # YAML's true/false are ints to Python; only accept them as booleans.
     wrong_bool = isinstance(value, bool) and bool not in types
     if value is not None and (wrong_bool or not isinstance(value, types)):
@@ -61,9 +75,10 @@ def _typed(key, types, default=None):
 
 
 def _choice(key, choices, default):
-    value = get_config(key, default)
+    value = _get(key, default)
     if value not in choices:
-        raise ConfigError(f"{key} is {value!r}; it must be one of: {', '.join(choices)}")
+        names = ", ".join(str(choice) for choice in choices if choice is not None)
+        raise ConfigError(f"{key} is {value!r}; it must be one of: {names}")
     return value
 
 
@@ -95,6 +110,9 @@ def _as_list(key, value, name_from_key=False):
     if value is None:
         return []
     if isinstance(value, list):
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise ConfigError(f"{key}[{i}] must be a mapping, not {item!r}")
         return list(value)
     if isinstance(value, dict):
         items = []
@@ -302,14 +320,20 @@ def configure_secrets(c):
             raise ConfigError(
                 "hub.config.JupyterHub.cookie_secret must be hex (openssl rand -hex 32)"
             ) from None
+    # The chart's Secret lists the given keys first (the first encrypts),
+    # then the earlier ones (to decrypt older auth state); it already holds
+    # auth.state.cryptoKey. A hub.existingSecret's keys may not: then the
+    # legacy key goes first, as the chart would put it. Each key once.
     keys = get_secret_value("hub.config.CryptKeeper.keys", None)
     keys = [k.strip() for k in (keys or "").replace("\n", ";").split(";") if k.strip()]
-    legacy_key = get_config("auth.state.cryptoKey")
+    legacy_key = _typed("auth.state.cryptoKey", str)
     if legacy_key:
         log.warning(
-            "auth.state.cryptoKey is an old spelling; today: hub.config.CryptKeeper.keys: [<key>]"
+            "auth.state.cryptoKey is an old spelling; today: hub.config.CryptKeeper.keys: [<the key>]"
         )
-        keys.insert(0, legacy_key)
+        if legacy_key.strip() not in keys:
+            keys.insert(0, legacy_key.strip())
+    keys = list(dict.fromkeys(keys))
     if keys:
         c.CryptKeeper.keys = keys
 
@@ -320,14 +344,14 @@ def configure_secrets(c):
 def common_labels():
     """Labels on everything the spawner creates; the chart's NetworkPolicies
     and PodDisruptionBudgets find user pods by name/instance."""
-    name = get_config("nameOverride") or get_config("Chart.Name") or "jupyterhub"
+    name = _typed("nameOverride", str) or _typed("Chart.Name", str) or "jupyterhub"
     labels = {
         "app": name,
         "heritage": "jupyterhub",
         "app.kubernetes.io/name": name,
         "app.kubernetes.io/managed-by": "kubespawner",
     }
-    release = get_config("Release.Name") or os.environ.get("HELM_RELEASE_NAME")
+    release = _typed("Release.Name", str) or os.environ.get("HELM_RELEASE_NAME")
     if release:
         labels["release"] = release
         labels["app.kubernetes.io/instance"] = release
@@ -392,7 +416,7 @@ class Environment(dict):
 def singleuser_environment():
     """singleuser.extraEnv as a dict; values are strings or EnvVar-like dicts
     (valueFrom). A list of EnvVar objects is accepted too."""
-    env = get_config("singleuser.extraEnv", {})
+    env = _get("singleuser.extraEnv", {})
     if isinstance(env, list):
         out = {}
         for i, item in enumerate(env):
@@ -411,7 +435,7 @@ def singleuser_environment():
 
 def configure_image(c, network_tools):
     name = _typed("singleuser.image.name", str)
-    tag = get_config("singleuser.image.tag")
+    tag = _typed("singleuser.image.tag", (str, int, float))
     if name:
         _set_spawner(
             c, "image", f"{name}:{tag}" if tag not in (None, "") else name, "singleuser.image"
@@ -419,9 +443,9 @@ def configure_image(c, network_tools):
     # Pull secrets: the chart's own (imagePullSecret.create), the global
     # list, then the singleuser image's own; entries are names or {name: ...}.
     secrets = []
-    if get_config("imagePullSecret.create") and get_config(
-        "imagePullSecret.automaticReferenceInjection", True
-    ):
+    create = _typed("imagePullSecret.create", bool, False)
+    inject = _typed("imagePullSecret.automaticReferenceInjection", bool, True)
+    if create and inject:
         secrets.append(get_name("image-pull-secret"))
     keys = ["imagePullSecrets", "singleuser.image.pullSecrets"]
     if network_tools:
@@ -469,7 +493,7 @@ def configure_scheduling(c):
             _set_spawner(c, trait, value, key)
 
     pod_preferred = list(_typed("singleuser.extraPodAffinity.preferred", list, []))
-    strategy = get_config("singleuser.schedulerStrategy")
+    strategy = _get("singleuser.schedulerStrategy")
     if strategy is not None:
         strategy = _choice("singleuser.schedulerStrategy", ["pack", "spread"], None)
         log.warning(
@@ -506,9 +530,11 @@ def configure_scheduling(c):
         if value:
             _set_spawner(c, trait, value, key)
 
-    if get_config("scheduling.userScheduler.enabled"):
+    # The user-scheduler packs pods; the seed's `spread` asks for the default
+    # scheduler. (`pack` only uses it where the chart deploys it.)
+    if _typed("scheduling.userScheduler.enabled", bool, False) and strategy != "spread":
         _set_spawner(c, "scheduler_name", get_name("user-scheduler"), "scheduling.userScheduler")
-    if get_config("scheduling.podPriority.enabled"):
+    if _typed("scheduling.podPriority.enabled", bool, False):
         _set_spawner(c, "priority_class_name", priority_class_name(), "scheduling.podPriority")
 
 
@@ -520,22 +546,22 @@ def priority_class_name():
 def network_tools_init_container():
     """The init container that blocks the cloud metadata server with iptables,
     so user code cannot read the node's cloud credentials."""
-    metadata = get_config("singleuser.cloudMetadata", {})
-    if "enabled" in metadata:
+    enabled = _typed("singleuser.cloudMetadata.enabled", bool)
+    if enabled is not None:
         # Seed-era meaning: enabled = users may reach the metadata server.
         log.warning(
             "singleuser.cloudMetadata.enabled is an old spelling; today: "
             "singleuser.cloudMetadata.blockWithIptables: %s",
-            "false" if metadata["enabled"] else "true",
+            "false" if enabled else "true",
         )
-        block = not metadata["enabled"]
+        block = not enabled
     else:
         block = _typed("singleuser.cloudMetadata.blockWithIptables", bool, True)
     if not block:
         return None
     ip = _typed("singleuser.cloudMetadata.ip", str, "169.254.169.254")
     try:
-        ipaddress.ip_address(ip)
+        version = ipaddress.ip_address(ip).version
     except ValueError:
         raise ConfigError(
             f"singleuser.cloudMetadata.ip must be an IP address, not {ip!r}"
@@ -545,11 +571,18 @@ def network_tools_init_container():
         raise ConfigError(
             "singleuser.networkTools.image.name must be set to block the cloud metadata server"
         )
-    tag = get_config("singleuser.networkTools.image.tag")
+    tag = _typed("singleuser.networkTools.image.tag", (str, int, float))
     container = {
         "name": "block-cloud-metadata",
         "image": f"{name}:{tag}" if tag else name,
-        "command": ["iptables", "--append", "OUTPUT", "--protocol", "tcp"]
+        # (e.g. AWS's IPv6 endpoint fd00:ec2::254 needs ip6tables)
+        "command": [
+            "ip6tables" if version == 6 else "iptables",
+            "--append",
+            "OUTPUT",
+            "--protocol",
+            "tcp",
+        ]
         + ["--destination", ip, "--destination-port", "80", "--jump", "DROP"],
         # iptables needs root and NET_ADMIN (NET_RAW for its netlink socket),
         # nothing more.
@@ -561,7 +594,9 @@ def network_tools_init_container():
             "capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
         },
     }
-    pull_policy = get_config("singleuser.networkTools.image.pullPolicy")
+    pull_policy = _choice(
+        "singleuser.networkTools.image.pullPolicy", [None, "Always", "IfNotPresent", "Never"], None
+    )
     if pull_policy:
         container["imagePullPolicy"] = pull_policy
     resources = _typed("singleuser.networkTools.resources", dict)
@@ -633,8 +668,13 @@ def extra_files_volume():
     for key in sorted(files):
         spec = files[key]
         where = f"singleuser.extraFiles.{key}"
-        if not isinstance(spec, dict) or not spec.get("mountPath"):
-            raise ConfigError(f"{where}.mountPath must be set (where the file appears in the pod)")
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where} must be a mapping, not {spec!r}")
+        if not spec.get("mountPath") or not isinstance(spec["mountPath"], str):
+            raise ConfigError(
+                f"{where}.mountPath must be set to where the file appears in the pod, "
+                f"not {spec.get('mountPath')!r}"
+            )
         item = {"key": key, "path": key}
         if spec.get("mode") is not None:
             item["mode"] = spec["mode"]
@@ -652,10 +692,10 @@ def configure_storage(c):
     volumes += file_volumes
     mounts += file_mounts
     volumes += _as_list(
-        "singleuser.storage.extraVolumes", get_config("singleuser.storage.extraVolumes"), True
+        "singleuser.storage.extraVolumes", _get("singleuser.storage.extraVolumes"), True
     )
     mounts += _as_list(
-        "singleuser.storage.extraVolumeMounts", get_config("singleuser.storage.extraVolumeMounts")
+        "singleuser.storage.extraVolumeMounts", _get("singleuser.storage.extraVolumeMounts")
     )
     if volumes:
         _set_spawner(c, "volumes", volumes, "singleuser.storage.extraVolumes")
@@ -674,22 +714,56 @@ def configure_spawner(c):
 
 # ---------------------------------------------------------------- authentication
 
-# Seed-era auth.type -> (authenticator class, its config section)
+# Seed-era auth.type -> (its name for JupyterHub.authenticator_class today,
+# the class). The chart's "jupyterhub.authTypes" (chart/templates/
+# _helpers-warnings.tpl) is the same table and refuses any other type at
+# render time; tests/hubconfig/test_auth.py checks that the two agree.
 _LEGACY_AUTHENTICATORS = {
-    "github": "oauthenticator.github.GitHubOAuthenticator",
-    "google": "oauthenticator.google.GoogleOAuthenticator",
-    "cilogon": "oauthenticator.cilogon.CILogonOAuthenticator",
-    "globus": "oauthenticator.globus.GlobusOAuthenticator",
-    "gitlab": "oauthenticator.gitlab.GitLabOAuthenticator",
-    "generic": "oauthenticator.generic.GenericOAuthenticator",
-    "dummy": "jupyterhub.auth.DummyAuthenticator",
+    "github": ("github", "oauthenticator.github.GitHubOAuthenticator"),
+    "google": ("google", "oauthenticator.google.GoogleOAuthenticator"),
+    "cilogon": ("cilogon", "oauthenticator.cilogon.CILogonOAuthenticator"),
+    "globus": ("globus", "oauthenticator.globus.GlobusOAuthenticator"),
+    "gitlab": ("gitlab", "oauthenticator.gitlab.GitLabOAuthenticator"),
+    "azuread": ("azuread", "oauthenticator.azuread.AzureAdOAuthenticator"),
+    "generic": ("generic-oauth", "oauthenticator.generic.GenericOAuthenticator"),
+    "dummy": ("dummy", "jupyterhub.auth.DummyAuthenticator"),
 }
-# Seed-era camelCase keys whose trait is not just the snake_case spelling.
+# auth.<type>.<key> -> trait, for every key the chart's schema admits (the
+# chart's "jupyterhub.authKeys"). Other keys (only possible through
+# hub.existingSecret) fall back to their snake_case spelling.
 _LEGACY_AUTH_KEYS = {
+    "clientId": "client_id",
+    "clientSecret": "client_secret",
     "callbackUrl": "oauth_callback_url",
     "org_whitelist": "allowed_organizations",
+    "orgWhitelist": "allowed_organizations",
+    "hostedDomain": "hosted_domain",
+    "loginService": "login_service",
+    "identityProvider": "identity_provider",
+    "gitlabUrl": "gitlab_url",
+    "gitlabGroupWhitelist": "allowed_gitlab_groups",
+    "gitlabProjectIdWhitelist": "allowed_project_ids",
+    "tenantId": "tenant_id",
+    "usernameClaim": "username_claim",
+    "authorizeUrl": "authorize_url",
+    "tokenUrl": "token_url",
+    "userdataUrl": "userdata_url",
+    "userdataParams": "userdata_params",
+    "extraParams": "token_params",
     "usernameKey": "username_claim",
+    "password": "password",
 }
+# Traits oauthenticator renamed, applied to auth.custom.config of its classes
+# (the chart's "jupyterhub.oauthRenamed").
+_OAUTH_RENAMED = {
+    "username_key": "username_claim",
+    "extra_params": "token_params",
+    "tls_verify": "validate_server_cert",
+}
+_ADMIN_ACCESS_FALSE = (
+    "auth.admin.access: false no longer restricts admins: JupyterHub's admin role can always "
+    "reach users' servers; define a narrower role in hub.loadRoles instead"
+)
 
 
 def _snake(name):
@@ -705,19 +779,37 @@ def _import_class(dotted, key):
         raise ConfigError(f"{key}: cannot import {dotted!r}: {e}") from None
 
 
+def _legacy_section(auth):
+    """The auth.* section holding the authenticator's settings: auth.<type>,
+    or auth.github for the seed guide's CILogon example."""
+    auth_type = auth.get("type")
+    if auth_type == "cilogon" and auth.get("cilogon") is None and auth.get("github") is not None:
+        return "github"
+    return auth_type
+
+
 def legacy_auth_config():
     """Translate the seed guide's auth.* keys into hub.config form.
 
     Returns a dict {Section: {trait: value}} (empty without auth.*). Each key
-    in use is logged with its current spelling.
+    in use is logged with its current spelling, as NOTES.txt shows it.
     """
     auth = _typed("auth", dict, {})
     out = {}
 
-    def put(section, trait, value, key):
+    def put(section, trait, value, key, shown=None):
         out.setdefault(section, {})[trait] = value
-        log.warning("%s is an old spelling; today: hub.config.%s.%s", key, section, trait)
+        today = f"hub.config.{section}.{trait}" + (f": {shown}" if shown else "")
+        log.warning("%s is an old spelling; today: %s", key, today)
 
+    # A provider section another type would read is ignored by this one: refuse it.
+    read = _legacy_section(auth)
+    for section in sorted([*_LEGACY_AUTHENTICATORS, "custom"]):
+        if auth.get(section) is not None and section != read:
+            raise ConfigError(
+                f"auth.{section} is only read with auth.type: {section} "
+                f"(auth.type is {auth.get('type') or 'not set'})"
+            )
     if auth.get("type") == "custom":
         _legacy_custom_authenticator(put)
     elif auth.get("type") is not None:
@@ -731,17 +823,33 @@ def _legacy_custom_authenticator(put):
     class_name = _typed("auth.custom.className", str)
     if not class_name:
         raise ConfigError("auth.custom.className must name the authenticator class")
+    stray = sorted(set(_typed("auth.custom", dict, {})) - {"className", "config"})
+    if stray:
+        # The seed guide's OpenID Connect example: settings beside className.
+        keys = ", ".join(f"auth.custom.{k}" for k in stray)
+        raise ConfigError(f"{keys}: not read; the settings go under auth.custom.config")
     cls = _import_class(class_name, "auth.custom.className")
     section, traits = cls.__name__, cls.class_traits(config=True)
-    put("JupyterHub", "authenticator_class", class_name, "auth.type")
-    for trait, value in _typed("auth.custom.config", dict, {}).items():
-        if trait not in traits:
-            # e.g. the seed guide's GenericOAuthenticator.userdata_method
+    oauth = class_name.startswith("oauthenticator.")
+    put("JupyterHub", "authenticator_class", class_name, "auth.type", class_name)
+    for name, value in _typed("auth.custom.config", dict, {}).items():
+        key = f"auth.custom.config.{name}"
+        if oauth and name == "userdata_method":
+            # Removed from oauthenticator, which always uses GET.
+            if str(value).upper() != "GET":
+                raise ConfigError(
+                    f"{key} is {value!r}, but oauthenticator always fetches user data with GET"
+                )
             log.warning(
-                "auth.custom.config.%s is not a setting of %s today; ignored", trait, section
+                "%s is no longer a setting (oauthenticator always fetches user data with GET); "
+                "remove it",
+                key,
             )
             continue
-        put(section, trait, value, f"auth.custom.config.{trait}")
+        trait = _OAUTH_RENAMED.get(name, name) if oauth else name
+        if trait not in traits:
+            raise ConfigError(f"{key} is not a setting of {section}")
+        put(section, trait, value, key)
 
 
 def _legacy_authenticator(auth, put):
@@ -753,14 +861,12 @@ def _legacy_authenticator(auth, put):
             f"auth.type {auth_type!r} is not supported (known: {known}); set "
             "hub.config.JupyterHub.authenticator_class and hub.config.<Class>.* instead"
         )
-    class_name = _LEGACY_AUTHENTICATORS[auth_type]
+    name, class_name = _LEGACY_AUTHENTICATORS[auth_type]
     cls = _import_class(class_name, "auth.type")
     section, traits = cls.__name__, cls.class_traits(config=True)
-    put("JupyterHub", "authenticator_class", class_name, "auth.type")
-    block_key, block = f"auth.{auth_type}", auth.get(auth_type)
-    if block is None and auth_type == "cilogon" and auth.get("github"):
-        # The seed guide's CILogon example puts its keys under `github`.
-        block_key, block = "auth.github", auth["github"]
+    put("JupyterHub", "authenticator_class", class_name, "auth.type", name)
+    block_key = f"auth.{_legacy_section(auth)}"
+    block = auth.get(_legacy_section(auth))
     if not isinstance(block or {}, dict):
         raise ConfigError(f"{block_key} must be a mapping, not {block!r}")
     restricted = False
@@ -772,10 +878,10 @@ def _legacy_authenticator(auth, put):
             value = [value]
         restricted |= trait.startswith("allowed_")
         put(section, trait, value, f"{block_key}.{name}")
-    if auth_type != "dummy" and not restricted and not auth.get("whitelist"):
+    if auth_type != "dummy" and not restricted and not _typed("auth.whitelist.users", list):
         # The seed guide: without a whitelist any account may log in. Today's
         # authenticators refuse everyone unless told.
-        put(section, "allow_all", True, f"auth.type: {auth_type} (no whitelist)")
+        put(section, "allow_all", True, f"auth.type: {auth_type} (no whitelist)", "true")
 
 
 def _legacy_auth_common(auth, put):
@@ -791,15 +897,12 @@ def _legacy_auth_common(auth, put):
             put(section, trait, set(users), key)
     access = _typed("auth.admin.access", bool)
     if access is not None:
-        put("JupyterHub", "admin_access", access, "auth.admin.access")
+        put("JupyterHub", "admin_access", access, "auth.admin.access", str(access).lower())
         if not access:
-            log.warning(
-                "auth.admin.access: false no longer restricts admins: JupyterHub's admin role "
-                "can always reach users' servers; define a narrower role in hub.loadRoles instead"
-            )
+            log.warning(_ADMIN_ACCESS_FALSE)
     state = _typed("auth.state.enabled", bool)
     if state is not None:
-        put("Authenticator", "enable_auth_state", state, "auth.state.enabled")
+        put("Authenticator", "enable_auth_state", state, "auth.state.enabled", str(state).lower())
 
 
 # ---------------------------------------------------------------- services and roles
@@ -952,7 +1055,7 @@ def load_config_d(namespace):
 
 def run_extra_config(namespace):
     """hub.extraConfig: a string, or a dict run in sorted key order."""
-    extra = get_config("hub.extraConfig", {})
+    extra = _get("hub.extraConfig", {})
     snippets = {"": extra} if isinstance(extra, str) else extra
     if not isinstance(snippets, dict):
         raise ConfigError(f"hub.extraConfig must be a string or a mapping, not {extra!r}")

@@ -42,6 +42,10 @@ class ConfigError(ValueError):
     """
 
 
+class _BadValue(ConfigError):
+    """A value of the right file is wrong; its message names the key already."""
+
+
 def config_root():
     return Path(os.environ.get("Z2JH_CONFIG_ROOT") or DEFAULT_ROOT)
 
@@ -87,11 +91,20 @@ def _values(root):
     if existing.exists():
         values = _merge(values, _load_yaml(existing, "values from hub.existingSecret"))
     # The seed guide's `hub.extraConfigMap` is read as `custom.*`; today's
-    # top-level `custom` wins where both set a key.
-    legacy = (values.get("hub") or {}).get("extraConfigMap") or {}
+    # top-level `custom` wins where both set a key. (A `hub` that is not a
+    # mapping is jupyterhub_config.py's to report.)
+    hub = values.get("hub")
+    legacy = hub.get("extraConfigMap") if isinstance(hub, Mapping) else None
+    if legacy is not None and not isinstance(legacy, Mapping):
+        raise _BadValue(f"hub.extraConfigMap must be a mapping, not {legacy!r}")
     if legacy:
+        custom = values.get("custom")
+        if custom is not None and not isinstance(custom, Mapping):
+            raise _BadValue(
+                f"custom must be a mapping (hub.extraConfigMap merges into it), not {custom!r}"
+            )
         values = dict(values)
-        values["custom"] = _merge(legacy, values.get("custom") or {})
+        values["custom"] = _merge(legacy, custom or {})
     return values
 
 
@@ -114,6 +127,8 @@ def get_config(key, default=None):
     """
     try:
         value = values()
+    except _BadValue:
+        raise
     except ConfigError as e:
         raise ConfigError(f"{e} (reading {key})") from None
     for part in key.split("."):
@@ -135,8 +150,16 @@ def get_secret_value(key, default=_MISSING):
     root = config_root()
     for source in ("existing-secret", "secret"):
         path = root / source / key
-        if path.is_file():
+        try:
             return path.read_text()
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise ConfigError(
+                f"{path} cannot be read ({e.strerror}); it should hold the secret {key}"
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not UTF-8 text; the secret {key} must be text") from None
     if default is not _MISSING:
         return default
     raise ConfigError(

@@ -14,9 +14,9 @@ from chart_helpers import CHART, HELMS, VALUES_FILES, HelmError, lint, render, v
 
 @pytest.fixture(scope="session")
 def prerendered():
-    """Render every values file with both helms (and lint with Helm 3) in parallel."""
+    """Render and lint every values file with both helms, in parallel."""
     jobs = [(render, (values_key(name), h)) for name in VALUES_FILES for h in HELMS]
-    jobs += [(lint, (values_key(name), "3")) for name in VALUES_FILES]
+    jobs += [(lint, (values_key(name), h)) for name in VALUES_FILES for h in HELMS]
 
     def run(job):
         fn, args = job

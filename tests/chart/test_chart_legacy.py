@@ -6,7 +6,7 @@ import base64
 
 import pytest
 import yaml
-from chart_helpers import render, values_key
+from chart_helpers import render, render_error, values_key
 
 
 def hub_values(r) -> dict:
@@ -180,3 +180,193 @@ def test_notes_say_where_to_connect(notes, prerendered):
     assert "Anyone can log in" in notes()
     assert "https://max-ingress.example.org/maxbase/" in notes(("maximal",))
     assert "https://hub.example.org/" in notes(("seed/31-https-letsencrypt",))
+
+
+# NOTES for each seed authentication example: the lines it must show (the
+# hub's translation of the same file is checked against NOTES in
+# tests/hubconfig/test_auth.py).
+SEED_AUTH_NOTES = {
+    "16-admin-users": [
+        "auth.admin.users is deprecated; write hub.config.Authenticator.admin_users"
+    ],
+    "17-admin-access": [
+        "auth.admin.access is deprecated; write hub.config.JupyterHub.admin_access: false",
+        "auth.admin.access: false no longer restricts admins: JupyterHub's admin role can always "
+        "reach users' servers; define a narrower role in hub.loadRoles instead",
+    ],
+    "19-auth-github": [
+        "auth.type is deprecated; write hub.config.JupyterHub.authenticator_class: github",
+        "auth.github.clientId is deprecated; write hub.config.GitHubOAuthenticator.client_id",
+        "auth.github.callbackUrl is deprecated; write "
+        "hub.config.GitHubOAuthenticator.oauth_callback_url",
+        "hub.config.GitHubOAuthenticator.allow_all: true",
+    ],
+    "20-auth-github-org": [
+        "auth.github.org_whitelist is deprecated; write "
+        "hub.config.GitHubOAuthenticator.allowed_organizations",
+        "auth.scopes is deprecated; write hub.config.OAuthenticator.scope",
+    ],
+    "21-auth-google": [
+        "auth.type is deprecated; write hub.config.JupyterHub.authenticator_class: google",
+        "auth.google.hostedDomain is deprecated; write "
+        "hub.config.GoogleOAuthenticator.hosted_domain (a list)",
+        "auth.google.loginService is deprecated; write hub.config.GoogleOAuthenticator.login_service",
+        "hub.config.GoogleOAuthenticator.allow_all: true",
+    ],
+    # The seed prints CILogon's settings under `github`: they are CILogon's.
+    "22-auth-cilogon": [
+        "auth.type is deprecated; write hub.config.JupyterHub.authenticator_class: cilogon",
+        "auth.github.clientId is deprecated; write hub.config.CILogonOAuthenticator.client_id",
+        "hub.config.CILogonOAuthenticator.allow_all: true",
+    ],
+    "23-auth-globus": [
+        "auth.globus.identityProvider is deprecated; write "
+        "hub.config.GlobusOAuthenticator.identity_provider",
+    ],
+    "24-auth-openid-connect": [
+        "auth.type custom is deprecated; write hub.config.JupyterHub.authenticator_class: "
+        "oauthenticator.generic.GenericOAuthenticator",
+        "auth.custom.config.token_url is deprecated; write hub.config.GenericOAuthenticator.token_url",
+        "auth.custom.config.username_key is deprecated; write "
+        "hub.config.GenericOAuthenticator.username_claim",
+        "auth.custom.config.userdata_method is no longer a setting (oauthenticator always fetches "
+        "user data with GET); remove it",
+    ],
+    "25-auth-whitelist": [
+        "auth.whitelist.users is deprecated; write hub.config.Authenticator.allowed_users"
+    ],
+    "47-auth-state": [
+        "auth.state.enabled is deprecated; write hub.config.Authenticator.enable_auth_state: true",
+        "auth.state.cryptoKey is deprecated; write hub.config.CryptKeeper.keys: [<the key>]",
+    ],
+}
+SEED_AUTH_NOT_IN_NOTES = {
+    "20-auth-github-org": ["allow_all"],  # an organisation restricts who logs in
+    "22-auth-cilogon": ["GitHubOAuthenticator"],
+    "24-auth-openid-connect": ["GenericOAuthenticator.username_key", "userdata_method:"],
+    "25-auth-whitelist": ["allow_all"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEED_AUTH_NOTES))
+def test_seed_auth_example_notes_show_todays_spelling(notes, name):
+    text = " ".join(notes((f"seed/{name}",)).split())
+    for line in SEED_AUTH_NOTES[name]:
+        assert line in text, line
+    for wrong in SEED_AUTH_NOT_IN_NOTES.get(name, []):
+        assert wrong not in text, wrong
+
+
+def test_generic_notes_name_the_entry_point(notes):
+    text = notes(sets=('auth={"type": "generic", "generic": {"usernameKey": "sub"}}',))
+    assert "write hub.config.JupyterHub.authenticator_class: generic-oauth" in text
+    assert "auth.generic.usernameKey is deprecated; write " in text
+    assert "hub.config.GenericOAuthenticator.username_claim" in text
+    assert "hub.config..client_id" not in text
+
+
+def test_dummy_warning_stays_while_the_authenticator_is_dummy(notes):
+    assert "Anyone can log in" in notes(("seed/16-admin-users",))
+    assert "Anyone can log in" not in notes(("seed/19-auth-github",))
+
+
+# auth.* the hub could not honour: refused when rendering, with the fix.
+AUTH_REFUSED = {
+    "unknown type": (
+        {"auth": {"type": "ldap"}},
+        ['auth.type "ldap" is not one of: azuread, cilogon, custom, dummy, generic, github,',
+         "hub.config.JupyterHub.authenticator_class"],
+    ),
+    "section of another type": (
+        {"auth": {"type": "google", "github": {"clientId": "x"}}},
+        ["auth.github is only read with auth.type: github (auth.type is google)"],
+    ),
+    "section without a type": (
+        {"auth": {"globus": {"clientId": "x"}}},
+        ["auth.globus is only read with auth.type: globus (auth.type is not set)"],
+    ),
+    "custom without a class": (
+        {"auth": {"type": "custom", "custom": {"config": {}}}},
+        ["auth.type custom needs auth.custom.className"],
+    ),
+    "unknown provider key": (
+        {"auth": {"type": "github", "github": {"clientID": "x"}}},
+        ["/auth/github", "clientID"],
+    ),
+    "typo in auth": ({"auth": {"admn": {"users": ["a"]}}}, ["/auth", "admn"]),
+    "typo in whitelist": ({"auth": {"whitelist": {"user": ["a"]}}}, ["/auth/whitelist", "user"]),
+    "userdata_method POST": (
+        {"auth": {"type": "custom", "custom": {
+            "className": "oauthenticator.generic.GenericOAuthenticator",
+            "config": {"userdata_method": "POST"}}}},
+        ["auth.custom.config.userdata_method is POST", "always fetches user data with GET"],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("helm", ["3", "4"])
+@pytest.mark.parametrize("case", list(AUTH_REFUSED))
+def test_auth_the_hub_cannot_honour_is_refused(tmp_path, helm, case):
+    values, expected = AUTH_REFUSED[case]
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    message = render_error((str(path),), helm)
+    for part in expected:
+        assert part in message, message
+
+
+SEED_OIDC_AS_PRINTED = """
+hub:
+  extraEnv:
+    OAUTH2_AUTHORIZE_URL: https://sso.example.org/auth/realms/r/protocol/openid-connect/auth
+  auth:
+    type: custom
+    custom:
+      className: oauthenticator.generic.GenericOAuthenticator
+      config:
+        client_id: "y0urcllogonclientId"
+      userdata_method: GET
+      userdata_params: {'state': 'state'}
+      username_key: preferred_username
+"""
+
+
+@pytest.mark.parametrize("helm", ["3", "4"])
+def test_seed_oidc_example_as_printed_is_refused_with_the_right_spelling(tmp_path, helm):
+    """The seed prints `auth:` under `hub:` and three settings beside
+    `className`: each slip is refused naming where it belongs."""
+    printed = yaml.safe_load(SEED_OIDC_AS_PRINTED)
+    path = tmp_path / "printed.yaml"
+    path.write_text(yaml.safe_dump(printed))
+    message = render_error((str(path),), helm)
+    assert "hub.auth is not read" in message and "top level (auth:, not under hub:)" in message
+    printed["auth"] = printed["hub"].pop("auth")
+    path.write_text(yaml.safe_dump(printed))
+    message = render_error((str(path),), helm)
+    assert (
+        "auth.custom.userdata_method, auth.custom.userdata_params, auth.custom.username_key: "
+        "not read"
+    ) in message
+    assert "go under auth.custom.config" in message
+    assert "hub.config.GenericOAuthenticator.username_claim" in message
+
+
+# Half-done seed-era HTTPS (no proxy.https.enabled): refused naming the
+# missing key, not left on plain HTTP.
+HTTPS_HALF_DONE = [
+    ({"hosts": ["h.example.org"]}, "needs proxy.https.letsencrypt.contactEmail"),
+    ({"letsencrypt": {"contactEmail": "a@example.org"}}, "needs proxy.https.hosts"),
+    ({"type": "manual", "manual": {"key": "K"}}, "proxy.https.manual.cert is missing"),
+    ({"type": "manual", "manual": {"cert": "C"}}, "proxy.https.manual.key is missing"),
+    ({"hosts": ["h.example.org"], "type": "secret"}, "needs proxy.https.secret.name"),
+]
+
+
+@pytest.mark.parametrize("helm", ["3", "4"])
+@pytest.mark.parametrize("https, missing", HTTPS_HALF_DONE, ids=[m for _, m in HTTPS_HALF_DONE])
+def test_half_done_seed_https_is_refused(tmp_path, helm, https, missing):
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump({"proxy": {"https": https}}))
+    message = render_error((str(path),), helm)
+    assert missing in message, message
+    assert "set proxy.https.enabled: false for plain HTTP" in message, message

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 import yaml
-from chart_helpers import VALUES_FILES, lint, render, values_key
+from chart_helpers import HELMS, VALUES_FILES, lint, render, values_key
 
 NAMES = list(VALUES_FILES)
 
@@ -33,9 +33,10 @@ def _mask_generated(doc: dict) -> dict:
     return doc | {"data": data}
 
 
+@pytest.mark.parametrize("helm", sorted(HELMS))
 @pytest.mark.parametrize("name", NAMES)
-def test_helm_lint_strict_passes(prerendered, name):
-    out = lint(values_key(name))
+def test_helm_lint_strict_passes(prerendered, name, helm):
+    out = lint(values_key(name), helm)
     assert out.returncode == 0, out.stdout + out.stderr
 
 

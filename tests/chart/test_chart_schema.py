@@ -85,7 +85,10 @@ def test_every_current_key_has_a_default_and_every_default_a_key():
 def test_objects_are_closed_except_free_form_ones():
     open_objects = {p for p, node in walk(SCHEMA) if node.get("additionalProperties") is True}
     assert open_objects <= {
-        "hub.config", "custom", "global", "auth",
+        "hub.config", "custom", "global",
+        # auth.custom is open so the template can refuse a setting beside
+        # className naming auth.custom.config; config is the class's traits.
+        "auth.custom", "auth.custom.config",
         *(p for p in open_objects if p.endswith(("SecurityContext", "extraPodSpec"))),
     }  # fmt: skip
     assert SCHEMA["additionalProperties"] is False
@@ -95,7 +98,7 @@ def test_objects_are_closed_except_free_form_ones():
 REFUSED = [
     ({"singleuser": {"memroy": {"limit": "1G"}}}, ["/singleuser", "memroy"]),
     ({"cull": {"timeout": "an hour"}}, ["/cull/timeout", "integer"]),
-    ({"storage": {"capacity": "2Gi"}}, ["'storage' not allowed"]),
+    ({"storage2": {"capacity": "2Gi"}}, ["'storage2' not allowed"]),
     ({"hub": {"db": {"type": "sqlite"}}}, ["/hub/db/type"]),
     ({"proxy": {"service": {"type": "Public"}}}, ["/proxy/service/type"]),
     ({"singleuser": {"image": {"name": ""}}}, ["/singleuser/image/name"]),
@@ -106,6 +109,11 @@ REFUSED = [
     ({"scheduling": {"userScheduler": {"replicas": "2"}}}, ["/scheduling/userScheduler/replicas", "integer"]),
     ({"debug": {"enabled": "yes"}}, ["/debug/enabled", "boolean"]),
     # Refused at render time, with the fix in the message.
+    ({"storage": {"capacity": "2Gi"}}, ["storage is not a top-level key", "singleuser.storage"]),
+    ({"hub": {"auth": {"type": "github"}}}, ["hub.auth is not read", "auth:, not under hub:", "hub.config"]),
+    ({"auth": {"type": "bitbucket"}}, ['auth.type "bitbucket" is not one of: azuread, cilogon, custom,']),
+    ({"proxy": {"https": {"hosts": ["h.example.org"]}}}, ["proxy.https.letsencrypt.contactEmail"]),
+    ({"proxy": {"https": {"type": "manual", "manual": {"key": "K"}}}}, ["proxy.https.manual.cert is missing"]),
     ({"proxy": {"https": {"enabled": True, "hosts": ["h.example.org"]}}}, ["proxy.https.letsencrypt.contactEmail"]),
     ({"proxy": {"https": {"enabled": True, "type": "manual"}}}, ["proxy.https.manual.key"]),
     ({"proxy": {"https": {"enabled": True, "type": "secret"}}}, ["proxy.https.secret.name"]),

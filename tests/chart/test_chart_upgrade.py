@@ -7,6 +7,7 @@ import base64
 import os
 
 import pytest
+import yaml
 from chart_helpers import CHART, HELMS
 
 GENERATED = (
@@ -70,6 +71,33 @@ async def test_generated_secrets_survive_upgrades(kubesim_factory, version):
         generated(sim)["hub.config.JupyterHub.cookie_secret"]
         == first["hub.config.JupyterHub.cookie_secret"]
     )
+
+
+@pytest.mark.parametrize("version", sorted(HELMS))
+async def test_a_crypt_key_given_later_is_added_before_the_kept_one(kubesim_factory, version):
+    """auth state encrypted with the generated key must stay readable when a
+    key is given later: the given key comes first (it encrypts), the kept
+    ones after it (they decrypt), each once."""
+    sim = await kubesim_factory(nodes=0)
+    await helm(sim, version, *install_args(*NO_HOOK))
+    first = generated(sim)["hub.config.CryptKeeper.keys"]
+    given, newer = "ab" * 32, "cd" * 32
+    legacy = ("--set", f"auth.state.cryptoKey={given}")
+    await helm(sim, version, *install_args(*NO_HOOK, *legacy))
+    assert generated(sim)["hub.config.CryptKeeper.keys"] == f"{given};{first}"
+    await helm(sim, version, *install_args(*NO_HOOK, *legacy, "--set", "cull.timeout=7200"))
+    assert generated(sim)["hub.config.CryptKeeper.keys"] == f"{given};{first}"
+    # today's spelling, with a newer key
+    await helm(
+        sim,
+        version,
+        *install_args(*NO_HOOK, "--set-json", f'hub.config.CryptKeeper.keys=["{newer}"]'),
+    )
+    assert generated(sim)["hub.config.CryptKeeper.keys"] == f"{newer};{given};{first}"
+    values = yaml.safe_load(
+        base64.b64decode(sim.get("secrets", "hub", "jhub")["data"]["values.yaml"])
+    )
+    assert values["hub"]["config"]["CryptKeeper"]["keys"] == [newer, given, first]
 
 
 async def test_hook_runs_only_when_the_images_change(kubesim_factory):

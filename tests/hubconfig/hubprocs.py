@@ -2,6 +2,7 @@
 
 import contextlib
 import glob
+import json
 import os
 import shutil
 import signal
@@ -110,9 +111,12 @@ def postgres_cluster():
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def request(url, token=None, method="GET", timeout=10):
-    """(status, body); status 0 when nothing answers yet."""
-    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+def request(url, token=None, method="GET", timeout=10, body=None):
+    """(status, body); status 0 when nothing answers yet. `body` is sent as JSON."""
+    data = json.dumps(body).encode() if body is not None else b"" if method == "POST" else None
+    req = urllib.request.Request(url, method=method, data=data)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"token {token}")
     try:
@@ -128,8 +132,12 @@ def get(url, token=None):
     return request(url, token)
 
 
-def post(url, token=None):
-    return request(url, token, method="POST")
+def post(url, token=None, body=None):
+    return request(url, token, method="POST", body=body)
+
+
+def delete(url, token=None):
+    return request(url, token, method="DELETE")
 
 
 class Process:

@@ -89,6 +89,73 @@ BAD = [
         {"auth": {"type": "custom", "custom": {"className": "nope.Missing"}}},
         r"auth\.custom\.className: cannot import 'nope\.Missing'",
     ),
+    # Only true/false turn features on or off: the string "false" is an error.
+    (
+        {"scheduling": {"userScheduler": {"enabled": "false"}}},
+        r"^Hub configuration error: scheduling\.userScheduler\.enabled must be a true or false, "
+        r"not 'false'$",
+    ),
+    (
+        {"scheduling": {"podPriority": {"enabled": "false"}}},
+        r"scheduling\.podPriority\.enabled must be a true or false, not 'false'$",
+    ),
+    (
+        {"imagePullSecret": {"create": "false"}},
+        r"imagePullSecret\.create must be a true or false, not 'false'$",
+    ),
+    (
+        {"imagePullSecret": {"automaticReferenceInjection": "no"}},
+        r"imagePullSecret\.automaticReferenceInjection must be a true or false, not 'no'$",
+    ),
+    (
+        {"singleuser": {"cloudMetadata": {"enabled": "true"}}},
+        r"singleuser\.cloudMetadata\.enabled must be a true or false, not 'true'$",
+    ),
+    # A section that is not a mapping is an error, not the defaults.
+    ({"singleuser": 5}, r"^Hub configuration error: singleuser must be a mapping, not 5$"),
+    ({"hub": "x"}, r"^Hub configuration error: hub must be a mapping, not 'x'$"),
+    ({"cull": False}, r"^Hub configuration error: cull must be a mapping, not False$"),
+    ({"scheduling": []}, r"^Hub configuration error: scheduling must be a mapping, not \[\]$"),
+    (
+        {"singleuser": {"storage": "none"}},
+        r"^Hub configuration error: singleuser\.storage must be a mapping, not 'none'$",
+    ),
+    (
+        {"singleuser": {"cloudMetadata": True}},
+        r"^Hub configuration error: singleuser\.cloudMetadata must be a mapping, not True$",
+    ),
+    (
+        {"hub": {"extraConfigMap": 5}},
+        r"^Hub configuration error: hub\.extraConfigMap must be a mapping, not 5$",
+    ),
+    (
+        {"hub": {"extraConfigMap": {"a": 1}}, "custom": "x"},
+        r"^Hub configuration error: custom must be a mapping \(hub\.extraConfigMap merges "
+        r"into it\), not 'x'$",
+    ),
+    ({"nameOverride": 5}, r"nameOverride must be a string, not 5$"),
+    (
+        {"singleuser": {"image": {"tag": ["1"]}}},
+        r"singleuser\.image\.tag must be a string or number, not \['1'\]$",
+    ),
+    (
+        {"singleuser": {"networkTools": {"image": {"pullPolicy": "Sometimes"}}}},
+        r"singleuser\.networkTools\.image\.pullPolicy is 'Sometimes'; it must be one of: "
+        r"Always, IfNotPresent, Never$",
+    ),
+    (
+        {"singleuser": {"storage": {"extraVolumes": ["scratch"]}}},
+        r"singleuser\.storage\.extraVolumes\[0\] must be a mapping, not 'scratch'$",
+    ),
+    (
+        {"singleuser": {"extraFiles": {"f": "hello"}}},
+        r"singleuser\.extraFiles\.f must be a mapping, not 'hello'$",
+    ),
+    (
+        {"singleuser": {"extraFiles": {"f": {"mountPath": 5}}}},
+        r"singleuser\.extraFiles\.f\.mountPath must be set to where the file appears in the "
+        r"pod, not 5$",
+    ),
 ]
 
 

@@ -83,6 +83,16 @@ def test_secrets_come_from_the_secret(hub_setup):
     assert config.CryptKeeper["keys"] == secret["hub.config.CryptKeeper.keys"].split(";")
 
 
+def test_cookie_secret_from_values(hub_setup):
+    """hub.cookieSecret (set in maximal.yaml) -> JupyterHub.cookie_secret, via the Secret."""
+    from hubenv import REPO
+
+    maximal = hub_setup(REPO / "tests" / "chart" / "values" / "maximal.yaml")
+    assert maximal.config.JupyterHub.cookie_secret == bytes.fromhex("1" * 64)
+    # the chart generates one otherwise
+    assert hub_setup().config.JupyterHub.cookie_secret != bytes.fromhex("1" * 64)
+
+
 def test_existing_secret_wins(hub_setup):
     setup = hub_setup()
     token, cookie = "e" * 64, "f" * 64

@@ -1,7 +1,12 @@
 """singleuser.* and scheduling.* values -> KubeSpawner traits in the loaded config."""
 
-import pytest
+import logging
 
+import pytest
+import yaml
+from hubenv import REPO
+
+CHART_VALUES = REPO / "tests" / "chart" / "values"
 NODE_PURPOSE_USER = {
     "matchExpressions": [
         {"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]}
@@ -72,6 +77,18 @@ def test_image_and_pull_secrets(spawner):
         "notebook-pull",
         "other-pull",
         "tools-pull",  # for the network-tools init container
+    ]
+
+
+def test_pull_secret_without_automatic_reference_injection(hub_setup):
+    values = {"imagePullSecret": {"automaticReferenceInjection": False}}
+    spawner = hub_setup("singleuser.yaml").load(existing_values=values).KubeSpawner
+    # the chart's own Secret exists (create: true) but is not referenced
+    assert spawner.image_pull_secrets == [
+        "global-pull",
+        "notebook-pull",
+        "other-pull",
+        "tools-pull",
     ]
 
 
@@ -175,6 +192,102 @@ def test_cloud_metadata_not_blocked(hub_setup):
     assert "init_containers" not in static
 
 
+def test_cloud_metadata_blocked_by_default(default_spawner):
+    (blocker,) = default_spawner.init_containers
+    assert blocker["name"] == "block-cloud-metadata"
+    assert blocker["command"][0] == "iptables"
+    assert "169.254.169.254" in blocker["command"]
+    assert "resources" not in blocker  # singleuser.networkTools.resources: {}
+
+
+@pytest.mark.parametrize(
+    "values_file", ["seed/33-cloud-metadata-enabled.yaml", "legacy.yaml"], ids=str
+)
+def test_seed_cloud_metadata_enabled_files(hub_setup, values_file):
+    """The seed's `cloudMetadata.enabled: true`: users may reach the server."""
+    assert "init_containers" not in hub_setup(CHART_VALUES / values_file).config.KubeSpawner
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_seed_cloud_metadata_enabled_from_existing_secret(hub_setup, enabled, caplog):
+    """Seed-era `enabled` is the opposite of `blockWithIptables`, and wins over it
+    (the chart translates its own values; hub.existingSecret's the hub does)."""
+    values = {"singleuser": {"cloudMetadata": {"enabled": enabled, "blockWithIptables": enabled}}}
+    with caplog.at_level(logging.WARNING):
+        spawner = hub_setup().load(existing_values=values).KubeSpawner
+    if enabled:
+        assert "init_containers" not in spawner
+    else:
+        assert [c["name"] for c in spawner.init_containers] == ["block-cloud-metadata"]
+    assert (
+        "singleuser.cloudMetadata.enabled is an old spelling; today: "
+        f"singleuser.cloudMetadata.blockWithIptables: {'false' if enabled else 'true'}"
+    ) in caplog.text
+
+
+@pytest.mark.parametrize(
+    "ip, tool",
+    [("169.254.1.254", "iptables"), ("fd00:ec2::254", "ip6tables")],
+)
+def test_cloud_metadata_ip(hub_setup, ip, tool):
+    values = {"singleuser": {"cloudMetadata": {"ip": ip}}}
+    (blocker,) = hub_setup().load(existing_values=values).KubeSpawner.init_containers
+    command = blocker["command"]
+    assert command[0] == tool
+    assert command[command.index("--destination") + 1] == ip
+
+
+def test_cloud_metadata_ip_of_maximal(hub_setup):
+    spawner = hub_setup(CHART_VALUES / "maximal.yaml").config.KubeSpawner
+    blocker = next(c for c in spawner.init_containers if c["name"] == "block-cloud-metadata")
+    assert blocker["command"][blocker["command"].index("--destination") + 1] == "169.254.1.254"
+
+
+PACK_AFFINITY = {
+    "weight": 100,
+    "podAffinityTerm": {
+        "labelSelector": {
+            "matchExpressions": [
+                {"key": "component", "operator": "In", "values": ["singleuser-server"]}
+            ]
+        },
+        "topologyKey": "kubernetes.io/hostname",
+    },
+}
+
+
+def test_seed_scheduler_strategy_files(hub_setup):
+    """The chart turns the seed's schedulerStrategy into scheduling.userScheduler.enabled."""
+    pack = hub_setup(CHART_VALUES / "seed/27-scheduler-pack.yaml")
+    names = yaml.safe_load(pack.pod.config["resource-names.yaml"])
+    assert pack.config.KubeSpawner.scheduler_name == names["user-scheduler"]
+    spread = hub_setup(CHART_VALUES / "seed/26-scheduler-spread.yaml").config.KubeSpawner
+    assert "scheduler_name" not in spread
+    for spawner in (pack.config.KubeSpawner, spread):
+        assert "pod_affinity_preferred" not in spawner
+
+
+@pytest.mark.parametrize("user_scheduler", [True, False])
+def test_seed_scheduler_strategy_from_existing_secret(hub_setup, user_scheduler):
+    """From hub.existingSecret: `pack` prefers nodes with user pods (and uses the
+    user-scheduler only where the chart deploys it); `spread` never uses it."""
+    setup = hub_setup()
+    names = yaml.safe_load(setup.pod.config["resource-names.yaml"])
+
+    def spawner(strategy):
+        values = {
+            "singleuser": {"schedulerStrategy": strategy},
+            "scheduling": {"userScheduler": {"enabled": user_scheduler}},
+        }
+        return setup.load(existing_values=values).KubeSpawner
+
+    pack, spread = spawner("pack"), spawner("spread")
+    assert pack.pod_affinity_preferred == [PACK_AFFINITY]
+    assert pack.get("scheduler_name") == (names["user-scheduler"] if user_scheduler else None)
+    assert "pod_affinity_preferred" not in spread
+    assert "scheduler_name" not in spread
+
+
 def test_dynamic_storage(spawner):
     assert spawner.storage_pvc_ensure is True
     assert spawner.storage_class == "ssd"
@@ -214,6 +327,23 @@ def test_static_storage_and_volume_mappings(hub_setup):
     assert static.volume_mounts == [
         {"name": "home", "mountPath": "/home/jovyan", "subPath": "home/{username}"},
         {"name": "b-scratch", "mountPath": "/scratch"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "static",
+    [
+        {"pvcName": "home-nfs"},  # the chart's default subPath
+        {"pvcName": "home-nfs", "subPath": None},  # unset: the hub's own default
+    ],
+    ids=["chart-default", "unset"],
+)
+def test_static_storage_default_sub_path(hub_setup, static):
+    values = {"singleuser": {"storage": {"type": "static", "static": static}}}
+    spawner = hub_setup().load(existing_values=values).KubeSpawner
+    assert spawner.volumes == [{"name": "home", "persistentVolumeClaim": {"claimName": "home-nfs"}}]
+    assert spawner.volume_mounts == [
+        {"name": "home", "mountPath": "/home/jovyan", "subPath": "{username}"}
     ]
 
 

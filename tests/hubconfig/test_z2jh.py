@@ -84,6 +84,52 @@ def test_secret_values(root, z2jh):
         z2jh.get_secret_value("nope")
 
 
+def test_unreadable_secret_names_the_file(root, z2jh):
+    # a directory where the key should be (a real OSError, also as root)
+    (root / "existing-secret" / "hub.services.x.apiToken").mkdir(parents=True)
+    write(root / "secret/hub.services.x.apiToken", "chart-token")
+    with pytest.raises(z2jh.ConfigError) as info:
+        z2jh.get_secret_value("hub.services.x.apiToken", None)
+    assert str(info.value) == (
+        f"{root / 'existing-secret' / 'hub.services.x.apiToken'} cannot be read "
+        "(Is a directory); it should hold the secret hub.services.x.apiToken"
+    )
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_binary_secret_names_the_file(root, z2jh):
+    (root / "secret" / "hub.config.JupyterHub.cookie_secret").write_bytes(b"\xff\xfe")
+    with pytest.raises(
+        z2jh.ConfigError,
+        match=r"cookie_secret is not UTF-8 text; the secret hub\.config\.JupyterHub\.cookie_secret",
+    ):
+        z2jh.get_secret_value("hub.config.JupyterHub.cookie_secret")
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"hub": {"extraConfigMap": [1]}}, "hub.extraConfigMap must be a mapping, not [1]"),
+        (
+            {"hub": {"extraConfigMap": {"a": 1}}, "custom": 5},
+            "custom must be a mapping (hub.extraConfigMap merges into it), not 5",
+        ),
+    ],
+)
+def test_extra_config_map_must_be_a_mapping(root, z2jh, values, message):
+    write(root / "secret/values.yaml", values)
+    with pytest.raises(z2jh.ConfigError) as info:
+        z2jh.get_config("custom.a")
+    assert str(info.value) == message  # the key is named; no "(reading ...)" suffix
+
+
+def test_a_scalar_hub_leaves_other_keys_readable(root, z2jh):
+    # (jupyterhub_config.py reports `hub: 5` when it reads hub.*)
+    write(root / "secret/values.yaml", {"hub": 5, "custom": {"a": 1}})
+    assert z2jh.get_config("custom.a") == 1
+    assert z2jh.get_config("hub.baseUrl", "/") == "/"
+
+
 def test_names_and_service_env(root, z2jh, monkeypatch):
     write(root / "config/resource-names.yaml", {"hub": "jhub-hub", "proxy-api": "jhub-proxy-api"})
     monkeypatch.setenv("JHUB_PROXY_API_SERVICE_PORT", "8001")
