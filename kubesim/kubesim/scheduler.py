@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 from collections import Counter
 
 from . import predicates
@@ -59,7 +60,11 @@ class Scheduler:
         self.assigned: dict[str, tuple[str, dict, set]] = {}
         self.usage: dict[str, Counter] = {}
         self.ports: dict[str, set] = {}
-        self.queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        # (key, when it was queued): the scheduling delay is each pod's
+        # latency from that moment, not a pause between pods, so a burst of
+        # pods is not throttled to 1/delay pods per second (kube-scheduler
+        # decides hundreds a second)
+        self.queue: asyncio.Queue[tuple[tuple[str, str], float]] = asyncio.Queue()
         self.queued: set[tuple[str, str]] = set()
         self.unschedulable: set[tuple[str, str]] = set()
         self._task: asyncio.Task | None = None
@@ -141,7 +146,7 @@ class Scheduler:
     def _enqueue(self, key) -> None:
         if key not in self.queued:
             self.queued.add(key)
-            self.queue.put_nowait(key)
+            self.queue.put_nowait((key, time.monotonic()))
 
     def cluster_changed(self) -> None:
         """Something freed or added capacity: try the unschedulable pods again."""
@@ -159,10 +164,10 @@ class Scheduler:
 
     async def _run(self) -> None:
         while True:
-            key = await self.queue.get()
+            key, queued_at = await self.queue.get()
             self.queued.discard(key)
             try:
-                await self._schedule(key)
+                await self._schedule(key, queued_at)
             except ApiError as error:
                 log.warning("scheduling %s/%s failed: %s", *key, error)
             except Exception:
@@ -198,9 +203,10 @@ class Scheduler:
                 return "pod has unbound immediate PersistentVolumeClaims"
         return None
 
-    async def _schedule(self, key) -> None:
-        if self.ctx.delays.scheduling > 0:
-            await asyncio.sleep(self.ctx.delays.scheduling)
+    async def _schedule(self, key, queued_at: float) -> None:
+        wait = queued_at + self.ctx.delays.scheduling - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
         pod = self._current(key)
         if pod is None:
             return

@@ -1,5 +1,7 @@
 """The scheduler against the Store: placement, FailedScheduling messages, PVC gating."""
 
+import time
+
 import pytest
 
 from kubesim.admission import Admission
@@ -261,3 +263,16 @@ async def test_repeated_failures_count_up_one_event(make_cluster):
         timeout=10,
     )
     assert len(failed_events(store, "huge")) == 1
+
+
+async def test_the_scheduling_delay_is_each_pods_latency_not_a_pause_between_pods(make_cluster):
+    # Ten pods at once with a 0.5 s scheduling delay: each is bound about
+    # 0.5 s after it was queued. Were the delay a pause between pods (the
+    # scheduler decides one pod at a time), the last would wait 5 s.
+    store, _ = await make_cluster(nodes=1, delays={"scheduling": 0.5})
+    started = time.monotonic()
+    for i in range(10):
+        await store.create("pods", pod(f"burst-{i}"), namespace=NS)
+    for i in range(10):
+        await wait_for(store, "pods", f"burst-{i}", NS, bound, timeout=10)
+    assert time.monotonic() - started < 3.0
