@@ -36,6 +36,14 @@ configure an authenticator (hub.config.JupyterHub.authenticator_class) before
 real users arrive.
 {{- end }}
 {{- end }}
+{{- $placeholders := $V.scheduling.userPlaceholder }}
+{{- if and $placeholders.enabled (gt (int $placeholders.replicas) 0) (not $V.scheduling.podPriority.enabled) }}
+
+WARNING: scheduling.userPlaceholder.replicas is {{ $placeholders.replicas }} but
+scheduling.podPriority.enabled is false: the placeholders have the same
+priority as users' pods, so users cannot evict them and the headroom they
+hold is lost. Set scheduling.podPriority.enabled: true.
+{{- end }}
 {{- with include "jupyterhub.legacyWarnings" . }}
 
 WARNING: this configuration uses keys of older versions of the chart. They

@@ -175,6 +175,14 @@ def test_numeric_image_tag_is_warned_about(notes):
     )
 
 
+def test_placeholders_without_pod_priority_are_warned_about(notes):
+    warning = "users cannot evict them"
+    assert warning in notes(sets=("scheduling.userPlaceholder.replicas=2",))
+    with_priority = ("scheduling.userPlaceholder.replicas=2", "scheduling.podPriority.enabled=true")
+    assert warning not in notes(sets=with_priority)
+    assert warning not in notes()  # no placeholders by default
+
+
 def test_notes_say_where_to_connect(notes, prerendered):
     assert "kubectl --namespace jhub get service proxy-public" in notes()
     assert "Anyone can log in" in notes()
