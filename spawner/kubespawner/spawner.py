@@ -105,6 +105,9 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self._pvc_ensured_name: str | None = None
         # the configured scheme; a restored server may carry an older one
         self._configured_slug_scheme = self.slug_scheme
+        # the pod reflector poll() reads (found on the first poll after a
+        # start, since a profile may change the namespace)
+        self._poll_reflector: PodReflector | None = None
 
     # ---- API plumbing -------------------------------------------------------
 
@@ -197,6 +200,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self._start_finished = loop.create_future()
         self._start_began = time.monotonic()
         self._pod_uid = None
+        self._poll_reflector = None
         self._start_called.set()
         try:
             return await self._start()
@@ -533,7 +537,10 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
 
     async def poll(self):
         """None while the pod runs; its exit code (or 1) once it stopped or vanished."""
-        pods = await self._pods()
+        # The hub polls every server often; keep this path to dict look-ups.
+        pods = self._poll_reflector
+        if pods is None or pods.failed is not None:
+            pods = self._poll_reflector = await self._pods()
         pod = pods.get(self._pod_key)
         if pod is None:
             return 1
@@ -549,22 +556,24 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
 
     def _follow_pod_ip(self, pod: dict) -> None:
         """If a running pod got a new IP (restored from a snapshot, say), tell the hub."""
-        if self.get_pod_url or self.pod_connect_ip or self.internal_ssl or self.services_enabled:
-            return
         server = getattr(self, "server", None)
         ip = (pod.get("status") or {}).get("podIP")
-        if server is None or not ip or not podstatus.is_ready(pod):
+        # the common case first: nothing changed
+        if server is None or not ip or server.ip == ip:
             return
-        if server.ip != ip:
-            self.log.warning(
-                "Pod %s changed IP from %s to %s; updating the server URL",
-                self._pod_key,
-                server.ip,
-                ip,
-            )
-            server.ip = ip
-            if self.db is not None:
-                self.db.commit()
+        if self.get_pod_url or self.pod_connect_ip or self.internal_ssl or self.services_enabled:
+            return
+        if not podstatus.is_ready(pod):
+            return
+        self.log.warning(
+            "Pod %s changed IP from %s to %s; updating the server URL",
+            self._pod_key,
+            server.ip,
+            ip,
+        )
+        server.ip = ip
+        if self.db is not None:
+            self.db.commit()
 
     async def stop(self, now=False):
         """Delete the pod and wait until it is gone."""
@@ -682,6 +691,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         """Find a server's objects under the names it was started with,
         whatever the templates or slug scheme say now."""
         super().load_state(state)
+        self._poll_reflector = None
         if state.get("slug_scheme"):
             self.slug_scheme = state["slug_scheme"]
             self.update_names()
