@@ -311,14 +311,20 @@ def configure_database(c):
 
 
 def configure_secrets(c):
-    cookie_secret = get_secret_value("hub.config.JupyterHub.cookie_secret", None)
-    cookie_secret = cookie_secret or get_config("hub.cookieSecret")
+    # checked even when the Secret has one (a number when YAML read an
+    # all-digit hex string unquoted: say so)
+    given = _typed("hub.cookieSecret", str)
+    where = "hub.config.JupyterHub.cookie_secret"
+    cookie_secret = get_secret_value(where, None)
+    if not cookie_secret and given:
+        cookie_secret, where = given, "hub.cookieSecret"
     if cookie_secret:
         try:
             c.JupyterHub.cookie_secret = bytes.fromhex(cookie_secret.strip())
         except ValueError:
             raise ConfigError(
-                "hub.config.JupyterHub.cookie_secret must be hex (openssl rand -hex 32)"
+                # (the value is a secret: not in the log)
+                f"{where} must be a hex string; make one with openssl rand -hex 32"
             ) from None
     # The chart's Secret lists the given keys first (the first encrypts),
     # then the earlier ones (to decrypt older auth state); it already holds

@@ -148,6 +148,10 @@ BAD = [
         r"singleuser\.storage\.extraVolumes\[0\] must be a mapping, not 'scratch'$",
     ),
     (
+        {"hub": {"cookieSecret": 1234567890}},
+        r"hub\.cookieSecret must be a string, not 1234567890$",
+    ),
+    (
         {"singleuser": {"extraFiles": {"f": "hello"}}},
         r"singleuser\.extraFiles\.f must be a mapping, not 'hello'$",
     ),
