@@ -92,9 +92,10 @@ async def test_describe_shows_status_and_events(sim):
     assert "Successfully assigned default/d to node-1" in out
 
 
-async def test_get_watch_streams_changes(sim):
+async def kubectl_get_pods_watch(sim):
+    """A running `kubectl get pods -w` with its output piped."""
     env = {**os.environ, "KUBECONFIG": str(sim.kubeconfig_path), "HOME": str(sim.state_dir)}
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         str(KUBECTL),
         "get",
         "pods",
@@ -103,6 +104,10 @@ async def test_get_watch_streams_changes(sim):
         stderr=asyncio.subprocess.PIPE,
         env=env,
     )
+
+
+async def test_get_watch_streams_changes(sim):
+    process = await kubectl_get_pods_watch(sim)
     try:
         await sim.store.create("pods", pod_body("w1"), "default")
         lines = []
@@ -501,16 +506,7 @@ async def test_describe_unschedulable_pod_shows_failed_scheduling(kubesim_factor
 async def test_get_watch_ends_quietly_when_the_server_closes_the_stream(sim):
     # kubectl get -w does not re-establish a watch the server closed: it prints what it
     # saw and exits 0 (watchtools.UntilWithoutRetry; the error is not reported)
-    env = {**os.environ, "KUBECONFIG": str(sim.kubeconfig_path), "HOME": str(sim.state_dir)}
-    process = await asyncio.create_subprocess_exec(
-        str(KUBECTL),
-        "get",
-        "pods",
-        "-w",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-    )
+    process = await kubectl_get_pods_watch(sim)
     try:
         await sim.store.create("pods", pod_body("before-cut"), "default")
         header = await asyncio.wait_for(process.stdout.readline(), 20)
