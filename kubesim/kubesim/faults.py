@@ -46,6 +46,11 @@ class FaultRule:
     retry_after: int | None = None  # seconds, sent as Retry-After (429/503)
     latency: float = 0.0  # seconds added before answering (or failing)
     message: str | None = None
+    # seconds added after the request was carried out: a client that gives
+    # up meanwhile has lost the answer to a change that did happen (as with
+    # an overloaded kube-apiserver, which commits whether or not the client
+    # is still there)
+    answer_latency: float = 0.0
     id: int = field(default_factory=lambda: next(_ids))
     hits: int = 0
 
@@ -114,9 +119,16 @@ class Faults:
         name: str | None = None,
         namespace: str | None = None,
         count: int | None = None,
+        after: bool = False,
     ) -> FaultRule:
-        """Add `latency` seconds to matching requests without failing them."""
-        rule = FaultRule(verb, resource, name, namespace, None, None, count, None, latency)
+        """Add `latency` seconds to matching requests without failing them:
+        before they are carried out, or with `after`, once they took effect
+        (a late answer)."""
+        rule = FaultRule(verb, resource, name, namespace, None, None, count, None)
+        if after:
+            rule.answer_latency = latency
+        else:
+            rule.latency = latency
         self.rules.append(rule)
         return rule
 
@@ -133,6 +145,7 @@ class Faults:
             "retry_after",
             "retryAfter",
             "latency",
+            "after",
             "message",
         }
         unknown = set(spec) - allowed
@@ -141,6 +154,8 @@ class Faults:
         spec = dict(spec)
         if "retryAfter" in spec:
             spec["retry_after"] = spec.pop("retryAfter")
+        if spec.get("after") and spec.get("status") is not None:
+            raise ValueError("after: only for a latency without a status (a late answer)")
         if spec.get("status") is None and spec.get("latency"):
             return self.delay(
                 **{
@@ -159,9 +174,10 @@ class Faults:
 
     def check(
         self, verb: str, resource: str, name: str | None, namespace: str | None
-    ) -> tuple[float, ApiError | None]:
-        """(latency to add, error to answer with or None) for one request."""
-        latency, error = 0.0, None
+    ) -> tuple[float, ApiError | None, float]:
+        """(latency to add, error to answer with or None, latency to add once
+        the request was carried out) for one request."""
+        latency, error, answer_latency = 0.0, None, 0.0
         for rule in list(self.rules):
             if not rule.matches(verb, resource, name, namespace):
                 continue
@@ -169,10 +185,11 @@ class Faults:
                 continue
             rule.hits += 1
             latency += rule.latency
+            answer_latency += rule.answer_latency
             if rule.count is not None:
                 rule.count -= 1
                 if rule.count <= 0:
                     self.rules.remove(rule)
             if rule.status is not None and error is None:
                 error = rule.error()
-        return latency, error
+        return latency, error, answer_latency

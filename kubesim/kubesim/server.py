@@ -175,7 +175,9 @@ class ApiServer:
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         verb = self._verb(request, route)
         self.counters[(verb, route.resource_label)] += 1
-        latency, fault = self.faults.check(verb, route.resource_label, route.name, route.namespace)
+        latency, fault, answer_latency = self.faults.check(
+            verb, route.resource_label, route.name, route.namespace
+        )
         if latency:
             await asyncio.sleep(latency)
         if fault is not None:
@@ -188,7 +190,10 @@ class ApiServer:
             SHARED_RESULTS.set(True),
         )
         try:
-            return await self._dispatch(request, route, verb)
+            response = await self._dispatch(request, route, verb)
+            if answer_latency:
+                await asyncio.sleep(answer_latency)
+            return response
         finally:
             for var, token in zip(
                 (FIELD_VALIDATION, SCHEMA_CHECK, SHARED_RESULTS), tokens, strict=True

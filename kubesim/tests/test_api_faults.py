@@ -65,6 +65,25 @@ async def test_latency(core, sim):
     assert rule.hits == 1
 
 
+async def test_a_late_answer_to_a_change_that_took_effect(core, sim):
+    # the client gives up waiting; the pod exists all the same, and a retry
+    # of the create meets 409 AlreadyExists
+    sim.faults.delay(2.0, verb="create", resource="pods", count=1, after=True)
+    with pytest.raises(asyncio.TimeoutError):
+        await core.create_namespaced_pod("default", pod_body("late"), _request_timeout=0.5)
+    assert sim.get("pods", "late", "default") is not None
+    with pytest.raises(ApiException) as err:
+        await core.create_namespaced_pod("default", pod_body("late"))
+    assert err.value.status == 409
+
+
+async def test_after_is_only_for_a_plain_latency(sim):
+    code, body = await raw_request(
+        sim, "POST", "/kubesim/faults", {"status": 500, "latency": 1, "after": True}
+    )
+    assert code == 400 and "after" in json.dumps(body)
+
+
 async def _stream_pods(core, **kwargs):
     events = []
     w = watch.Watch()

@@ -222,3 +222,19 @@ def _container_verdict(status: Obj, init: bool) -> Verdict | None:
             f"Your server exited before it was ready: {what} terminated with exit code {code} ({why}). {message}".strip(),
         )
     return None
+
+
+def _api_token_env(pod: Obj) -> str | None:
+    for container in (pod.get("spec") or {}).get("containers") or ():
+        for var in container.get("env") or ():
+            if var.get("name") == "JUPYTERHUB_API_TOKEN" and var.get("value"):
+                return var["value"]
+    return None
+
+
+def made_from(pod: Obj, manifest: Obj) -> bool:
+    """Whether `pod` was created from `manifest`: the API token the hub makes
+    afresh for every spawn is in both (so a pod a lost answer hid from us is
+    told apart from a leftover of an earlier server)."""
+    token = _api_token_env(manifest)
+    return token is not None and _api_token_env(pod) == token

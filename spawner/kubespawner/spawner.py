@@ -305,12 +305,21 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         return True
 
     async def _create_pod(self, manifest: dict) -> dict:
-        """POST the pod; a leftover pod of the same name is deleted first."""
+        """POST the pod; a leftover pod of the same name is deleted first
+        (the pod a retried POST already made is kept)."""
         path = self._path("pods", self.namespace)
         for attempt in range(3):
             try:
                 pod = await self._call(f"create pod {self._pod_key}", "POST", path, body=manifest)
             except ApiException as error:
+                if error.status == 409:
+                    existing = await self._read_pod()
+                    if existing is not None and podstatus.made_from(existing, manifest):
+                        # an earlier attempt of this very create succeeded but
+                        # its answer was lost (a timeout under load): keep that
+                        # pod rather than delete it and make it again
+                        pod = existing
+                        break
                 if attempt == 2:
                     raise
                 if error.status == 404 and self.enable_user_namespaces:
@@ -327,10 +336,24 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
                 stale_uid = await self._delete_pod(grace_period=0)
                 await self._wait_until_gone(stale_uid)
                 continue
-            self._pod_uid = pod["metadata"]["uid"]
-            self.log.info("Created pod %s (uid %s)", self._pod_key, self._pod_uid)
-            return pod
-        raise AssertionError("unreachable")
+            break
+        self._pod_uid = pod["metadata"]["uid"]
+        self.log.info("Created pod %s (uid %s)", self._pod_key, self._pod_uid)
+        return pod
+
+    async def _read_pod(self) -> dict | None:
+        """The pod as the API server has it now (only on the rare 409 path:
+        the cache may not have seen a pod created a moment ago)."""
+        try:
+            return await self._call(
+                f"read pod {self._pod_key}",
+                "GET",
+                self._path("pods", self.namespace, self.pod_name),
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
 
     async def _create_owned_objects(self, pod: dict) -> None:
         """Internal-SSL Secret and the Service, owned by the pod so they go with it."""

@@ -58,6 +58,19 @@ async def test_faults_during_start_and_stop(hub_factory, sim):
     assert sim.requests("create", "pods") > len(FAULTS) + 1, "the faults were hit"
 
 
+async def test_a_lost_answer_to_the_pod_create_keeps_the_pod_it_made(hub_factory, sim):
+    """The create took effect but its answer came too late (a loaded API
+    server): the retry meets 409, and the spawner keeps that pod -- made
+    for this very spawn -- instead of deleting it as a leftover."""
+    hub = await hub_factory(k8s_api_request_timeout=1)
+    sim.faults.delay(2.0, verb="create", resource="pods", count=1, after=True)
+    spawner = await hub.spawn("lost")
+    assert await spawner.poll() is None
+    assert sim.requests("create", "pods") == 2  # the lost one and the retry's 409
+    assert sim.requests("delete", "pods") == 0
+    assert sim.get("pods", "jupyter-lost", NS)["metadata"]["uid"] == spawner._pod_uid
+
+
 async def test_errors_beyond_the_retry_timeout_fail_the_spawn(hub_factory, sim):
     hub = await hub_factory(k8s_api_request_retry_timeout=1)
     sim.faults.fail(verb="create", resource="pods", status=503)
