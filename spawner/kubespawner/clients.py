@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -119,6 +120,8 @@ class KubeAPI:
         timeout: float | None = None,
     ) -> dict[str, Any]:
         """Send one request; return the decoded JSON or raise ApiException."""
+        # (bodies stay on the json module: it turns non-string keys users may
+        # give in extra config into strings, where orjson would refuse them)
         data = None if body is None else json.dumps(body)
         headers = await self._headers(content_type if data is not None else None)
         total = timeout if timeout is not None else self.request_timeout
@@ -133,7 +136,7 @@ class KubeAPI:
             raw = await response.read()
             if not 200 <= response.status < 300:
                 raise ApiException(http_resp=RESTResponse(response, raw.decode("utf-8", "replace")))
-            return json.loads(raw) if raw else {}
+            return orjson.loads(raw) if raw else {}
 
     async def watch(
         self,
@@ -163,7 +166,7 @@ class KubeAPI:
                 on_open()
             async for line in response.content:
                 if line.strip():
-                    yield json.loads(line)
+                    yield orjson.loads(line)
 
 
 def _query(params: dict[str, Any] | None) -> dict[str, str] | None:
