@@ -343,7 +343,9 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
 
     async def _read_pod(self) -> dict | None:
         """The pod as the API server has it now (only on the rare 409 path:
-        the cache may not have seen a pod created a moment ago)."""
+        the cache may not have seen a pod created a moment ago). Spelt out
+        like _pvc_exists rather than shared: the chart's RBAC test reads each
+        call's verb and resource from these call sites."""
         try:
             return await self._call(
                 f"read pod {self._pod_key}",
