@@ -2,7 +2,8 @@
 
 Runs under the virtualenv of the implementation being measured (ours in
 .venv, upstream jupyterhub-kubespawner in .venv-bench-upstream), so the same
-file must work with both: it uses only the public Spawner interface.
+file must work with both: it uses only the public Spawner interface (plus
+one diagnostic hook on our reflector, skipped where it is absent).
 
     python spawn_worker.py '{"mode": "spawn", "users": 100, ...}'
 
