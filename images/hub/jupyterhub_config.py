@@ -20,6 +20,8 @@ from traitlets.config import Config
 # z2jh.py sits next to this file (in the image both are under the config root).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import profile_check  # noqa: E402
+
 from z2jh import (  # noqa: E402
     ConfigError,
     config_root,
@@ -376,6 +378,9 @@ def configure_spawner_basics(c):
         ("singleuser.uid", "uid", int),
         ("singleuser.fsGid", "fs_gid", int),
         ("singleuser.allowPrivilegeEscalation", "allow_privilege_escalation", bool),
+        # (the chart's defaults: non-root, no capabilities, seccomp RuntimeDefault)
+        ("singleuser.containerSecurityContext", "container_security_context", dict),
+        ("singleuser.podSecurityContext", "pod_security_context", dict),
         ("singleuser.serviceAccountName", "service_account", str),
         ("singleuser.podNameTemplate", "pod_name_template", str),
         ("singleuser.events", "events_enabled", bool),
@@ -1076,6 +1081,33 @@ def run_extra_config(namespace):
         run_user_code(code, where, namespace)
 
 
+def _profile_error(message):
+    """What a user sees when a callable profile_list returns a mistake: the
+    spawner's own 500 for an unknown override key, with our message."""
+    from kubespawner.user_options import invalid_user_options
+
+    return invalid_user_options(message, status=500)
+
+
+def check_profile_list(c):
+    """The final KubeSpawner.profile_list, whichever escape hatch set it: a
+    list is checked now, a callable's result each time it is called."""
+    if "profile_list" not in c.KubeSpawner:
+        return
+    profiles = c.KubeSpawner.profile_list
+    where = "KubeSpawner.profile_list"
+    if profiles == _get("singleuser.profileList"):
+        where = "singleuser.profileList"
+    if callable(profiles):
+        c.KubeSpawner.profile_list = profile_check.checked_callable(
+            profiles, where, _profile_error, _spawner_traits()
+        )
+        return
+    found = profile_check.problems(profiles, where, _spawner_traits())
+    if found:
+        raise ConfigError("; ".join(found))
+
+
 # ---------------------------------------------------------------- apply
 
 
@@ -1090,6 +1122,7 @@ def configure(c, namespace):
     apply_hub_config(c, legacy_auth_config())
     load_config_d(namespace)
     run_extra_config(namespace)
+    check_profile_list(c)
 
 
 try:
