@@ -444,13 +444,20 @@ def singleuser_environment():
     }
 
 
+def image_reference(name, tag):
+    """name:tag, or name@sha256:... when the tag is a digest (as the chart's
+    "jupyterhub.image" writes it)."""
+    if tag in (None, ""):
+        return name
+    tag = str(tag)
+    return f"{name}@{tag}" if tag.startswith("sha256:") else f"{name}:{tag}"
+
+
 def configure_image(c, network_tools):
     name = _typed("singleuser.image.name", str)
     tag = _typed("singleuser.image.tag", (str, int, float))
     if name:
-        _set_spawner(
-            c, "image", f"{name}:{tag}" if tag not in (None, "") else name, "singleuser.image"
-        )
+        _set_spawner(c, "image", image_reference(name, tag), "singleuser.image")
     # Pull secrets: the chart's own (imagePullSecret.create), the global
     # list, then the singleuser image's own; entries are names or {name: ...}.
     secrets = []
@@ -585,7 +592,7 @@ def network_tools_init_container():
     tag = _typed("singleuser.networkTools.image.tag", (str, int, float))
     container = {
         "name": "block-cloud-metadata",
-        "image": f"{name}:{tag}" if tag else name,
+        "image": image_reference(name, tag),
         # (e.g. AWS's IPv6 endpoint fd00:ec2::254 needs ip6tables)
         "command": [
             "ip6tables" if version == 6 else "iptables",
