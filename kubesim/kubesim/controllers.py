@@ -294,7 +294,13 @@ class WorkloadControllers:
             if int(pod_name.rsplit("-", 1)[1]) >= replicas:
                 await self.store.delete("pods", pod_name, ns)
         pods = await self._pods_of(sts)
+        await self._roll_statefulset(sts, revision, pods)
         ready = sum(1 for p in pods if pod_ready(p))
+        revisions = [p["metadata"]["labels"].get("controller-revision-hash") for p in pods]
+        updated = revisions.count(revision)
+        current = (sts.get("status") or {}).get("currentRevision") or revision
+        if updated == len(pods) == replicas:
+            current = revision  # the rollout is done: the update revision becomes current
         await self._set_status(
             "statefulsets.apps",
             sts,
@@ -302,10 +308,30 @@ class WorkloadControllers:
                 "replicas": len(pods),
                 "readyReplicas": ready,
                 "availableReplicas": ready,
-                "currentReplicas": len(pods),
-                "updatedReplicas": len(pods),
-                "currentRevision": revision,
+                "currentReplicas": revisions.count(current),
+                "updatedReplicas": updated,
+                "currentRevision": current,
                 "updateRevision": revision,
                 "observedGeneration": sts["metadata"].get("generation", 1),
             },
         )
+
+    async def _roll_statefulset(self, sts: Obj, revision: str, pods: list[Obj]) -> None:
+        """RollingUpdate: replace the highest-ordinal old pod at or above the partition,
+        one at a time, once every pod is Ready (the real controller's order)."""
+        spec = sts.get("spec") or {}
+        strategy = spec.get("updateStrategy") or {}
+        if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+            return  # OnDelete: pods are replaced only when someone deletes them
+        replicas = spec.get("replicas", 1)
+        if len(pods) != replicas or not all(pod_ready(p) for p in pods):
+            return
+        partition = (strategy.get("rollingUpdate") or {}).get("partition", 0)
+        by_ordinal = {int(p["metadata"]["name"].rsplit("-", 1)[1]): p for p in pods}
+        for ordinal in range(replicas - 1, partition - 1, -1):
+            pod = by_ordinal.get(ordinal)
+            if pod and pod["metadata"]["labels"].get("controller-revision-hash") != revision:
+                await self.store.delete(
+                    "pods", pod["metadata"]["name"], pod["metadata"]["namespace"]
+                )
+                return
