@@ -60,6 +60,18 @@ WARNING: singleuser.networkPolicy.enabled is false and podSecurity.level is
 cloud metadata server ({{ $su.cloudMetadata.ip }}), which may hand out the node's
 cloud credentials. Enable the NetworkPolicy, or block it in the cluster.
 {{- end }}
+{{- $us := $V.scheduling.userScheduler }}
+{{- if and $us.enabled (kindIs "invalid" $us.image.tag) }}
+{{- $chosen := include "jupyterhub.kubeSchedulerChoice" . | fromJson }}
+{{- if or (gt (int $chosen.skew) 1) (lt (int $chosen.skew) 0) }}
+
+WARNING: this cluster runs Kubernetes {{ .Capabilities.KubeVersion.Version }}, but the newest
+kube-scheduler this chart knows for the user-scheduler is {{ $chosen.tag }}, outside
+Kubernetes' version skew policy (at most one minor version older). Set
+scheduling.userScheduler.image.tag to a kube-scheduler release matching the
+cluster, or upgrade the chart.
+{{- end }}
+{{- end }}
 {{- with include "jupyterhub.legacyWarnings" . }}
 
 WARNING: this configuration uses keys of older versions of the chart. They
