@@ -13,7 +13,8 @@ pod of the install is built to pass. Called by "jupyterhub.values" with
 - values whose user pods the level refuses stop the render, naming the key,
   the value and what to change; so does a level below the one the release
   namespace enforces (its pod-security.kubernetes.io/enforce label, read with
-  lookup: only where helm talks to the cluster).
+  lookup: only where helm talks to the cluster) when that level would refuse
+  users' pods for their iptables init container.
 The chart's own pods pass restricted whatever the level.
 */}}
 {{- define "jupyterhub.podSecurity.apply" -}}
@@ -70,7 +71,7 @@ The chart's own pods pass restricted whatever the level.
 {{- /* The namespace's enforced level, where helm can read it (lookup is empty in `helm template`). */}}
 {{- $ns := lookup "v1" "Namespace" "" $root.Release.Namespace }}
 {{- $enforced := dig "metadata" "labels" "pod-security.kubernetes.io/enforce" "" ($ns | default dict) }}
-{{- if and (hasKey $rank $enforced) (lt (int (get $rank $level)) (int (get $rank $enforced))) }}
-  {{- fail (printf "namespace %s enforces Pod Security level %s (label pod-security.kubernetes.io/enforce), but podSecurity.level is %s: users' pods would be refused%s. Set podSecurity.level: %s" $root.Release.Namespace $enforced $level ($blocker | ternary " (their init container that blocks the cloud metadata server, singleuser.cloudMetadata.blockWithIptables, runs as root with NET_ADMIN)" "") $enforced) }}
+{{- if and $blocker (hasKey $rank $enforced) (lt (int (get $rank $level)) (int (get $rank $enforced))) }}
+  {{- fail (printf "namespace %s enforces Pod Security level %s (label pod-security.kubernetes.io/enforce), but podSecurity.level is %s: users' pods would be refused (their init container that blocks the cloud metadata server, singleuser.cloudMetadata.blockWithIptables, runs as root with NET_ADMIN). Set podSecurity.level: %s" $root.Release.Namespace $enforced $level $enforced) }}
 {{- end }}
 {{- end }}
