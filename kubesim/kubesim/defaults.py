@@ -90,19 +90,22 @@ _INITIAL_STATUS = {
 }
 
 
+WORKLOADS = (
+    "deployments.apps",
+    "statefulsets.apps",
+    "replicasets.apps",
+    "daemonsets.apps",
+    "jobs.batch",
+)
+
+
 def apply_defaults(rt, obj: dict, admission: Any) -> None:
     key = rt.key
     if key == "pods":
         spec = obj.setdefault("spec", {})
         default_pod_spec(spec)
         obj["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
-    elif key in (
-        "deployments.apps",
-        "statefulsets.apps",
-        "replicasets.apps",
-        "daemonsets.apps",
-        "jobs.batch",
-    ):
+    elif key in WORKLOADS:
         spec = obj.setdefault("spec", {})
         if key != "daemonsets.apps" and key != "jobs.batch":
             spec.setdefault("replicas", 1)
@@ -192,6 +195,11 @@ def carry_server_defaults(rt, obj: dict, old: dict) -> None:
         ):
             if key not in spec and key in old_spec:
                 spec[key] = old_spec[key]
+    elif rt.key in WORKLOADS:
+        # defaulting runs on every decode, so an update's template gets what a create's did
+        template_spec = ((obj.get("spec") or {}).get("template") or {}).get("spec")
+        if isinstance(template_spec, dict):
+            default_pod_spec(template_spec)
     elif rt.key == "pods" and isinstance(obj.get("spec"), dict):
         default_pod_spec(obj["spec"])
         old_spec = old.get("spec") or {}

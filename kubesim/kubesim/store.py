@@ -497,6 +497,17 @@ class Store(GarbageCollection):
                 new["status"] = status
             meta = new["metadata"]
         else:
+            sent_uid = meta.get("uid")
+            if sent_uid and sent_uid != old_meta.get("uid"):
+                if not owned:
+                    # a PUT's uid is a precondition (rest.defaultUpdatedObjectInfo)
+                    raise errors.conflict(
+                        rt,
+                        name,
+                        f"Precondition failed: UID in precondition: {sent_uid}, UID in object "
+                        f"meta: {old_meta.get('uid')}",
+                    )
+                old_meta = {**old_meta, "uid": sent_uid}  # a patched uid: 422 in admission
             for keep in (
                 "uid",
                 "creationTimestamp",
