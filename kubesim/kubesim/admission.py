@@ -15,7 +15,7 @@ import itertools
 import re
 from typing import Any
 
-from . import errors, immutable, schemas
+from . import apiwarnings, errors, immutable, podsecurity, schemas
 from .defaults import apply_defaults, carry_server_defaults, fold_string_data
 from .errors import ApiError
 
@@ -116,10 +116,64 @@ class Admission:
         if rt.key == "services" and operation != "UPDATE_STATUS":
             self._allocate_node_ports(obj, old)
         self.validate(rt, obj, old, operation)
+        if operation in ("CREATE", "UPDATE"):
+            self._pod_security(rt, obj, old, operation)
         if SCHEMA_CHECK.get() and (FIELD_VALIDATION.get() != "Strict" or not self.strict):
             validator = schemas.fast_validator(self.version, rt.kind, rt.api_version, True)
             if validator is not None:
                 validator.prune(obj)  # unknown fields are dropped, as typed decoding does
+
+    # ----- Pod Security admission (a validating plugin: after defaults and validation) ---
+
+    def _pod_security(self, rt, obj: dict, old: dict | None, operation: str) -> None:
+        if rt.key == "namespaces":
+            self._namespace_policy(rt, obj, old)
+            return
+        if rt.key != "pods" and rt.key not in podsecurity.WORKLOADS:
+            return
+        meta = obj.get("metadata") or {}
+        namespace = self.store.peek("namespaces", meta.get("namespace")) if self.store else None
+        labels = ((namespace or {}).get("metadata") or {}).get("labels")
+        if not podsecurity.has_policy_labels(labels):
+            return  # no labels: privileged everywhere, the plugin's default
+        policy, _ = podsecurity.parse_policy(labels)
+        if rt.key == "pods":
+            if old is not None and not podsecurity.significant_pod_update(obj, old):
+                return
+            spec = obj.get("spec") or {}
+            violations = podsecurity.evaluate(policy.enforce.level, meta, spec)
+            if violations:
+                raise errors.forbidden(
+                    rt, meta.get("name", ""), podsecurity.refusal(policy.enforce, violations)
+                )
+            template = (meta, spec)
+        else:
+            # workloads are never refused: warn (and audit) only, as the real plugin does
+            template = podsecurity.pod_template(rt.key, obj)
+            if template is None:
+                return
+            if old is not None and podsecurity.pod_template(rt.key, old) == template:
+                return
+        violations = podsecurity.evaluate(policy.warn.level, *template)
+        if violations:
+            apiwarnings.warn(podsecurity.warning(policy.warn, violations))
+
+    def _namespace_policy(self, rt, obj: dict, old: dict | None) -> None:
+        name = obj["metadata"].get("name", "")
+        labels = obj["metadata"].get("labels") or {}
+        old_labels = ((old or {}).get("metadata") or {}).get("labels") or {}
+        if old is not None and _policy_labels(labels) == _policy_labels(old_labels):
+            return  # unchanged policy labels are never re-checked
+        policy, causes = podsecurity.parse_policy(labels)
+        if causes:
+            raise errors.invalid(rt, name, causes)
+        if old is None or self.store is None:
+            return
+        old_policy, _ = podsecurity.parse_policy(old_labels)
+        if podsecurity.needs_pod_dry_run(old_policy, policy):
+            pods, _ = self.store.list("pods", name)
+            for text in podsecurity.existing_pod_warnings(name, policy.enforce, pods):
+                apiwarnings.warn(text)
 
     def _allocate_node_ports(self, obj: dict, old: dict | None) -> None:
         spec = obj.get("spec") or {}
@@ -228,6 +282,10 @@ class Admission:
         else:
             causes.invalid(field, error.instance, error.message)
         raise errors.invalid(rt, name, causes)
+
+
+def _policy_labels(labels: dict) -> dict:
+    return {k: v for k, v in labels.items() if k.startswith(podsecurity.LABEL_PREFIX)}
 
 
 def _field_path(path) -> str:

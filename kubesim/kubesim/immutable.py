@@ -182,8 +182,7 @@ POD_UPDATABLE = (
     "`spec.initContainers[*].image`",
     "`spec.activeDeadlineSeconds`",
     "`spec.tolerations` (only additions to existing tolerations)",
-    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously "
-    "negative)",
+    "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
 )
 
 
@@ -374,7 +373,9 @@ def check_pvc(obj: dict, old: dict, causes, version: str) -> None:
             capacity = _quantity(((old.get("status") or {}).get("capacity") or {}).get("storage"))
             if capacity is None or new_q <= capacity:
                 causes.add(
-                    "FieldValueForbidden", field, "Forbidden: field can not be less than status.capacity"
+                    "FieldValueForbidden",
+                    field,
+                    "Forbidden: field can not be less than status.capacity",
                 )
         else:
             causes.add(

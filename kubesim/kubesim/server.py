@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, errors, openapi, podlog, protobuf, tables
+from . import apiwarnings, discovery, errors, openapi, podlog, protobuf, tables
 from .admission import FIELD_VALIDATION, SCHEMA_CHECK
 from .disruption import check_eviction
 from .errors import ApiError
@@ -184,19 +184,25 @@ class ApiServer:
             raise fault
         if verb not in route.rt.verbs and not route.subresource:
             raise errors.method_not_allowed()
+        warnings: list[str] = []
         tokens = (
             FIELD_VALIDATION.set(request.query.get("fieldValidation", "Strict")),
             SCHEMA_CHECK.set(True),
             SHARED_RESULTS.set(True),
+            apiwarnings.WARNINGS.set(warnings),
         )
         try:
             response = await self._dispatch(request, route, verb)
+            for text in warnings:
+                response.headers.add("Warning", apiwarnings.header_value(text))
             if answer_latency:
                 await asyncio.sleep(answer_latency)
             return response
         finally:
             for var, token in zip(
-                (FIELD_VALIDATION, SCHEMA_CHECK, SHARED_RESULTS), tokens, strict=True
+                (FIELD_VALIDATION, SCHEMA_CHECK, SHARED_RESULTS, apiwarnings.WARNINGS),
+                tokens,
+                strict=True,
             ):
                 var.reset(token)
 
