@@ -1,9 +1,9 @@
-"""Server-side apply: atomic maps and lists are replaced, associative lists merge by key.
+"""Server-side apply: field ownership per manager, atomic selectors, associative lists.
 
-kubesim keeps no field ownership (see the README); what matters to clients is
-that an applied selector replaces the stored one, so a `helm upgrade` (helm 4
-applies) or `kubectl apply --server-side` that changes a selector is refused
-like on a real cluster instead of being merged into an unchanged selector.
+An applied selector replaces the stored one, so a `helm upgrade` (helm 4 applies)
+or `kubectl apply --server-side` that changes a selector is refused like on a real
+cluster instead of being merged into an unchanged selector; fields a manager no
+longer applies go; other managers' fields conflict (409) unless forced.
 """
 
 import asyncio
@@ -38,10 +38,9 @@ def deployment(labels, image="busybox:1", **container):
     }
 
 
-async def apply(sim, body):
-    return await raw_request(
-        sim, "PATCH", f"{DEPLOYMENTS}/d", body, APPLY, params={"fieldManager": "t"}
-    )
+async def apply(sim, body, manager="t", force=False):
+    params = {"fieldManager": manager, **({"force": "true"} if force else {})}
+    return await raw_request(sim, "PATCH", f"{DEPLOYMENTS}/d", body, APPLY, params=params)
 
 
 async def test_apply_replaces_the_selector_so_dropping_a_key_is_refused(sim):
@@ -56,22 +55,101 @@ async def test_apply_replaces_the_selector_so_dropping_a_key_is_refused(sim):
     )
 
 
-async def test_apply_merges_lists_by_key_and_replaces_atomic_lists(sim):
+async def test_an_apply_removes_what_its_manager_no_longer_applies(sim):
     body = deployment(
         {"app": "d"}, ports=[{"containerPort": 80}], env=[{"name": "A", "value": "1"}]
     )
     assert (await apply(sim, body))[0] == 201
-    again = deployment({"app": "d"}, image="busybox:2", env=[{"name": "B", "value": "2"}])
+    partial = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "c", "env": [{"name": "B", "value": "2"}]}]}
+            }
+        },
+    }
+    code, answer = await apply(sim, partial, manager="other")
+    assert code == 200, answer
+    env = answer["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert [e["name"] for e in env] == ["A", "B"]  # merged by name
+    again = deployment({"app": "d"}, image="busybox:2")
     again["spec"]["template"]["spec"]["tolerations"] = [{"key": "b", "operator": "Exists"}]
     code, answer = await apply(sim, again)
     assert code == 200, answer
     pod_spec = answer["spec"]["template"]["spec"]
-    (container,) = pod_spec["containers"]  # merged by name, not appended
+    (container,) = pod_spec["containers"]
     assert container["image"] == "busybox:2"
-    assert container["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
-    assert [e["name"] for e in container["env"]] == ["A", "B"]
-    keys = [t["key"] for t in pod_spec["tolerations"]]
-    assert "a" not in keys and "b" in keys  # tolerations are an atomic list
+    assert "ports" not in container  # "t" applied it before and no longer does
+    assert [e["name"] for e in container["env"]] == ["B"]  # "other" still owns B
+    assert [t["key"] for t in pod_spec["tolerations"]][:1] == ["b"]  # an atomic list
+    managers = {(m["manager"], m["operation"]) for m in answer["metadata"]["managedFields"]}
+    assert managers == {("t", "Apply"), ("other", "Apply")}
+    mine = next(m for m in answer["metadata"]["managedFields"] if m["manager"] == "t")
+    assert mine["fieldsType"] == "FieldsV1"
+    assert mine["fieldsV1"]["f:spec"]["f:selector"] == {}
+    assert (
+        "f:image"
+        in mine["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"c"}']
+    )
+
+
+async def test_conflicts_with_other_managers_unless_forced(sim):
+    await apply(sim, deployment({"app": "d"}))
+    code, status = await apply(sim, deployment({"app": "d"}, image="busybox:3"), manager="other")
+    assert code == 409
+    assert status["reason"] == "Conflict"
+    assert status["message"] == (
+        'Apply failed with 1 conflict: conflict with "t": '
+        '.spec.template.spec.containers[name="c"].image'
+    )
+    assert status["details"]["causes"][0]["field"] == (
+        '.spec.template.spec.containers[name="c"].image'
+    )
+    code, answer = await apply(
+        sim, deployment({"app": "d"}, image="busybox:3"), manager="other", force=True
+    )
+    assert code == 200
+    assert answer["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:3"
+    # the image moved to "other": "t" applying its old image now conflicts the other way
+    code, status = await apply(sim, deployment({"app": "d"}))
+    assert code == 409 and 'conflict with "other"' in status["message"]
+
+
+async def test_update_managers_are_recorded_and_conflict(sim):
+    await apply(sim, deployment({"app": "d"}))
+    code, _ = await raw_request(
+        sim,
+        "PATCH",
+        f"{DEPLOYMENTS}/d",
+        {"spec": {"replicas": 3}},
+        "application/merge-patch+json",
+        params={"fieldManager": "scaler"},
+    )
+    assert code == 200
+    stored = sim.get("deployments.apps", "d", "default")
+    entries = {(m["manager"], m["operation"]) for m in stored["metadata"]["managedFields"]}
+    assert ("scaler", "Update") in entries
+    body = deployment({"app": "d"})
+    body["spec"]["replicas"] = 5
+    body["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox:9"
+    code, status = await apply(sim, body)
+    assert code == 409
+    assert status["message"] == (
+        'Apply failed with 1 conflict: conflict with "scaler" using apps/v1: .spec.replicas'
+    )
+
+
+async def test_apply_needs_a_field_manager(sim):
+    code, status = await raw_request(
+        sim, "PATCH", f"{DEPLOYMENTS}/d", deployment({"app": "d"}), APPLY
+    )
+    assert code == 422
+    assert status["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
+        "for apply patch"
+    )
 
 
 async def test_apply_with_the_ports_protocol_left_out_keeps_one_port(sim):
