@@ -222,3 +222,36 @@ async def test_helm4_upgrade_that_changes_a_selector_fails(sim, tmp_path):
     assert "spec.selector: Invalid value" in out and "field is immutable" in out
     stored = sim.get("deployments.apps", "sel", "default")["spec"]["selector"]
     assert stored == {"matchLabels": {"app": "sel", "release": "one"}}
+
+
+@pytest.mark.skipif(not KUBECTL.exists(), reason="kubectl not installed (ci/setup)")
+async def test_kubectl_server_side_conflicts_and_force(sim, tmp_path):
+    import json
+
+    manifest = tmp_path / "d.json"
+    manifest.write_text(json.dumps(deployment({"app": "d"})))
+    await kubectl(sim, "apply", "--server-side", "--field-manager=first", "-f", str(manifest))
+    manifest.write_text(json.dumps(deployment({"app": "d"}, image="busybox:2")))
+    args = ("apply", "--server-side", "--field-manager=second", "-f", str(manifest))
+    code, _, err = await kubectl(sim, *args, check=False)
+    assert code != 0
+    assert 'Apply failed with 1 conflict: conflict with "first"' in err
+    assert '.spec.template.spec.containers[name="c"].image' in err
+    assert "serverside-applied" in await kubectl(sim, *args, "--force-conflicts")
+    stored = sim.get("deployments.apps", "d", "default")
+    assert stored["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:2"
+
+
+def test_fields_v1_round_trip():
+    from kubesim import fieldmanager, schemas
+
+    obj = deployment({"app": "d"}, env=[{"name": "A", "value": "1"}])
+    obj["metadata"]["labels"] = {"team": "x"}
+    schema = schemas.kind_schema("1.33", "Deployment", "apps/v1")
+    fields = fieldmanager.field_set(obj, schema, "1.33")
+    encoded = fieldmanager.encode(fields)
+    assert fieldmanager.decode(encoded) == fields
+    container = encoded["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"c"}']
+    assert container["."] == {} and container["f:env"]['k:{"name":"A"}']["f:value"] == {}
+    assert encoded["f:metadata"] == {"f:labels": {"f:team": {}}}
+    assert encoded["f:spec"]["f:selector"] == {}  # atomic: one leaf
