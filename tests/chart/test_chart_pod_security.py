@@ -1,7 +1,7 @@
 """podSecurity.level and the values the chart refuses at `helm upgrade`:
 each message names the key, the value and what to write instead (Helm 3
 and 4). Users' pods themselves are tested in tests/hubconfig/test_pod_security.py,
-admitted by kubesim's Pod Security admission in test_chart_admission.py.
+admitted by kubesim's Pod Security admission in tests/hubconfig/test_pod_security_admission.py.
 """
 
 import json

@@ -26,7 +26,7 @@ WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
 
 
 async def enforcing(sim, level="restricted"):
-    """A namespace that enforces `level`; skips where kubesim has no Pod Security admission."""
+    """A namespace that enforces `level` (a privileged pod is refused there)."""
     labels = {"pod-security.kubernetes.io/enforce": level}
     status, body = await raw_request(
         sim, "POST", "/api/v1/namespaces", {"metadata": {"name": NAMESPACE, "labels": labels}}
@@ -34,10 +34,8 @@ async def enforcing(sim, level="restricted"):
     assert status == 201, body
     probe = {"metadata": {"name": "probe"}, "spec": {"containers": [
         {"name": "c", "image": "busybox", "securityContext": {"privileged": True}}]}}  # fmt: skip
-    status, _ = await raw_request(sim, "POST", f"/api/v1/namespaces/{NAMESPACE}/pods", probe)
-    if status == 201:
-        pytest.skip("this kubesim has no Pod Security admission (branch ks-admission)")
-    assert status == 403
+    status, body = await raw_request(sim, "POST", f"/api/v1/namespaces/{NAMESPACE}/pods", probe)
+    assert status == 403, body
 
 
 async def helm_install(sim, values_files, tmp_path):
