@@ -116,10 +116,19 @@ _LOCALHOST_ENTRIES = (
 )
 
 
+def pod_hostname(pod: dict) -> str:
+    """`spec.hostname`, else the pod's name cut to 63 characters (a DNS label), as
+    the kubelet sets it; "" for a hostNetwork pod, which keeps the node's."""
+    spec = pod.get("spec") or {}
+    if spec.get("hostNetwork"):
+        return ""
+    return (spec.get("hostname") or pod["metadata"]["name"])[:63].rstrip("-.")
+
+
 def hosts_file(pod: dict, pod_ip: str, domain: str = CLUSTER_DOMAIN) -> str:
     spec = pod.get("spec") or {}
     meta = pod["metadata"]
-    hostname = (spec.get("hostname") or meta["name"])[:63]
+    hostname = pod_hostname(pod)
     text = _LOCALHOST_ENTRIES
     if pod_ip:
         if spec.get("subdomain"):

@@ -27,7 +27,8 @@ Volumes, two modes, chosen once at start:
   configuration; readOnly is not enforced and runAsUser needs root.
 
 DNS (namespace mode): each container gets the pod's resolv.conf and managed
-/etc/hosts bind-mounted (`poddns`; the nameserver is `clusterdns`).
+/etc/hosts bind-mounted (`poddns`; the nameserver is `clusterdns`), and its
+own UTS namespace with the pod's hostname (hostNetwork pods keep the machine's).
 
 Output: stdout and stderr go to a log file in the CRI format the real kubelet
 writes ("<RFC3339Nano> stdout F <line>"); `logs.read_log` reads it back.
@@ -49,6 +50,8 @@ from .runtime import ContainerLaunch, CreateContainerError, Mount, new_container
 
 _MOUNT_SCRIPT = r"""
 set -e
+if [ -n "$1" ]; then echo "$1" > /proc/sys/kernel/hostname; fi
+shift
 n=$1; shift
 while [ "$n" -gt 0 ]; do
   mount --bind "$1" "$2"
@@ -265,7 +268,7 @@ class ProcessRuntime:
         for key in ("LANG", "LC_ALL", "TZ"):
             if key in os.environ:
                 env[key] = os.environ[key]
-        env["HOSTNAME"] = launch.pod["metadata"]["name"]
+        env["HOSTNAME"] = poddns.pod_hostname(launch.pod) or launch.pod["metadata"]["name"]
         if launch.rule:
             env.update(launch.rule.env)
         env.update(launch.env)
@@ -357,6 +360,7 @@ class ProcessRuntime:
             full_argv = [
                 "unshare",
                 "--mount",
+                "--uts",  # its own hostname, as each pod sandbox has
                 "--propagation",
                 "private",
                 "--",
@@ -364,6 +368,7 @@ class ProcessRuntime:
                 "-c",
                 _MOUNT_SCRIPT,
                 "kubesim-container",
+                poddns.pod_hostname(launch.pod),
                 *mount_args,
                 workdir,
                 user,

@@ -188,7 +188,10 @@ async def test_pods_resolve_service_names_through_their_resolv_conf(cluster):
 @needs_namespaces
 async def test_resolv_conf_and_hosts_follow_the_pod_spec(cluster):
     sim, core = cluster
-    show = "print(open('/etc/resolv.conf').read()); print(open('/etc/hosts').read())"
+    show = (
+        "import socket; print('uname', socket.gethostname());"
+        "print(open('/etc/resolv.conf').read()); print(open('/etc/hosts').read())"
+    )
     await core.create_namespaced_pod("default", python_pod("first", show))
     await core.create_namespaced_pod(
         "default",
@@ -211,12 +214,13 @@ async def test_resolv_conf_and_hosts_follow_the_pod_spec(cluster):
     assert "search default.svc.cluster.local svc.cluster.local cluster.local" in log
     assert f"nameserver {dns.host}\n" in log and "options ndots:5" in log
     first = sim.store.peek("pods", "first", "default")
-    assert f"{first['status']['podIP']}\tfirst\n" in log
+    assert f"{first['status']['podIP']}\tfirst\n" in log and "uname first\n" in log
     log = await run_to_completion(sim, "default", "custom")
     assert "search example.test\nnameserver 127.0.0.9\noptions ndots:2 edns0\n" in log
     custom = sim.store.peek("pods", "custom", "default")
     assert f"{custom['status']['podIP']}\tweb.db.default.svc.cluster.local\tweb\n" in log
     assert "# Entries added by HostAliases.\n127.0.0.7\talias.test\n" in log
+    assert "uname web\n" in log
 
 
 def test_dns_policy_default_and_host_network_keep_the_host_resolver():
