@@ -90,8 +90,11 @@ def resolve(store, name: str, domain: str = CLUSTER_DOMAIN) -> tuple[int, list[s
     return wire.NOERROR, sorted({a["ip"] for a in addresses})
 
 
-def answer(store, message: bytes, domain: str = CLUSTER_DOMAIN) -> bytes | None:
-    """The response to one query message (None: too broken to answer)."""
+def answer(
+    store, message: bytes, domain: str = CLUSTER_DOMAIN, limit: int | None = None
+) -> bytes | None:
+    """The response to one query message (None: too broken to answer); `limit`:
+    the most bytes it may take (UDP), beyond which it is truncated (TC)."""
     try:
         query = wire.parse_query(message)
     except wire.FormatError:
@@ -102,7 +105,7 @@ def answer(store, message: bytes, domain: str = CLUSTER_DOMAIN) -> bytes | None:
     rcode, addresses = resolve(store, query.name, domain)
     if query.qtype != wire.TYPE_A or query.qclass != wire.CLASS_IN:
         addresses = []
-    return wire.build_response(query, rcode, addresses)
+    return wire.build_response(query, rcode, addresses, limit=limit)
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
@@ -114,7 +117,7 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr) -> None:
-        response = answer(self.store, data)
+        response = answer(self.store, data, limit=wire.UDP_LIMIT)
         if response is not None:
             self.transport.sendto(response, addr)
 

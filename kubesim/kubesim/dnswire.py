@@ -87,13 +87,25 @@ def encode_query(ident: int, name: str, qtype: int = TYPE_A) -> bytes:
     )
 
 
-def build_response(query: Query, rcode: int, addresses: list[str] = (), ttl: int = 5) -> bytes:
+UDP_LIMIT = 512  # RFC 1035 4.2.1, for clients that send no EDNS size
+_A_RECORD_SIZE = 16
+
+
+def build_response(
+    query: Query, rcode: int, addresses: list[str] = (), ttl: int = 5, limit: int | None = None
+) -> bytes:
     """Answer `query` with `rcode` and one A record per address.
 
     Flags: QR, the query's opcode and RD, AA (we are the zone's authority) and
-    RA, as CoreDNS sets them for cluster.local answers.
+    RA, as CoreDNS sets them for cluster.local answers. With `limit` (bytes,
+    for UDP) answers that do not fit are left out and TC is set, so the
+    client asks again over TCP.
     """
     flags = 0x8000 | (query.flags & 0x7900) | 0x0400 | 0x0080 | (rcode & 0xF)
+    if limit is not None:
+        room = max((limit - _HEADER.size - len(query.question)) // _A_RECORD_SIZE, 0)
+        if len(addresses) > room:
+            addresses, flags = list(addresses)[:room], flags | 0x0200
     answers = b"".join(
         b"\xc0\x0c"  # pointer to the question's name at offset 12
         + struct.pack("!HHIH", TYPE_A, CLASS_IN, ttl, 4)
@@ -106,6 +118,10 @@ def build_response(query: Query, rcode: int, addresses: list[str] = (), ttl: int
 def error_response(ident: int, rcode: int) -> bytes:
     """A bare response (no question echoed) for a message we could not parse."""
     return _HEADER.pack(ident, 0x8000 | (rcode & 0xF), 0, 0, 0, 0)
+
+
+def is_truncated(message: bytes) -> bool:
+    return bool(_HEADER.unpack_from(message)[1] & 0x0200)
 
 
 def parse_response(message: bytes) -> tuple[int, int, list[str]]:

@@ -69,6 +69,13 @@ async def run_to_completion(sim, namespace, name) -> str:
 
 
 async def udp_query(dns, name, qtype=wire.TYPE_A):
+    message = await udp_exchange(dns, name, qtype)
+    ident, rcode, addresses = wire.parse_response(message)
+    assert ident == 4242 and not wire.is_truncated(message)
+    return rcode, addresses
+
+
+async def udp_exchange(dns, name, qtype=wire.TYPE_A) -> bytes:
     loop = asyncio.get_running_loop()
     received = loop.create_future()
 
@@ -79,11 +86,9 @@ async def udp_query(dns, name, qtype=wire.TYPE_A):
     transport, _ = await loop.create_datagram_endpoint(Client, remote_addr=(dns.host, dns.port))
     try:
         transport.sendto(wire.encode_query(4242, name, qtype))
-        ident, rcode, addresses = wire.parse_response(await asyncio.wait_for(received, 5))
+        return await asyncio.wait_for(received, 5)
     finally:
         transport.close()
-    assert ident == 4242
-    return rcode, addresses
 
 
 async def tcp_query(dns, name):
@@ -156,6 +161,20 @@ async def test_headless_service_answers_its_ready_pod_ips(cluster):
     )
     rcode, addresses = await udp_query(sim.nodes.cluster_dns, "db.default.svc.cluster.local")
     assert (rcode, set(addresses)) == (wire.NOERROR, ips)
+
+
+async def test_answers_too_big_for_udp_are_truncated_and_whole_over_tcp(cluster):
+    sim, core = cluster
+    await core.create_namespaced_service("default", service("many", cluster_ip="None"))
+    ips = [f"127.244.9.{i}" for i in range(1, 61)]
+    subsets = [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"port": 8081}]}]
+    endpoints = {"metadata": {"name": "many"}, "subsets": subsets}
+    await core.create_namespaced_endpoints("default", endpoints)
+    message = await udp_exchange(sim.nodes.cluster_dns, "many.default.svc.cluster.local")
+    assert wire.is_truncated(message) and len(message) <= wire.UDP_LIMIT
+    assert 0 < len(wire.parse_response(message)[2]) < len(ips)
+    rcode, addresses = await tcp_query(sim.nodes.cluster_dns, "many.default.svc.cluster.local")
+    assert (rcode, sorted(addresses)) == (wire.NOERROR, sorted(ips))
 
 
 @needs_namespaces
