@@ -125,8 +125,8 @@ safely are refused here with `fail`.
 {{- if and $v.imagePullSecret.create (not (and $v.imagePullSecret.username $v.imagePullSecret.password)) }}
   {{- fail "imagePullSecret.create needs imagePullSecret.username and imagePullSecret.password" }}
 {{- end }}
-{{- if and $v.httpRoute.enabled (not $v.httpRoute.gateway.name) }}
-  {{- fail "httpRoute.enabled needs httpRoute.gateway.name (the Gateway to attach to)" }}
+{{- if and $v.httpRoute.enabled (not $v.httpRoute.gateway.name) (not $v.httpRoute.parentRefs) }}
+  {{- fail "httpRoute.enabled needs httpRoute.gateway.name (the Gateway to attach to) or httpRoute.parentRefs" }}
 {{- end }}
 {{- /* Helm 3 deletes keys a user sets to null, Helm 4 keeps them as null:
        dropping nulls gives both the same values. */}}
