@@ -119,7 +119,10 @@ def _db(hub_setup, db, env=None):
     [
         ({"type": "sqlite-pvc"}, "sqlite:///jupyterhub.sqlite"),
         # z2jh ignores hub.db.url with sqlite-pvc: the file on hub-db-dir
-        ({"type": "sqlite-pvc", "url": "sqlite:////elsewhere.sqlite"}, "sqlite:///jupyterhub.sqlite"),
+        (
+            {"type": "sqlite-pvc", "url": "sqlite:////elsewhere.sqlite"},
+            "sqlite:///jupyterhub.sqlite",
+        ),
         ({"type": "sqlite-memory"}, "sqlite://"),
         # without a driver: the one the image has
         (
