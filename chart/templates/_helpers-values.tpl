@@ -78,6 +78,12 @@ safely are refused here with `fail`.
        without a contact e-mail, a manual key without its certificate...) is
        refused like an explicit `enabled: true` one, not left on plain HTTP. */}}
 {{- $https := $v.proxy.https }}
+{{- /* type "" or null (z2jh's schema allows both) matches no way of
+       serving HTTPS: z2jh then serves plain HTTP, and so do we. */}}
+{{- if not $https.type }}
+  {{- $_ := set $https "enabled" false }}
+  {{- $_ := set $https "type" "letsencrypt" }}
+{{- end }}
 {{- $impliedBy := "" }}
 {{- if kindIs "invalid" $https.enabled }}
   {{- $impliedBy = include "jupyterhub.https.attemptedBy" $https }}

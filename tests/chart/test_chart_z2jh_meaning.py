@@ -123,3 +123,11 @@ def test_z2jh_lint_values_render_here():
     error = render_error((str(LINT_VALUES),))
     assert "/proxy/service/ipFamilyPolicy" in error
     assert "RequireDualStack" in error
+
+
+@pytest.mark.parametrize("https_type", ['""', "null"])
+def test_https_type_empty_serves_plain_http_as_z2jh(https_type):
+    r = render(sets=(f'proxy.https={{"enabled": true, "type": {https_type}}}',))
+    ports = r.find("Service", "proxy-public")["spec"]["ports"]
+    assert [p["port"] for p in ports] == [80]
+    assert not r.all("Deployment", "autohttps")
