@@ -7,7 +7,6 @@ in the anchor (test data, read only)."""
 import json
 
 import jsonschema
-import pytest
 import yaml
 from chart_helpers import CHART, ROOT
 
@@ -15,10 +14,6 @@ Z2JH = ROOT.parent / "shared/anchors/zero-to-jupyterhub-k8s-4.4.0/jupyterhub"
 Z2JH_SCHEMA = yaml.safe_load((Z2JH / "values.schema.yaml").read_text())
 Z2JH_DEFAULTS = yaml.safe_load((Z2JH / "values.yaml").read_text())
 OURS = json.loads((CHART / "values.schema.json").read_text())
-
-# z2jh keys we do not take, each with its reason. Empty: every key is taken.
-NOT_TAKEN: dict[str, str] = {}
-
 
 def schema_paths(node: dict, path=()):
     for key, child in (node.get("properties") or {}).items():
@@ -73,11 +68,8 @@ def test_the_walk_sees_z2jh_keys():
 
 
 def test_every_z2jh_key_is_accepted():
-    refused = [
-        ".".join(p)
-        for p in Z2JH_KEYS
-        if our_subschema(p) is None and ".".join(p) not in NOT_TAKEN
-    ]
+    # No exceptions: every z2jh key is taken.
+    refused = [".".join(p) for p in Z2JH_KEYS if our_subschema(p) is None]
     assert refused == []
 
 
@@ -101,9 +93,3 @@ def test_every_z2jh_enum_value_is_accepted():
             if ours is not None and not jsonschema.Draft7Validator(ours).is_valid(value):
                 wrong[f"{'.'.join(path)}={value!r}"] = "refused"
     assert wrong == {}
-
-
-@pytest.mark.parametrize("key", sorted(NOT_TAKEN))
-def test_exceptions_are_real(key):
-    # An exception that our schema now accepts should leave the list.
-    assert our_subschema(tuple(key.split("."))) is None
