@@ -39,11 +39,19 @@ import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .runtime import ContainerLaunch, CreateContainerError, Mount, new_container_id
 
-_MOUNT_SCRIPT = r"""
+# Runs as PID 1 of the container's own PID namespace (see ProcessRuntime): the
+# mounts, then the container's command as its child with the container's
+# stdin; exits with the command's status. When this init exits the kernel kills
+# everything else in the namespace, setsid'd or double-forked. It traps no
+# signal: the kernel drops a PID 1's default-action signals, so stop() signals
+# the command itself (a trap forwarding them would lose those that arrive
+# between the fork and the exec, while the child still has the shell's handlers).
+_CONTAINER_SCRIPT = r"""
 set -e
 n=$1; shift
 while [ "$n" -gt 0 ]; do
@@ -51,15 +59,21 @@ while [ "$n" -gt 0 ]; do
   if [ "$3" = ro ]; then mount -o remount,bind,ro "$2"; fi
   shift 3; n=$((n-1))
 done
+mount -t proc proc /proc 2>/dev/null || true
 cd "$1"; shift
 user=$1; group=$2; groups=$3; shift 4
 if [ -n "$user" ]; then
   if [ -n "$groups" ]; then
-    exec setpriv --reuid="$user" --regid="$group" --groups="$groups" -- "$@"
+    set -- setpriv --reuid="$user" --regid="$group" --groups="$groups" -- "$@"
+  else
+    set -- setpriv --reuid="$user" --regid="$group" --clear-groups -- "$@"
   fi
-  exec setpriv --reuid="$user" --regid="$group" --clear-groups -- "$@"
 fi
-exec "$@"
+set +e
+exec 3<&0
+"$@" <&3 3<&- &
+exec 3<&-
+wait $!
 """
 
 
@@ -173,7 +187,7 @@ def _timestamp() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}000Z"
 
 
-async def _copy_stream(reader: asyncio.StreamReader, stream: str, log_file) -> None:
+async def _copy_stream(reader: asyncio.StreamReader, stream: str, log_file, listeners) -> None:
     while True:
         line = await reader.readline()
         if not line:
@@ -184,34 +198,120 @@ async def _copy_stream(reader: asyncio.StreamReader, stream: str, log_file) -> N
             f"{_timestamp()} {stream} {'F' if complete else 'P'} ".encode() + text + b"\n"
         )
         log_file.flush()
+        for listener in list(listeners):
+            listener(stream, line)
+
+
+@dataclass
+class ExecContext:
+    """What a process started in a running container (pods/exec) inherits from it."""
+
+    mode: str  # "namespace" or "rewrite" (see the module docstring)
+    env: dict[str, str]
+    workdir: str
+    run_as_user: int | None
+    run_as_group: int | None
+    supplemental_groups: list[int]
+
+
+def _children(pid: int) -> list[int]:
+    """Live processes whose parent is `pid` (/proc/PID/task/TID/children is not on
+    every kernel)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # a zombie (state Z) takes a signal without effect: it is no live child
+        if len(fields) > 1 and int(fields[1]) == pid and fields[0] != b"Z":
+            found.append(int(entry))
+    return found
+
+
+def _namespace_pid(pid: int) -> int:
+    """The PID a process has in its own (innermost) PID namespace."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return 1 << 30
 
 
 class ProcessHandle:
-    def __init__(self, process: asyncio.subprocess.Process, log_file, readers):
+    """A running container. In namespace mode `pid` is `unshare`, whose one child is
+    the container's init (PID 1 of its PID namespace); see _CONTAINER_SCRIPT."""
+
+    def __init__(self, process: asyncio.subprocess.Process, log_file, context, container):
         self.container_id = new_container_id()
         self.process = process
         self.pid = process.pid
+        self.context: ExecContext = context
+        self.container = container
+        self.listeners: set = set()  # callables (stream, bytes) of attached clients
+        self.attached = 0  # attach sessions so far (stdinOnce closes stdin after the first)
         self._log_file = log_file
-        self._readers = readers
+        loop = asyncio.get_running_loop()
+        self._readers = [
+            loop.create_task(_copy_stream(process.stdout, "stdout", log_file, self.listeners)),
+            loop.create_task(_copy_stream(process.stderr, "stderr", log_file, self.listeners)),
+        ]
+        self._init_pid: int | None = None
         self._exit_code: int | None = None
-        self._waiter = asyncio.get_running_loop().create_task(self._wait())
+        self._waiter = loop.create_task(self._wait())
 
     async def _wait(self) -> int:
         returncode = await self.process.wait()
-        self._signal_group(signal.SIGKILL)  # the container's other processes go with it
-        if self._readers:
-            _, pending = await asyncio.wait(self._readers, timeout=2)
-            for task in pending:
-                task.cancel()
+        self._signal_group(signal.SIGKILL)  # rewrite mode: the container's other processes
+        _, pending = await asyncio.wait(self._readers, timeout=2)
+        for task in pending:
+            task.cancel()
         self._log_file.close()
         self._exit_code = 128 - returncode if returncode < 0 else returncode
         return self._exit_code
+
+    def init_pid(self) -> int | None:
+        """The container's PID 1 (namespace mode), or None once it is gone."""
+        if self.context.mode != "namespace" or self._waiter.done():
+            return None
+        if self._init_pid is None or not os.path.exists(f"/proc/{self._init_pid}"):
+            children = _children(self.pid)
+            self._init_pid = children[0] if children else None
+        return self._init_pid
 
     def _signal_group(self, signum) -> None:
         try:
             os.killpg(self.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+    def main_pid(self) -> int | None:
+        """The container's command: the init's first child (orphans it adopts come later)."""
+        init = self.init_pid()
+        children = _children(init) if init is not None else []
+        return min(children, key=_namespace_pid) if children else None
+
+    async def _terminate(self) -> None:
+        """SIGTERM to the container's command, as the kubelet sends it to PID 1."""
+        if self.context.mode != "namespace":
+            self._signal_group(signal.SIGTERM)
+            return
+        # a container still starting has no command yet: wait for it (or its end)
+        while not self._waiter.done():
+            main = self.main_pid()
+            if main is not None:
+                try:
+                    os.kill(main, signal.SIGTERM)
+                    return
+                except ProcessLookupError:
+                    pass
+            await asyncio.sleep(0.01)
 
     @property
     def exited(self) -> bool:
@@ -222,14 +322,18 @@ class ProcessHandle:
 
     async def stop(self, grace: float) -> int:
         if not self._waiter.done():
-            self._signal_group(signal.SIGTERM)
+            deadline = asyncio.get_running_loop().time() + max(grace, 0)
             try:
-                await asyncio.wait_for(asyncio.shield(self._waiter), timeout=max(grace, 0))
+                async with asyncio.timeout_at(deadline):
+                    await self._terminate()
+                    await asyncio.shield(self._waiter)
             except TimeoutError:
                 self._signal_group(signal.SIGKILL)
         return await self.wait()
 
     def kill(self) -> None:
+        # unshare and the init share our process group; --kill-child and the PID
+        # namespace take care of everything the container started
         if not self._waiter.done():
             self._signal_group(signal.SIGKILL)
 
@@ -350,10 +454,13 @@ class ProcessRuntime:
                 "--mount",
                 "--propagation",
                 "private",
+                "--pid",
+                "--fork",
+                "--kill-child",  # unshare killed -> the init killed -> the namespace
                 "--",
                 "/bin/sh",
                 "-c",
-                _MOUNT_SCRIPT,
+                _CONTAINER_SCRIPT,
                 "kubesim-container",
                 *mount_args,
                 workdir,
@@ -366,11 +473,21 @@ class ProcessRuntime:
             extra = {}
         os.makedirs(os.path.dirname(launch.log_path), exist_ok=True)
         log_file = open(launch.log_path, "ab")
-        return full_argv, argv, env, extra, log_file
+        context = ExecContext(
+            self.mode,
+            env,
+            workdir,
+            launch.run_as_user,
+            launch.run_as_group,
+            list(launch.supplemental_groups),
+        )
+        return full_argv, argv, context, extra, log_file
 
     async def start(self, launch: ContainerLaunch) -> ProcessHandle:
         try:
-            full_argv, argv, env, extra, log_file = await asyncio.to_thread(self._prepare, launch)
+            full_argv, argv, context, extra, log_file = await asyncio.to_thread(
+                self._prepare, launch
+            )
         except OSError as error:  # e.g. a mount point or working dir that cannot be made
             raise CreateContainerError(
                 f'failed to create container "{launch.container["name"]}": {error}'
@@ -378,8 +495,11 @@ class ProcessRuntime:
         try:
             process = await asyncio.create_subprocess_exec(
                 *full_argv,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
+                env=context.env,
+                # `stdin: true` keeps a pipe open for pods/attach
+                stdin=asyncio.subprocess.PIPE
+                if launch.container.get("stdin")
+                else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
@@ -391,15 +511,7 @@ class ProcessRuntime:
                 f'failed to start container "{launch.container["name"]}": exec: '
                 f'"{argv[0]}": {error.strerror or error}'
             ) from None
-        readers = [
-            asyncio.get_running_loop().create_task(
-                _copy_stream(process.stdout, "stdout", log_file)
-            ),
-            asyncio.get_running_loop().create_task(
-                _copy_stream(process.stderr, "stderr", log_file)
-            ),
-        ]
-        handle = ProcessHandle(process, log_file, readers)
+        handle = ProcessHandle(process, log_file, context, launch.container)
         self.handles.add(handle)
         self._launches[handle] = launch
         handle._waiter.add_done_callback(lambda _: self._forget(handle))
@@ -409,13 +521,34 @@ class ProcessRuntime:
         self.handles.discard(handle)
         self._launches.pop(handle, None)
 
+    def open_stream(self, handle: ProcessHandle, kind: str, options):
+        """pods/exec or pods/attach (podstream.StreamOptions): starts the session."""
+        from . import runtime_exec
+
+        if kind == "attach":
+
+            async def attach():
+                return runtime_exec.AttachSession(
+                    handle, options.stdin, options.stdout, options.stderr
+                )
+
+            return attach
+
+        async def execute():
+            return await runtime_exec.start_exec(
+                handle, options.command, options.stdin, options.stdout, options.stderr, options.tty
+            )
+
+        return execute
+
     async def exec_probe(self, launch: ContainerLaunch, handle, command, timeout: float) -> bool:
         """An exec probe: the command inside the container's mount namespace."""
         if getattr(handle, "exited", True):
             return False
         argv = list(command)
-        if self.mode == "namespace":
-            argv = ["nsenter", "-t", str(handle.pid), "-m", "--", *argv]
+        init = handle.init_pid()
+        if init is not None:  # in the container's namespaces, so it dies with the container
+            argv = ["nsenter", "-t", str(init), "-m", "-p", "--", *argv]
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
