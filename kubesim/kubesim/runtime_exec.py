@@ -2,7 +2,7 @@
 
 An exec'd process runs as the container's own: its environment, working
 directory, user and groups (`ExecContext`), and, in namespace mode, inside
-the container's mount and PID namespaces (`nsenter -t <init> -m -p`), so it
+the container's mount, PID and UTS namespaces (`nsenter -t <init> -m -p -u`), so it
 sees the container's volumes where the pod spec mounts them and dies with the
 container. With `tty` it gets a pseudo-terminal (stderr then goes to it too,
 as the kubelet folds stderr into the tty) that `resize` sizes.
@@ -62,7 +62,7 @@ def exec_argv(
     if tty:
         argv = ["setsid", "--ctty", *argv]  # the terminal becomes the controlling one
     if init_pid is not None:
-        argv = ["nsenter", "-t", str(init_pid), "-m", "-p", "--", *argv]
+        argv = ["nsenter", "-t", str(init_pid), "-m", "-p", "-u", "--", *argv]
     return argv
 
 

@@ -53,6 +53,7 @@ from .runtime import ContainerLaunch, CreateContainerError, Mount, new_container
 # between the fork and the exec, while the child still has the shell's handlers).
 _CONTAINER_SCRIPT = r"""
 set -e
+echo "$1" >/proc/sys/kernel/hostname; shift  # in the container's own UTS namespace
 n=$1; shift
 while [ "$n" -gt 0 ]; do
   mount --bind "$1" "$2"
@@ -164,6 +165,51 @@ def refuse_host_network_admin(container: dict) -> None:
             "change this machine's network; drop that container from the pod (for the "
             "chart: singleuser.cloudMetadata.blockWithIptables: false)"
         )
+
+
+def pod_hostname(pod: dict) -> str:
+    """spec.hostname, else the pod's name (cut to 63 characters, as the kubelet does)."""
+    return ((pod.get("spec") or {}).get("hostname") or pod["metadata"]["name"])[:63]
+
+
+def hosts_file(pod: dict, pod_ip: str, env: dict[str, str]) -> str:
+    """The kubelet's managed /etc/hosts (pkg/kubelet/kubelet_pods.go managedHostsFileContent),
+    plus a stand-in for cluster DNS: each Service whose `<NAME>_SERVICE_HOST` the
+    container got (loopback cluster IPs of its namespace, present at its start)
+    under `svc`, `svc.ns`, `svc.ns.svc` and `svc.ns.svc.cluster.local`."""
+    spec = pod.get("spec") or {}
+    namespace = pod["metadata"].get("namespace", "default")
+    lines = [
+        "# Kubernetes-managed hosts file.",
+        "127.0.0.1\tlocalhost",
+        "::1\tlocalhost ip6-localhost ip6-loopback",
+        "fe00::0\tip6-localnet",
+        "fe00::0\tip6-mcastprefix",
+        "fe00::1\tip6-allnodes",
+        "fe00::2\tip6-allrouters",
+    ]
+    hostname = pod_hostname(pod)
+    if pod_ip:
+        if spec.get("subdomain"):
+            fqdn = f"{hostname}.{spec['subdomain']}.{namespace}.svc.cluster.local"
+            lines.append(f"{pod_ip}\t{fqdn}\t{hostname}")
+        else:
+            lines.append(f"{pod_ip}\t{hostname}")
+    aliases = spec.get("hostAliases") or []
+    if aliases:
+        lines.append("\n# Entries added by HostAliases.")
+        lines += [f"{a['ip']}\t{chr(9).join(a.get('hostnames') or [])}" for a in aliases]
+    services = sorted(
+        (key[: -len("_SERVICE_HOST")].lower().replace("_", "-"), value)
+        for key, value in env.items()
+        if key.endswith("_SERVICE_HOST") and key != "KUBERNETES_SERVICE_HOST"
+    )
+    if services:
+        lines.append("\n# Services of the namespace (kubesim: instead of cluster DNS).")
+        for name, address in services:
+            names = (name, f"{name}.{namespace}", f"{name}.{namespace}.svc")
+            lines.append(f"{address}\t{' '.join(names)} {name}.{namespace}.svc.cluster.local")
+    return "\n".join(lines) + "\n"
 
 
 def _rewrite_ip(value: str, pod_ip: str) -> str:
@@ -376,6 +422,32 @@ class ProcessRuntime:
                 env["HOME"] = home
         return env
 
+    def _pod_identity_mounts(self, launch: ContainerLaunch, workdir: str) -> list[Mount]:
+        """/etc/hosts as the kubelet manages it, and the image's working directory.
+
+        The image's WORKDIR (an image rule's working_dir) is the container's own, as
+        the image's files are: a fresh directory per container over it, so two
+        containers of one image (two hubs writing jupyterhub.sqlite) never share it."""
+        found = []
+        targets = {m.target.rstrip("/") for m in launch.mounts}
+        if launch.pod_dir and "/etc/hosts" not in targets:
+            path = os.path.join(launch.pod_dir, "etc-hosts")
+            with open(path, "w") as handle:
+                handle.write(hosts_file(launch.pod, launch.pod_ip, launch.env))
+            found.append(Mount(path, "/etc/hosts", False))
+        rule_dir = launch.rule.working_dir if launch.rule else None
+        own = not launch.container.get("workingDir") and rule_dir and workdir == rule_dir
+        if (
+            own
+            and launch.pod_dir
+            and not any(workdir == t or workdir.startswith(t + "/") for t in targets)
+        ):
+            path = os.path.join(launch.pod_dir, "workdir", launch.container["name"])
+            os.makedirs(path, exist_ok=True)
+            os.chmod(path, 0o777)  # the image would own it; any runAsUser may write
+            found.append(Mount(path, workdir, False))
+        return found
+
     def _track_missing(self, path: str) -> None:
         """Remember the topmost ancestor of `path` that does not exist yet (for close())."""
         missing = path
@@ -434,6 +506,7 @@ class ProcessRuntime:
                 "extra_groups": launch.supplemental_groups or None,
             }
         else:
+            mounts += self._pod_identity_mounts(launch, workdir)
             for mount in mounts:
                 self._ensure_mountpoint(mount)
             mount_args = [str(len(mounts))]
@@ -455,6 +528,7 @@ class ProcessRuntime:
                 "--propagation",
                 "private",
                 "--pid",
+                "--uts",
                 "--fork",
                 "--kill-child",  # unshare killed -> the init killed -> the namespace
                 "--",
@@ -462,6 +536,7 @@ class ProcessRuntime:
                 "-c",
                 _CONTAINER_SCRIPT,
                 "kubesim-container",
+                pod_hostname(launch.pod),
                 *mount_args,
                 workdir,
                 user,
@@ -548,7 +623,7 @@ class ProcessRuntime:
         argv = list(command)
         init = handle.init_pid()
         if init is not None:  # in the container's namespaces, so it dies with the container
-            argv = ["nsenter", "-t", str(init), "-m", "-p", "--", *argv]
+            argv = ["nsenter", "-t", str(init), "-m", "-p", "-u", "--", *argv]
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
