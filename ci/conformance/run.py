@@ -34,7 +34,8 @@ SUITE = ROOT.parent / "shared" / "anchors" / "kubespawner-7.1.0" / "tests"
 
 def start_kubesim(work: Path, venv: Path) -> tuple[subprocess.Popen, Path]:
     rules = work / "images.yaml"
-    rules.write_text((HERE / "images.yaml").read_text().replace("@VENV@", str(venv)))
+    text = (HERE / "images.yaml").read_text()
+    rules.write_text(text.replace("@VENV@", str(venv)).replace("@ROOT@", str(ROOT)))
     kubeconfig = work / "kubeconfig"
     log = open(work / "kubesim.log", "wb")
     process = subprocess.Popen(
@@ -94,6 +95,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temp dir)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments, e.g. -k ssl")
     options = parser.parse_args()
+    options.venv = options.venv.resolve()
     work = options.keep or Path(tempfile.mkdtemp(prefix="kubesim-conformance-"))
     work.mkdir(parents=True, exist_ok=True)
     tests = work / "tests"
