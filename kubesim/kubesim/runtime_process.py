@@ -21,7 +21,16 @@ Volumes, two modes, chosen once at start:
   host are created empty (the bind mount is private, but the directory
   itself is on the shared filesystem) and removed again on close() if still
   empty. `securityContext.runAsUser/runAsGroup` are honoured through setpriv.
-- "rewrite" (anything else): no mounts; every occurrence of a mountPath in
+  The container also gets its own PID namespace (`--pid --fork
+  --kill-child`) and UTS namespace (the pod's hostname), with the kubelet's
+  /etc/hosts bind-mounted. Why a PID namespace for "a container is its main
+  process": when its init (_CONTAINER_SCRIPT) exits, the kernel kills every
+  process in it, setsid'd and double-forked ones included, with no polling;
+  a cgroup would need delegation from the machine's cgroup manager, and
+  PR_SET_CHILD_SUBREAPER only collects orphans, it kills none.
+- "rewrite" (anything else): no namespaces, no mounts (a main process's
+  setsid'd children keep its pipes and so its container running); every
+  occurrence of a mountPath in
   the env values, command, args and workingDir is replaced by the
   materialised directory. Enough for programs that take their paths from
   configuration; readOnly is not enforced and runAsUser needs root.
