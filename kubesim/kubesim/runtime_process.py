@@ -7,9 +7,9 @@ CreateContainerError naming the image and the fix; we never guess an image's
 default command.
 
 Addresses: see `podnet` ("0.0.0.0" in env/command/args becomes the pod IP).
-Python processes also get a `sitecustomize` (on PYTHONPATH) that turns
-wildcard IPv4 binds into binds to the pod IP, so a server that defaults to
-0.0.0.0 still gets its own address.
+Python processes also get a `sitecustomize` (on PYTHONPATH), and Node.js
+ones a `--require` shim (NODE_OPTIONS), that turn wildcard binds into binds
+to the pod IP, so a server that defaults to 0.0.0.0 still gets its own address.
 
 Volumes, two modes, chosen once at start:
 
@@ -42,6 +42,7 @@ writes ("<RFC3339Nano> stdout F <line>"); `logs.read_log` reads it back.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -113,10 +114,35 @@ SHIM_MOUNT = "/run/kubesim-net"
 HOME_MOUNT = "/run/kubesim-home"  # HOME of a runAsUser process whose image gives none
 
 
+# The same for Node.js processes (NODE_OPTIONS=--require): configurable-http-proxy
+# listens on every interface by default, which would take its ports from every pod.
+_NODE_BIND_SHIM = """\
+const net = require("net");
+const POD_IP = {pod_ip};
+const wildcard = (host) => host === undefined || host === null || ["", "0.0.0.0", "::"].includes(host);
+const listen = net.Server.prototype.listen;
+net.Server.prototype.listen = function (...args) {{
+  const first = args[0];
+  if (first !== null && typeof first === "object" && first.port !== undefined && first.path === undefined) {{
+    if (wildcard(first.host)) args[0] = Object.assign({{}}, first, {{ host: POD_IP }});
+  }} else if (typeof first === "number" || (typeof first === "string" && /^\\d+$/.test(first))) {{
+    if (typeof args[1] === "string" || args[1] === undefined || args[1] === null) {{
+      if (wildcard(args[1])) args[1] = POD_IP;
+    }} else {{
+      args.splice(1, 0, POD_IP);
+    }}
+  }}
+  return listen.apply(this, args);
+}};
+"""
+
+
 def write_bind_shim(directory: str, pod_ip: str) -> str:
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "sitecustomize.py"), "w") as handle:
         handle.write(_BIND_SHIM.format(pod_ip=pod_ip))
+    with open(os.path.join(directory, "bind.js"), "w") as handle:
+        handle.write(_NODE_BIND_SHIM.format(pod_ip=json.dumps(pod_ip)))
     return directory
 
 
@@ -495,6 +521,8 @@ class ProcessRuntime:
                 mounts.append(Mount(shim, SHIM_MOUNT, True))
                 shim = SHIM_MOUNT
             env["PYTHONPATH"] = ":".join(p for p in (shim, env.get("PYTHONPATH")) if p)
+            require = f"--require {os.path.join(shim, 'bind.js')}"
+            env["NODE_OPTIONS"] = " ".join(p for p in (require, env.get("NODE_OPTIONS")) if p)
         own_home = os.path.join(launch.pod_dir or "/tmp", "home")
         if self.mode == "namespace" and env.get("HOME") == own_home:
             mounts.append(Mount(own_home, HOME_MOUNT, False))
