@@ -22,8 +22,7 @@ Volumes, two modes, chosen once at start:
   itself is on the shared filesystem) and removed again on close() if still
   empty. `securityContext.runAsUser/runAsGroup` are honoured through setpriv.
   The container also gets its own PID namespace (`--pid --fork
-  --kill-child`) and UTS namespace (the pod's hostname), with the kubelet's
-  /etc/hosts bind-mounted. Why a PID namespace for "a container is its main
+  --kill-child`). Why a PID namespace for "a container is its main
   process": when its init (_CONTAINER_SCRIPT) exits, the kernel kills every
   process in it, setsid'd and double-forked ones included, with no polling;
   a cgroup would need delegation from the machine's cgroup manager, and
@@ -34,6 +33,10 @@ Volumes, two modes, chosen once at start:
   the env values, command, args and workingDir is replaced by the
   materialised directory. Enough for programs that take their paths from
   configuration; readOnly is not enforced and runAsUser needs root.
+
+DNS (namespace mode): each container gets the pod's resolv.conf and managed
+/etc/hosts bind-mounted (`poddns`; the nameserver is `clusterdns`), and its
+own UTS namespace with the pod's hostname (hostNetwork pods keep the machine's).
 
 Output: stdout and stderr go to a log file in the CRI format the real kubelet
 writes ("<RFC3339Nano> stdout F <line>"); `logs.read_log` reads it back.
@@ -52,6 +55,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from . import poddns
 from .runtime import ContainerLaunch, CreateContainerError, Mount, new_container_id
 
 # Runs as PID 1 of the container's own PID namespace (see ProcessRuntime): the
@@ -63,7 +67,8 @@ from .runtime import ContainerLaunch, CreateContainerError, Mount, new_container
 # between the fork and the exec, while the child still has the shell's handlers).
 _CONTAINER_SCRIPT = r"""
 set -e
-echo "$1" >/proc/sys/kernel/hostname; shift  # in the container's own UTS namespace
+if [ -n "$1" ]; then echo "$1" > /proc/sys/kernel/hostname; fi
+shift
 n=$1; shift
 while [ "$n" -gt 0 ]; do
   mount --bind "$1" "$2"
@@ -200,51 +205,6 @@ def refuse_host_network_admin(container: dict) -> None:
             "change this machine's network; drop that container from the pod (for the "
             "chart: singleuser.cloudMetadata.blockWithIptables: false)"
         )
-
-
-def pod_hostname(pod: dict) -> str:
-    """spec.hostname, else the pod's name (cut to 63 characters, as the kubelet does)."""
-    return ((pod.get("spec") or {}).get("hostname") or pod["metadata"]["name"])[:63]
-
-
-def hosts_file(pod: dict, pod_ip: str, env: dict[str, str]) -> str:
-    """The kubelet's managed /etc/hosts (pkg/kubelet/kubelet_pods.go managedHostsFileContent),
-    plus a stand-in for cluster DNS: each Service whose `<NAME>_SERVICE_HOST` the
-    container got (loopback cluster IPs of its namespace, present at its start)
-    under `svc`, `svc.ns`, `svc.ns.svc` and `svc.ns.svc.cluster.local`."""
-    spec = pod.get("spec") or {}
-    namespace = pod["metadata"].get("namespace", "default")
-    lines = [
-        "# Kubernetes-managed hosts file.",
-        "127.0.0.1\tlocalhost",
-        "::1\tlocalhost ip6-localhost ip6-loopback",
-        "fe00::0\tip6-localnet",
-        "fe00::0\tip6-mcastprefix",
-        "fe00::1\tip6-allnodes",
-        "fe00::2\tip6-allrouters",
-    ]
-    hostname = pod_hostname(pod)
-    if pod_ip:
-        if spec.get("subdomain"):
-            fqdn = f"{hostname}.{spec['subdomain']}.{namespace}.svc.cluster.local"
-            lines.append(f"{pod_ip}\t{fqdn}\t{hostname}")
-        else:
-            lines.append(f"{pod_ip}\t{hostname}")
-    aliases = spec.get("hostAliases") or []
-    if aliases:
-        lines.append("\n# Entries added by HostAliases.")
-        lines += [f"{a['ip']}\t{chr(9).join(a.get('hostnames') or [])}" for a in aliases]
-    services = sorted(
-        (key[: -len("_SERVICE_HOST")].lower().replace("_", "-"), value)
-        for key, value in env.items()
-        if key.endswith("_SERVICE_HOST") and key != "KUBERNETES_SERVICE_HOST"
-    )
-    if services:
-        lines.append("\n# Services of the namespace (kubesim: instead of cluster DNS).")
-        for name, address in services:
-            names = (name, f"{name}.{namespace}", f"{name}.{namespace}.svc")
-            lines.append(f"{address}\t{' '.join(names)} {name}.{namespace}.svc.cluster.local")
-    return "\n".join(lines) + "\n"
 
 
 def _rewrite_ip(value: str, pod_ip: str) -> str:
@@ -431,6 +391,9 @@ class ProcessRuntime:
         self.handles: set[ProcessHandle] = set()
         self._created_paths: list[str] = []
         self._launches: dict[ProcessHandle, ContainerLaunch] = {}
+        # where ClusterFirst pods send DNS queries (port 53; set by the NodeSimulator
+        # once cluster DNS listens); None: they keep this machine's resolv.conf
+        self.cluster_nameserver: str | None = None
 
     @property
     def probes_reach_network(self) -> bool:
@@ -443,7 +406,7 @@ class ProcessRuntime:
         for key in ("LANG", "LC_ALL", "TZ"):
             if key in os.environ:
                 env[key] = os.environ[key]
-        env["HOSTNAME"] = launch.pod["metadata"]["name"]
+        env["HOSTNAME"] = poddns.pod_hostname(launch.pod) or launch.pod["metadata"]["name"]
         if launch.rule:
             env.update(launch.rule.env)
         env.update(launch.env)
@@ -457,31 +420,21 @@ class ProcessRuntime:
                 env["HOME"] = home
         return env
 
-    def _pod_identity_mounts(self, launch: ContainerLaunch, workdir: str) -> list[Mount]:
-        """/etc/hosts as the kubelet manages it, and the image's working directory.
-
-        The image's WORKDIR (an image rule's working_dir) is the container's own, as
+    def _image_workdir_mount(self, launch: ContainerLaunch, workdir: str) -> list[Mount]:
+        """The image's WORKDIR (an image rule's working_dir) is the container's own, as
         the image's files are: a fresh directory per container over it, so two
         containers of one image (two hubs writing jupyterhub.sqlite) never share it."""
-        found = []
         targets = {m.target.rstrip("/") for m in launch.mounts}
-        if launch.pod_dir and "/etc/hosts" not in targets:
-            path = os.path.join(launch.pod_dir, "etc-hosts")
-            with open(path, "w") as handle:
-                handle.write(hosts_file(launch.pod, launch.pod_ip, launch.env))
-            found.append(Mount(path, "/etc/hosts", False))
         rule_dir = launch.rule.working_dir if launch.rule else None
         own = not launch.container.get("workingDir") and rule_dir and workdir == rule_dir
-        if (
-            own
-            and launch.pod_dir
-            and not any(workdir == t or workdir.startswith(t + "/") for t in targets)
-        ):
-            path = os.path.join(launch.pod_dir, "workdir", launch.container["name"])
-            os.makedirs(path, exist_ok=True)
-            os.chmod(path, 0o777)  # the image would own it; any runAsUser may write
-            found.append(Mount(path, workdir, False))
-        return found
+        if not own or not launch.pod_dir:
+            return []
+        if any(workdir == t or workdir.startswith(t + "/") for t in targets):
+            return []
+        path = os.path.join(launch.pod_dir, "workdir", launch.container["name"])
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, 0o777)  # the image would own it; any runAsUser may write
+        return [Mount(path, workdir, False)]
 
     def _track_missing(self, path: str) -> None:
         """Remember the topmost ancestor of `path` that does not exist yet (for close())."""
@@ -523,6 +476,8 @@ class ProcessRuntime:
             env["PYTHONPATH"] = ":".join(p for p in (shim, env.get("PYTHONPATH")) if p)
             require = f"--require {os.path.join(shim, 'bind.js')}"
             env["NODE_OPTIONS"] = " ".join(p for p in (require, env.get("NODE_OPTIONS")) if p)
+        if self.mode == "namespace" and launch.pod_dir:
+            mounts += self._dns_mounts(launch)
         own_home = os.path.join(launch.pod_dir or "/tmp", "home")
         if self.mode == "namespace" and env.get("HOME") == own_home:
             mounts.append(Mount(own_home, HOME_MOUNT, False))
@@ -543,7 +498,7 @@ class ProcessRuntime:
                 "extra_groups": launch.supplemental_groups or None,
             }
         else:
-            mounts += self._pod_identity_mounts(launch, workdir)
+            mounts += self._image_workdir_mount(launch, workdir)
             for mount in mounts:
                 self._ensure_mountpoint(mount)
             mount_args = [str(len(mounts))]
@@ -562,10 +517,10 @@ class ProcessRuntime:
             full_argv = [
                 "unshare",
                 "--mount",
+                "--uts",  # its own hostname, as each pod sandbox has
                 "--propagation",
                 "private",
                 "--pid",
-                "--uts",
                 "--fork",
                 "--kill-child",  # unshare killed -> the init killed -> the namespace
                 "--",
@@ -573,7 +528,7 @@ class ProcessRuntime:
                 "-c",
                 _CONTAINER_SCRIPT,
                 "kubesim-container",
-                pod_hostname(launch.pod),
+                poddns.pod_hostname(launch.pod),
                 *mount_args,
                 workdir,
                 user,
@@ -594,6 +549,32 @@ class ProcessRuntime:
             list(launch.supplemental_groups),
         )
         return full_argv, argv, context, extra, log_file
+
+    def _dns_mounts(self, launch: ContainerLaunch) -> list[Mount]:
+        """The pod's own /etc/resolv.conf and /etc/hosts (see `poddns`), written to
+        the pod directory and bind-mounted, as the kubelet mounts them; none for a
+        path the container mounts a volume at, and no hosts file on hostNetwork."""
+        pod = launch.pod
+        wanted = {}
+        with open("/etc/resolv.conf") as handle:
+            host = poddns.parse_resolv_conf(handle.read())
+        wanted["resolv.conf"] = poddns.resolv_conf(pod, self.cluster_nameserver, host)
+        if not pod["spec"].get("hostNetwork"):
+            wanted["hosts"] = poddns.hosts_file(pod, launch.pod_ip)
+        directory = os.path.join(launch.pod_dir, "kubesim-dns")
+        os.makedirs(directory, exist_ok=True)
+        taken = {m.target.rstrip("/") for m in launch.mounts}
+        mounts = []
+        for name, text in wanted.items():
+            target = f"/etc/{name}"
+            if target in taken:
+                continue
+            path = os.path.join(directory, name)
+            with open(path, "w") as handle:
+                handle.write(text)
+            os.chmod(path, 0o644)
+            mounts.append(Mount(path, target, False))
+        return mounts
 
     async def start(self, launch: ContainerLaunch) -> ProcessHandle:
         try:

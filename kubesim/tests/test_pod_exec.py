@@ -364,28 +364,3 @@ def _processes_with(text: str) -> list[int]:
             except OSError:
                 pass
     return [pid for pid in found if pid != os.getpid()]
-
-
-@needs_kubectl
-@needs_namespaces
-async def test_pod_has_its_hostname_and_the_kubelets_hosts_file(sim):
-    service = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": "my-svc"},
-        "spec": {"selector": {"app": "x"}, "ports": [{"port": 80}]},
-    }
-    status, created = await raw_request(sim, "POST", f"/api/v1/namespaces/{NS}/services", service)
-    assert status == 201
-    pod = await running_pod(sim, "named")
-    code, out, err = await kubectl(
-        sim, "exec", "named", "--", "sh", "-c", "cat /proc/sys/kernel/hostname; cat /etc/hosts"
-    )
-    assert code == 0, err
-    lines = out.splitlines()
-    assert lines[0] == "named"
-    assert f"{pod['status']['podIP']}\tnamed" in lines
-    ip = created["spec"]["clusterIP"]
-    assert (
-        f"{ip}\tmy-svc my-svc.default my-svc.default.svc my-svc.default.svc.cluster.local" in lines
-    )
