@@ -11,7 +11,7 @@ from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio.client.exceptions import OpenApiException
 
 from . import models, objects, slugs
-from .expansion import NameParts, expand, normalize_template, render_name, template_fields
+from .expansion import NameParts, expand, render, render_name, template_fields
 from .utils import format_template, maybe_await, resolve_callable
 
 USERNAME_LABEL = "hub.jupyter.org/username"
@@ -43,13 +43,11 @@ class ManifestsMixin:
 
     def _expand_user_properties(self, template: str, slug_scheme=None) -> str:
         """Expand the template fields in one string."""
-        scheme = slug_scheme or self.slug_scheme
-        return format_template(normalize_template(template, scheme), self._template_fields(scheme))
+        return render(template, self._template_fields(slug_scheme))
 
     def _expand_all(self, value, slug_scheme=None):
         """Expand template fields in every string of a nested structure."""
-        scheme = slug_scheme or self.slug_scheme
-        return expand(value, self._template_fields(scheme), scheme)
+        return expand(value, self._template_fields(slug_scheme))
 
     def update_names(self, *, keep_pvc_name: bool = False) -> None:
         """(Re)compute namespace, pod, PVC, Secret and DNS names from the
@@ -79,14 +77,10 @@ class ManifestsMixin:
             SERVERNAME_LABEL: self._label_value(getattr(self, "name", "") or ""),
         }
 
-    def _label_value(self, raw: str) -> str:
-        if not raw:
-            return ""
-        if self.slug_scheme == "escape":
-            escaped = slugs.escape_slug(raw)
-            if slugs.is_valid_label_value(escaped):
-                return escaped
-        return slugs.safe_slug(raw, max_length=slugs.LABEL_VALUE_MAX)
+    @staticmethod
+    def _label_value(raw: str) -> str:
+        # upstream's label values, whatever the slug scheme
+        return slugs.label_value_slug(raw)
 
     def _build_labels(self, extra: dict | None = None) -> dict:
         labels = dict(self.common_labels)
@@ -118,7 +112,7 @@ class ManifestsMixin:
         fields = self._template_fields()
         for key in self.environment:
             if key in env:
-                env[key] = expand(env[key], fields, self.slug_scheme)
+                env[key] = expand(env[key], fields)
         return env
 
     def _reroute_hub_url(self, url: str) -> str:

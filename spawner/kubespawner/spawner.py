@@ -497,10 +497,16 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         return f"{proto}://{host}:{self.port}"
 
     def _connect_host(self, pod: dict) -> str:
+        # pod_connect_ip wins over the Service name, as upstream
+        if self.pod_connect_ip:
+            # one DNS label at a time, so an empty servername leaves no
+            # dangling "-" inside the name (as upstream)
+            return ".".join(
+                self._expand_user_properties(part) if "{" in part else part
+                for part in self.pod_connect_ip.split(".")
+            )
         if self.internal_ssl or self.services_enabled:
             return self.dns_name
-        if self.pod_connect_ip:
-            return self._expand_user_properties(self.pod_connect_ip)
         ip = (pod.get("status") or {}).get("podIP") or ""
         return f"[{ip}]" if ":" in ip else ip
 

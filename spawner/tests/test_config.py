@@ -251,9 +251,11 @@ def test_names_from_templates_for_named_servers():
 def test_escape_scheme_names():
     c = Config()
     c.KubeSpawner.slug_scheme = "escape"
-    c.KubeSpawner.pod_name_template = "jupyter-{username}{servername}"
+    c.KubeSpawner.pod_name_template = "jupyter-{username}--{servername}"
     spawner = make(c, name="Al.ice", server="x")
-    assert spawner.pod_name == "jupyter--41l-2eice-x"
+    # KubeSpawner 6 / 7's escape scheme: {servername} has no "-" of its own
+    assert spawner.pod_name == "jupyter--41l-2eice--x"
+    assert make(c, name="Al.ice").pod_name == "jupyter--41l-2eice"
 
 
 def test_bad_slug_scheme_is_rejected():

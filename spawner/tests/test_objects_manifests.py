@@ -477,13 +477,16 @@ def test_none_label_values_are_dropped():
     assert pod["metadata"]["labels"] == {"a": "1"}
 
 
-async def test_legacy_claim_spelling_in_volumes_matches_the_pvc_name():
+async def test_claim_name_templates_expand_as_upstream():
+    # {pvc_name} always matches; a z2jh 3 spelling gives what upstream gives
     spawner = make(
         server="gpu",
         volumes=[
-            {"name": "home", "persistentVolumeClaim": {"claimName": "claim-{username}{servername}"}}
+            {"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}},
+            {"name": "old", "persistentVolumeClaim": {"claimName": "claim-{username}{servername}"}},
         ],
     )
     pod = valid(await spawner.get_pod_manifest())
-    claim = pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
-    assert claim == spawner.pvc_name == "claim-alice--gpu"
+    claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]]
+    assert claims == [spawner.pvc_name, "claim-alicegpu"]
+    assert spawner.pvc_name == "claim-alice--gpu"
