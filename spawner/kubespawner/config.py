@@ -712,6 +712,21 @@ class KubeSpawnerTraits(_Aliases):
         """,
     ).tag(config=True)
 
+    handle_legacy_names = Bool(
+        True,
+        help="""
+        Find the claims of servers started before KubeSpawner 7 (z2jh 3):
+        when a server's saved state has no PVC name and no claim exists under
+        today's name, look for the user's claim under the ``escape`` scheme's
+        name (today's ``pvc_name_template``, z2jh 3's
+        ``claim-{username}{servername}`` and KubeSpawner 6's
+        ``claim-{username}--{servername}``), use it and keep its name in
+        state. A claim annotated with another user or server is never taken.
+        Needs ``remember_pvc_name``; costs one GET per name tried, once per
+        such server. Safe to disable if no claims predate KubeSpawner 7.
+        """,
+    ).tag(config=True)
+
     # ------------------------------------------------------------------
     # Networking
     # ------------------------------------------------------------------

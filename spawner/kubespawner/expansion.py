@@ -106,3 +106,27 @@ def expand(value, fields: dict):
     if isinstance(value, list | tuple):
         return [expand(v, fields) for v in value]
     return value
+
+
+# Claim templates of deployments before KubeSpawner 7, under the escape
+# scheme: z2jh 3's default, and KubeSpawner 6's own default.
+LEGACY_PVC_TEMPLATES = ("claim-{username}{servername}", "claim-{username}--{servername}")
+
+
+def legacy_pvc_names(pvc_name_template: str, parts: NameParts, current: str) -> list[str]:
+    """Where an older deployment may have put this server's claim, in the
+    order to try: today's template under the escape scheme (upstream's
+    lookup), then the legacy templates. ``current`` and repeats left out."""
+    fields = template_fields(parts, "escape")
+    names = [render_name(t, fields, "escape") for t in (pvc_name_template, *LEGACY_PVC_TEMPLATES)]
+    return [n for n in dict.fromkeys(names) if n != current]
+
+
+def claim_belongs_to(pvc: dict, username: str, servername: str) -> bool:
+    """False if the claim's annotations name another user or server (a
+    legacy name can be another's: z2jh 3 gave user "alexfoo" and user
+    "alex"'s server "foo" the same claim name)."""
+    annotations = (pvc.get("metadata") or {}).get("annotations") or {}
+    owner = annotations.get("hub.jupyter.org/username")
+    server = annotations.get("hub.jupyter.org/servername")
+    return (owner is None or owner == username) and (server is None or server == servername)

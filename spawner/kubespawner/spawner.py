@@ -26,7 +26,7 @@ from traitlets import Float, Int
 from . import models, podstatus
 from .clients import ApiSettings, KubeAPI, shared_api
 from .config import COMPONENT_LABEL, KubeSpawnerConfig
-from .expansion import render_name, template_fields
+from .expansion import claim_belongs_to, legacy_pvc_names, render_name, template_fields
 from .objects import make_owner_reference
 from .reflector import EventReflector, PodReflector, ReflectorFailed, shared_reflector
 from .retry import call_with_retries, describe_error
@@ -108,6 +108,9 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         # the pod reflector poll() reads (found on the first poll after a
         # start, since a profile may change the namespace)
         self._poll_reflector: PodReflector | None = None
+        # state from before KubeSpawner 7 (z2jh 3) names no claim: look
+        # for it under the legacy names before making a new, empty one
+        self._legacy_pvc_lookup_due = False
 
     # ---- API plumbing -------------------------------------------------------
 
@@ -266,6 +269,10 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         """Create the user's PVC unless we know it exists (one POST per user)."""
         if self._pvc_ensured_name == self.pvc_name:
             return
+        if self._legacy_pvc_lookup_due:
+            self._legacy_pvc_lookup_due = False
+            if await self._adopt_legacy_pvc():
+                return
         manifest = self.get_pvc_manifest()
         try:
             await self._call(
@@ -292,17 +299,50 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self._pvc_ensured_name = self.pvc_name
 
     async def _pvc_exists(self) -> bool:
+        return await self._read_pvc(self.pvc_name) is not None
+
+    async def _read_pvc(self, name: str) -> dict | None:
         try:
-            await self._call(
-                f"read PVC {self.pvc_name}",
+            return await self._call(
+                f"read PVC {name}",
                 "GET",
-                self._path("persistentvolumeclaims", self.namespace, self.pvc_name),
+                self._path("persistentvolumeclaims", self.namespace, name),
             )
         except ApiException as error:
             if error.status == 404:
-                return False
+                return None
             raise
-        return True
+
+    async def _adopt_legacy_pvc(self) -> bool:
+        """Use the claim an older deployment made for this server (see
+        ``handle_legacy_names``) if today's name has none; True if the
+        server's claim is known to exist afterwards."""
+        if await self._read_pvc(self.pvc_name) is not None:
+            self._pvc_ensured_name = self.pvc_name
+            return True
+        candidates = legacy_pvc_names(self.pvc_name_template, self._name_parts(), self.pvc_name)
+        for name in candidates:
+            pvc = await self._read_pvc(name)
+            if pvc is None:
+                continue
+            if not claim_belongs_to(pvc, self.user.name, self.name or ""):
+                self.log.warning(
+                    "Not using PVC %s/%s for %s: its annotations name another user or server",
+                    self.namespace,
+                    name,
+                    self._log_name,
+                )
+                continue
+            self.log.warning(
+                "Using legacy PVC %s/%s for %s (no claim named %s; the name is kept in its state)",
+                self.namespace,
+                name,
+                self._log_name,
+                self.pvc_name,
+            )
+            self.pvc_name = self._pvc_ensured_name = name
+            return True
+        return False
 
     async def _create_pod(self, manifest: dict) -> dict:
         """POST the pod; a leftover pod of the same name is deleted first
@@ -732,6 +772,13 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         if state.get("pvc_name") and self.remember_pvc_name:
             self.pvc_name = state["pvc_name"]
         self._pvc_ensured_name = state.get("pvc_ensured")
+        # saved by a spawner that did not record claims (KubeSpawner 6)
+        self._legacy_pvc_lookup_due = bool(
+            state
+            and not state.get("pvc_name")
+            and self.handle_legacy_names
+            and self.remember_pvc_name
+        )
 
     def clear_state(self):
         """Forget the stopped server's names (a new one uses today's templates),
