@@ -370,8 +370,14 @@ class KubeSpawnerTraits(_Aliases):
 
     image_pull_policy = Enum(
         ["Always", "IfNotPresent", "Never"],
-        default_value="IfNotPresent",
-        help="When the kubelet pulls ``image``: Always, IfNotPresent (default) or Never.",
+        default_value=None,
+        allow_none=True,
+        help="""
+        When the kubelet pulls ``image``: Always, IfNotPresent or Never. None
+        (the default, as KubeSpawner since 6.2) leaves it to Kubernetes:
+        Always for ``:latest`` and untagged images, so a moved tag is pulled
+        again, else IfNotPresent.
+        """,
     ).tag(config=True)
 
     image_pull_secrets = Union(
@@ -476,11 +482,15 @@ class KubeSpawnerTraits(_Aliases):
         """,
     ).tag(config=True)
 
-    tolerations = List(
+    tolerations = Union(
+        [List(), Dict()],
         help="""
         Tolerations of the user's pod (list of Toleration dicts), letting it run
         on tainted nodes, e.g. ``[{"key": "gpu", "operator": "Exists",
         "effect": "NoSchedule"}]``.
+        Also a dict whose values (in key order) are the list, so profiles
+        can override one entry by its key; model objects (V1Toleration,
+        V1Container) are accepted too.
         """,
     ).tag(config=True)
 
@@ -548,19 +558,27 @@ class KubeSpawnerTraits(_Aliases):
         """,
     ).tag(config=True)
 
-    init_containers = List(
+    init_containers = Union(
+        [List(), Dict()],
         help="""
         Init containers of the user's pod (Container dicts), run before the
         server starts, e.g. to block the cloud metadata endpoint with
         iptables. Templates are expanded.
+        Also a dict whose values (in key order) are the list, so profiles
+        can override one entry by its key; model objects (V1Toleration,
+        V1Container) are accepted too.
         """
         + _FIELDS_HELP,
     ).tag(config=True)
 
-    extra_containers = List(
+    extra_containers = Union(
+        [List(), Dict()],
         help="""
         Containers added to the user's pod next to the notebook server
         (Container dicts, e.g. a cron sidecar). Templates are expanded.
+        Also a dict whose values (in key order) are the list, so profiles
+        can override one entry by its key; model objects (V1Toleration,
+        V1Container) are accepted too.
         """
         + _FIELDS_HELP,
     ).tag(config=True)

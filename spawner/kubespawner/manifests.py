@@ -19,6 +19,17 @@ SERVERNAME_LABEL = "hub.jupyter.org/servername"
 USERNAME_ANNOTATION = "hub.jupyter.org/username"
 SERVERNAME_ANNOTATION = "hub.jupyter.org/servername"
 COMPONENT_LABEL = "component"
+APP_COMPONENT_LABEL = "app.kubernetes.io/component"
+
+
+def _list_items(value) -> list:
+    """A list trait's items as dicts: a dict form gives its values in key
+    order (as upstream), kubernetes models become their JSON."""
+    if isinstance(value, Mapping):
+        value = [value[key] for key in sorted(value)]
+    return [
+        models.to_dict(item) if hasattr(item, "attribute_map") else item for item in value or []
+    ]
 
 
 class ManifestsMixin:
@@ -73,6 +84,7 @@ class ManifestsMixin:
         """Labels that identify this server's objects (used as selectors)."""
         return {
             COMPONENT_LABEL: self.component_label,
+            APP_COMPONENT_LABEL: self.component_label,
             USERNAME_LABEL: self._label_value(self.user.name),
             SERVERNAME_LABEL: self._label_value(getattr(self, "name", "") or ""),
         }
@@ -105,6 +117,8 @@ class ManifestsMixin:
         ``environment`` have already been called by JupyterHub.
         """
         env = super().get_env()
+        # the image the server runs, as upstream tells it (SPEC: older name)
+        env["JUPYTER_IMAGE_SPEC"] = env["JUPYTER_IMAGE"] = self.image
         if self.hub_connect_ip and not self.hub_connect_url:
             for key in ("JUPYTERHUB_API_URL", "JUPYTERHUB_ACTIVITY_URL"):
                 if env.get(key):
@@ -145,7 +159,7 @@ class ManifestsMixin:
             cmd=cmd,
             port=self.port,
             image=self.image,
-            image_pull_policy=self.image_pull_policy,
+            image_pull_policy=self.image_pull_policy or None,
             image_pull_secrets=self.image_pull_secrets,
             node_selector=self.node_selector,
             run_as_uid=uid,
@@ -169,13 +183,13 @@ class ManifestsMixin:
             extra_resource_limits=self.extra_resource_limits,
             extra_resource_guarantees=self.extra_resource_guarantees,
             lifecycle_hooks=self.lifecycle_hooks,
-            init_containers=self._expand_all(self.init_containers),
-            extra_containers=self._expand_all(self.extra_containers),
+            init_containers=self._expand_all(_list_items(self.init_containers)),
+            extra_containers=self._expand_all(_list_items(self.extra_containers)),
             extra_container_config=self.extra_container_config,
             extra_pod_config=self.extra_pod_config,
             service_account=self.service_account,
             automount_service_account_token=self.automount_service_account_token,
-            tolerations=self.tolerations,
+            tolerations=_list_items(self.tolerations),
             node_affinity_required=self.node_affinity_required,
             node_affinity_preferred=self.node_affinity_preferred,
             pod_affinity_required=self.pod_affinity_required,

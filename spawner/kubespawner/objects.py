@@ -189,7 +189,7 @@ def make_pod(
     cmd=None,
     port=8888,
     image_spec=None,
-    image_pull_policy="IfNotPresent",
+    image_pull_policy=None,
     image_pull_secret=None,
     node_selector=None,
     run_as_uid=None,
@@ -260,10 +260,12 @@ def make_pod(
     container: dict = {
         "name": NOTEBOOK_CONTAINER,
         "image": image,
-        "imagePullPolicy": image_pull_policy,
         "ports": [{"name": PORT_NAME, "containerPort": port}],
         "env": make_env(env or {}),
     }
+    if image_pull_policy:
+        # unset: Kubernetes' own default (Always for :latest)
+        container["imagePullPolicy"] = image_pull_policy
     if cmd is not None:
         container["args"] = [str(c) for c in cmd]
     if working_dir:

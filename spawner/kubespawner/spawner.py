@@ -197,21 +197,30 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
 
     # ---- start --------------------------------------------------------------
 
-    async def start(self):
-        """Create the pod (and what it needs) and return its URL once ready."""
+    def start(self) -> asyncio.Task:
+        """Create the pod (and what it needs); the returned task, already
+        running (as upstream's), gives its URL once ready. So code that calls
+        start() and iterates progress() before awaiting it works."""
         loop = asyncio.get_running_loop()
         self._start_finished = loop.create_future()
         self._start_began = time.monotonic()
         self._pod_uid = None
         self._poll_reflector = None
         self._start_called.set()
+        return loop.create_task(self._run_start(self._start_finished))
+
+    async def _run_start(self, finished: asyncio.Future) -> str:
         try:
             return await self._start()
         finally:
-            if not self._start_finished.done():
-                self._start_finished.set_result(None)
+            if not finished.done():
+                finished.set_result(None)
 
     async def _start(self) -> str:
+        # the profile, if apply_user_options has not applied it (an admin's
+        # own apply_user_options, or a spawner started outside a hub);
+        # a no-op when it has
+        await self.load_user_options()
         pods = await self._pods()
         events = await self._events() if self.events_enabled else None
         if self.enable_user_namespaces:

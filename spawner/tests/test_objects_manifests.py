@@ -5,6 +5,7 @@ import base64
 
 import kubernetes_validate
 import pytest
+from kubernetes_asyncio import client as k8s_client
 from jupyterhub import orm
 from jupyterhub.objects import Hub
 from jupyterhub.spawner import Spawner
@@ -385,6 +386,7 @@ async def test_secret_and_service_owned_by_pod(tmp_path):
     assert service["metadata"]["ownerReferences"] == [owner]
     assert service["spec"]["selector"] == {
         "component": "singleuser-server",
+        "app.kubernetes.io/component": "singleuser-server",
         "hub.jupyter.org/username": "alice",
         "hub.jupyter.org/servername": "",
     }
@@ -490,3 +492,23 @@ async def test_claim_name_templates_expand_as_upstream():
     claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]]
     assert claims == [spawner.pvc_name, "claim-alicegpu"]
     assert spawner.pvc_name == "claim-alice--gpu"
+
+
+async def test_upstream_pod_details():
+    # issue 18 items 3-7: models and dict forms in list traits, the
+    # app.kubernetes.io/component label, no pull policy, JUPYTER_IMAGE
+    spawner = make(
+        init_containers=[k8s_client.V1Container(name="init", image="busybox")],
+        extra_containers={"b": {"name": "b", "image": "x"}, "a": {"name": "a", "image": "x"}},
+        tolerations={"gpu": {"key": "gpu", "operator": "Exists"}},
+    )
+    pod = valid(await spawner.get_pod_manifest())
+    spec = pod["spec"]
+    assert spec["initContainers"] == [{"name": "init", "image": "busybox"}]
+    assert [c["name"] for c in spec["containers"]] == ["notebook", "a", "b"]
+    assert spec["tolerations"] == [{"key": "gpu", "operator": "Exists"}]
+    assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "singleuser-server"
+    notebook = spec["containers"][0]
+    assert "imagePullPolicy" not in notebook
+    env = {e["name"]: e.get("value") for e in notebook["env"]}
+    assert env["JUPYTER_IMAGE"] == env["JUPYTER_IMAGE_SPEC"] == spawner.image
