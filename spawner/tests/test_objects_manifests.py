@@ -5,10 +5,10 @@ import base64
 
 import kubernetes_validate
 import pytest
-from kubernetes_asyncio import client as k8s_client
 from jupyterhub import orm
 from jupyterhub.objects import Hub
 from jupyterhub.spawner import Spawner
+from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio.client import V1EnvVar, V1Pod
 from traitlets.config import Config
 

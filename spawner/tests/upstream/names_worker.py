@@ -13,6 +13,7 @@ import json
 import sys
 
 from jupyterhub import orm
+
 from kubespawner import KubeSpawner
 
 
