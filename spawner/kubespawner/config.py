@@ -8,6 +8,7 @@ no I/O: everything that talks to Kubernetes lives in the spawner.
 """
 
 import os
+import warnings
 
 from jupyterhub.traitlets import Command
 from traitlets import (
@@ -22,6 +23,7 @@ from traitlets import (
     Union,
     default,
     observe,
+    validate,
 )
 from traitlets.config import LoggingConfigurable
 
@@ -69,16 +71,27 @@ class DeprecatedAlias(TraitType):
         return getattr(obj, self.new_name)
 
     def set(self, obj, value):
-        obj.log.warning(
-            "%s.%s is deprecated since %s: use %s.%s instead (it was set to %r)",
-            type(obj).__name__,
-            self.name,
-            self.version,
-            type(obj).__name__,
-            self.new_name,
-            value,
+        message = (
+            f"{type(obj).__name__}.{self.name} is deprecated since {self.version}: use "
+            f"{type(obj).__name__}.{self.new_name} instead (it was set to {value!r})"
         )
+        obj.log.warning("%s", message)
+        # as upstream: a DeprecationWarning too (tests and linters see it)
+        warnings.warn(message, DeprecationWarning, stacklevel=3)
+        if _configured(obj, self.new_name):
+            # both spellings configured: today's name wins, whatever the order
+            return
         setattr(obj, self.new_name, value)
+
+
+def _configured(obj, name: str) -> bool:
+    """``name`` is set in the config section of obj's class or a parent."""
+    config = getattr(obj, "config", None) or {}
+    for cls in type(obj).__mro__:
+        section = config.get(cls.__name__) if cls.__name__ in config else None
+        if section is not None and name in section:
+            return True
+    return False
 
 
 _SINGLEUSER_RENAMED = [
@@ -386,8 +399,16 @@ class KubeSpawnerTraits(_Aliases):
         help="""
         Secrets holding registry credentials for pulling ``image``: a list of
         secret names (or ``{"name": ...}`` dicts), or one name as a string.
+        Read back, it is always the list of ``{"name": ...}`` dicts (as upstream).
         """,
     ).tag(config=True)
+
+    @validate("image_pull_secrets")
+    def _normalize_image_pull_secrets(self, proposal):
+        value = proposal.value
+        if isinstance(value, str):
+            value = [value] if value else []
+        return [{"name": item} if isinstance(item, str) else item for item in value]
 
     working_dir = Unicode(
         None,
@@ -911,6 +932,10 @@ class KubeSpawnerConfig(ManifestsMixin, UserOptionsMixin, KubeSpawnerTraits):
     """
 
     def __init__(self, *args, **kwargs):
+        # upstream's test-suite switch: a stand-in user and hub
+        if kwargs.pop("_mock", False):
+            kwargs.setdefault("user", _MockUser())
+            kwargs.setdefault("hub", _MockHub())
         super().__init__(*args, **kwargs)
         self._profile_snapshot = {}
         self._applied_user_options = None
@@ -922,3 +947,19 @@ class KubeSpawnerConfig(ManifestsMixin, UserOptionsMixin, KubeSpawnerTraits):
 def hub_namespace_from_environment() -> str:
     """The hub's namespace: $POD_NAMESPACE, the service account's, or 'default'."""
     return os.environ.get("POD_NAMESPACE") or clients.in_cluster_namespace("default")
+
+
+class _MockUser:
+    """The user of a ``KubeSpawner(_mock=True)`` (upstream's test switch)."""
+
+    name = "mock@name"
+    id = "mock_id"
+    url = "mock_url"
+    escaped_name = "mock%40name"
+
+
+class _MockHub:
+    public_host = "mock_public_host"
+    url = "mock_url"
+    base_url = "mock_base_url"
+    api_url = "mock_api_url"

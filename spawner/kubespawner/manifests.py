@@ -139,7 +139,34 @@ class ManifestsMixin:
     async def _resolve(self, value):
         return await resolve_callable(value, self)
 
-    async def get_pod_manifest(self) -> dict:
+    # --- upstream's surface: the same manifests as kubernetes models -------
+    # Subclasses written for KubeSpawner call super() and set attributes
+    # (``pod.spec.priority_class_name = ...``); the spawner itself works on
+    # the JSON dicts of build_*_manifest and converts only when a subclass
+    # overrides one of these (see spawner._pod_manifest_for_start).
+
+    async def get_pod_manifest(self) -> k8s_client.V1Pod:
+        """The pod for this server, after ``modify_pod_hook``, as a V1Pod."""
+        return models.to_model(await self.build_pod_manifest(), "V1Pod")
+
+    def get_pvc_manifest(self) -> k8s_client.V1PersistentVolumeClaim:
+        """This server's claim as a V1PersistentVolumeClaim."""
+        return models.to_model(self.build_pvc_manifest(), "V1PersistentVolumeClaim")
+
+    def get_service_manifest(self, owner_reference, port=None) -> k8s_client.V1Service:
+        """The Service in front of the pod as a V1Service (``port``: upstream's
+        argument, default ``self.port``)."""
+        manifest = self.build_service_manifest(models.to_dict(owner_reference), port)
+        return models.to_model(manifest, "V1Service")
+
+    def get_secret_manifest(self, owner_reference) -> k8s_client.V1Secret:
+        """The internal-SSL Secret as a V1Secret."""
+        manifest = self.build_secret_manifest(models.to_dict(owner_reference))
+        return models.to_model(manifest, "V1Secret")
+
+    # --- our manifests: the API's JSON ---------------------------------------
+
+    async def build_pod_manifest(self) -> dict:
         """The pod manifest (a dict of the API's JSON) for this server, after
         ``modify_pod_hook``."""
         uid = await self._resolve(self.uid)
@@ -236,7 +263,7 @@ class ManifestsMixin:
             "End the hook with `return pod`."
         )
 
-    def get_pvc_manifest(self) -> dict:
+    def build_pvc_manifest(self) -> dict:
         """The PVC manifest for this server's storage."""
         labels = self._build_labels(self.storage_extra_labels)
         # the PVC outlives pods and may be shared by a user's servers
@@ -265,11 +292,11 @@ class ManifestsMixin:
             annotations=self._expand_all(self.user_namespace_annotations),
         )
 
-    def get_service_manifest(self, owner_reference: dict) -> dict:
+    def build_service_manifest(self, owner_reference: dict, port=None) -> dict:
         """The Service in front of the pod (named like the pod), owned by it."""
         return objects.make_service(
             name=self.pod_name,
-            port=self.port,
+            port=port or self.port,
             selector=self._identity_labels(),
             labels=self._build_labels(self.extra_labels),
             annotations=self._build_annotations(),
@@ -282,18 +309,20 @@ class ManifestsMixin:
 
     async def move_certs(self, paths: dict) -> dict:
         """Remember the hub-side certificate files (put into the Secret by
-        ``get_secret_manifest``) and return where the server will find them."""
+        ``build_secret_manifest``) and return where the server will find them."""
         self._hub_cert_paths = dict(paths)
         mount = self.secret_mount_path.rstrip("/")
         return {key: f"{mount}/{name}" for key, name in self.SSL_FILES.items()}
 
-    def get_secret_manifest(self, owner_reference: dict, cert_paths: dict | None = None) -> dict:
+    def build_secret_manifest(self, owner_reference: dict, cert_paths: dict | None = None) -> dict:
         """The Secret with the server's internal-SSL key, certificate and CA
         bundle, owned by the pod. ``cert_paths`` are hub-side files
         (default: the ones given to ``move_certs``)."""
         paths = cert_paths or getattr(self, "_hub_cert_paths", None)
         if not paths:
-            raise RuntimeError("get_secret_manifest: no certificate paths (move_certs not called)")
+            raise RuntimeError(
+                "build_secret_manifest: no certificate paths (move_certs not called)"
+            )
         data = {}
         for key, name in self.SSL_FILES.items():
             with open(paths[key], "rb") as f:

@@ -227,7 +227,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             await self._ensure_namespace()
         if self.storage_pvc_ensure:
             await self._ensure_pvc()
-        manifest = await self.get_pod_manifest()
+        manifest = await self._pod_manifest_for_start()
         pod = await self._create_pod(manifest)
         try:
             await self._create_owned_objects(pod)
@@ -247,6 +247,21 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             self._pvc_ensured_name = None
             raise
         return self._url_for(ready)
+
+    def _overrides(self, method: str) -> bool:
+        """A subclass overrides upstream's model-returning ``method``."""
+        return getattr(type(self), method) is not getattr(KubeSpawner, method)
+
+    async def _pod_manifest_for_start(self) -> dict:
+        # the models cost a conversion each way: only for subclasses that ask
+        if self._overrides("get_pod_manifest"):
+            return models.to_dict(await self.get_pod_manifest())
+        return await self.build_pod_manifest()
+
+    def _json_manifest(self, method: str, build, *args) -> dict:
+        if self._overrides(method):
+            return models.to_dict(getattr(self, method)(*args))
+        return build(*args)
 
     async def _known_namespaces(self) -> set[str]:
         """Namespaces this hub created or found on this API server. User
@@ -282,7 +297,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             self._legacy_pvc_lookup_due = False
             if await self._adopt_legacy_pvc():
                 return
-        manifest = self.get_pvc_manifest()
+        manifest = self._json_manifest("get_pvc_manifest", self.build_pvc_manifest)
         try:
             await self._call(
                 f"create PVC {self.pvc_name}",
@@ -412,11 +427,11 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             return
         owner = make_owner_reference(pod["metadata"]["name"], pod["metadata"]["uid"])
         if self.internal_ssl:
-            secret = self.get_secret_manifest(owner)
+            secret = self._json_manifest("get_secret_manifest", self.build_secret_manifest, owner)
             await self._create_replacing(
                 "secrets", secret["metadata"]["name"], secret, "internal SSL secret"
             )
-        service = self.get_service_manifest(owner)
+        service = self._json_manifest("get_service_manifest", self.build_service_manifest, owner)
         await self._create_replacing("services", service["metadata"]["name"], service, "service")
 
     async def _create_replacing(self, resource: str, name: str, body: dict, what: str) -> None:

@@ -48,7 +48,7 @@ def valid(manifest):
 
 
 async def pod_of(**traits):
-    return valid(await make(**traits).get_pod_manifest())
+    return valid(await make(**traits).build_pod_manifest())
 
 
 def container(pod):
@@ -344,7 +344,7 @@ async def test_modify_pod_hook_must_return_the_pod(returned):
         return returned
 
     with pytest.raises(TypeError, match="modify_pod_hook returned .*return pod"):
-        await make(modify_pod_hook=hook).get_pod_manifest()
+        await make(modify_pod_hook=hook).build_pod_manifest()
 
 
 async def test_modify_pod_hook_warns_of_fields_the_models_lack(caplog):
@@ -352,7 +352,7 @@ async def test_modify_pod_hook_warns_of_fields_the_models_lack(caplog):
         modify_pod_hook=lambda spawner, pod: pod,
         extra_pod_config={"futureField": {"on": True}},
     )
-    pod = await spawner.get_pod_manifest()
+    pod = await spawner.build_pod_manifest()
     assert "futureField" not in pod["spec"]
     assert "spec.futureField" in caplog.text and "modify_pod_hook" in caplog.text
 
@@ -360,7 +360,7 @@ async def test_modify_pod_hook_warns_of_fields_the_models_lack(caplog):
 async def test_internal_ssl_mounts_the_secret():
     spawner = make(server="gpu")
     spawner.internal_ssl = True
-    pod = valid(await spawner.get_pod_manifest())
+    pod = valid(await spawner.build_pod_manifest())
     vols = {v["name"]: v for v in pod["spec"]["volumes"]}
     assert vols["jupyterhub-internal-certs"]["secret"]["secretName"] == "jupyter-alice--gpu"
     assert {"name": "jupyterhub-internal-certs", "mountPath": "/etc/jupyterhub/ssl/"} in container(
@@ -377,11 +377,11 @@ async def test_secret_and_service_owned_by_pod(tmp_path):
     pod_paths = await spawner.move_certs({k: str(v) for k, v in files.items()})
     assert pod_paths["keyfile"] == "/etc/jupyterhub/ssl/ssl.key"
     owner = objects.make_owner_reference("jupyter-alice", "uid-1")
-    secret = valid(spawner.get_secret_manifest(owner))
+    secret = valid(spawner.build_secret_manifest(owner))
     assert secret["metadata"]["ownerReferences"] == [owner]
     assert base64.b64decode(secret["data"]["ssl.crt"]) == b"--certfile--"
     assert base64.b64decode(secret["data"]["notebooks-ca_trust.crt"]) == b"--cafile--"
-    service = valid(spawner.get_service_manifest(owner))
+    service = valid(spawner.build_service_manifest(owner))
     assert service["metadata"]["name"] == "jupyter-alice"
     assert service["metadata"]["ownerReferences"] == [owner]
     assert service["spec"]["selector"] == {
@@ -402,7 +402,7 @@ def test_pvc_from_storage_traits():
         storage_extra_labels={"owner": "{username}"},
         storage_extra_annotations={"note": "{unescaped_username}"},
     )
-    pvc = valid(spawner.get_pvc_manifest())
+    pvc = valid(spawner.build_pvc_manifest())
     assert pvc["metadata"]["name"] == "claim-alice"
     assert pvc["spec"] == {
         "accessModes": ["ReadWriteMany"],
@@ -416,7 +416,7 @@ def test_pvc_from_storage_traits():
 
 
 def test_pvc_without_class_uses_cluster_default():
-    pvc = valid(make(storage_capacity="1Gi").get_pvc_manifest())
+    pvc = valid(make(storage_capacity="1Gi").build_pvc_manifest())
     assert "storageClassName" not in pvc["spec"]
 
 
@@ -471,7 +471,7 @@ def test_unknown_template_field_in_names_is_reported():
 
 def test_pvc_without_capacity_names_the_setting():
     with pytest.raises(ValueError, match="storage_capacity"):
-        make(storage_pvc_ensure=True).get_pvc_manifest()
+        make(storage_pvc_ensure=True).build_pvc_manifest()
 
 
 def test_none_label_values_are_dropped():
@@ -488,7 +488,7 @@ async def test_claim_name_templates_expand_as_upstream():
             {"name": "old", "persistentVolumeClaim": {"claimName": "claim-{username}{servername}"}},
         ],
     )
-    pod = valid(await spawner.get_pod_manifest())
+    pod = valid(await spawner.build_pod_manifest())
     claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]]
     assert claims == [spawner.pvc_name, "claim-alicegpu"]
     assert spawner.pvc_name == "claim-alice--gpu"
@@ -502,7 +502,7 @@ async def test_upstream_pod_details():
         extra_containers={"b": {"name": "b", "image": "x"}, "a": {"name": "a", "image": "x"}},
         tolerations={"gpu": {"key": "gpu", "operator": "Exists"}},
     )
-    pod = valid(await spawner.get_pod_manifest())
+    pod = valid(await spawner.build_pod_manifest())
     spec = pod["spec"]
     assert spec["initContainers"] == [{"name": "init", "image": "busybox"}]
     assert [c["name"] for c in spec["containers"]] == ["notebook", "a", "b"]

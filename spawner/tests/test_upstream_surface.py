@@ -81,3 +81,34 @@ async def test_start_applies_the_profile_without_jupyterhubs_hook(hub_factory, s
     await spawner.start()
     assert sim.get("pods", "jupyter-uma", NS)["spec"]["containers"][0]["image"] == "big:1"
     await spawner.stop()
+
+
+async def test_a_subclass_edits_the_v1pod_from_super(hub_factory, sim):
+    from kubespawner import KubeSpawner
+
+    class Custom(KubeSpawner):
+        async def get_pod_manifest(self):
+            pod = await super().get_pod_manifest()
+            assert isinstance(pod, k8s_client.V1Pod)
+            pod.spec.containers[0].working_dir = "/srv/custom"
+            pod.metadata.labels["custom"] = "yes"
+            return pod
+
+        def get_pvc_manifest(self):
+            pvc = super().get_pvc_manifest()
+            assert isinstance(pvc, k8s_client.V1PersistentVolumeClaim)
+            pvc.metadata.labels["custom"] = "yes"
+            return pvc
+
+    hub = await hub_factory(
+        hub_config={"spawner_class": Custom}, storage_pvc_ensure=True, storage_capacity="1Gi"
+    )
+    spawner = await hub.spawn("vic")
+    assert isinstance(spawner, Custom)
+    pod = sim.get("pods", "jupyter-vic", NS)
+    assert pod["spec"]["containers"][0]["workingDir"] == "/srv/custom"
+    assert pod["metadata"]["labels"]["custom"] == "yes"
+    assert (
+        sim.get("persistentvolumeclaims", "claim-vic", NS)["metadata"]["labels"]["custom"] == "yes"
+    )
+    await hub.stop("vic")
