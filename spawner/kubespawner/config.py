@@ -399,16 +399,17 @@ class KubeSpawnerTraits(_Aliases):
         help="""
         Secrets holding registry credentials for pulling ``image``: a list of
         secret names (or ``{"name": ...}`` dicts), or one name as a string.
-        Read back, it is always the list of ``{"name": ...}`` dicts (as upstream).
+        A string reads back as ``[{"name": ...}]`` (as upstream).
         """,
     ).tag(config=True)
 
     @validate("image_pull_secrets")
     def _normalize_image_pull_secrets(self, proposal):
+        # one name becomes [{"name": ...}] as upstream; lists stay as given
         value = proposal.value
         if isinstance(value, str):
-            value = [value] if value else []
-        return [{"name": item} if isinstance(item, str) else item for item in value]
+            return [{"name": value}] if value else []
+        return value
 
     working_dir = Unicode(
         None,

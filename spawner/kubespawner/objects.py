@@ -394,15 +394,10 @@ def make_pvc(
     class at all (bind to a pre-provisioned volume). ``storage`` is a
     Kubernetes quantity ("10Gi"). ``selector`` is a LabelSelector.
     """
-    if not storage:
-        raise ValueError(
-            f"make_pvc({name!r}): storage (the requested size, e.g. '10Gi') is required; "
-            "set c.KubeSpawner.storage_capacity"
-        )
-    spec: dict = {
-        "accessModes": list(access_modes),
-        "resources": {"requests": {"storage": str(storage)}},
-    }
+    spec: dict = {"accessModes": list(access_modes)}
+    if storage:
+        # without a size the API refuses the claim; the spawner says so first
+        spec["resources"] = {"requests": {"storage": str(storage)}}
     annotations = dict(annotations or {})
     if storage_class is not None:
         spec["storageClassName"] = storage_class

@@ -297,6 +297,11 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             self._legacy_pvc_lookup_due = False
             if await self._adopt_legacy_pvc():
                 return
+        if not self.storage_capacity:
+            raise ValueError(
+                f"storage_pvc_ensure is set but storage_capacity is {self.storage_capacity!r}: "
+                "set c.KubeSpawner.storage_capacity to the claim's size, e.g. '10Gi'"
+            )
         manifest = self._json_manifest("get_pvc_manifest", self.build_pvc_manifest)
         try:
             await self._call(
@@ -552,6 +557,10 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         return podstatus.is_running(pod)
 
     # ---- URL --------------------------------------------------------------------
+
+    def _get_pod_url(self, pod) -> str:
+        """The server's URL for ``pod`` (upstream's name; a dict or V1Pod)."""
+        return self._url_for(pod if isinstance(pod, dict) else models.to_dict(pod))
 
     def _url_for(self, pod: dict) -> str:
         if self.get_pod_url:

@@ -469,9 +469,10 @@ def test_unknown_template_field_in_names_is_reported():
         make(pod_name_template="jupyter-{usrname}")
 
 
-def test_pvc_without_capacity_names_the_setting():
-    with pytest.raises(ValueError, match="storage_capacity"):
-        make(storage_pvc_ensure=True).build_pvc_manifest()
+def test_pvc_without_a_size_is_built_as_upstream():
+    pvc = objects.make_pvc("c", storage=None)
+    assert "resources" not in pvc["spec"]
+    assert make(storage_pvc_ensure=True).get_pvc_manifest().spec.resources is None
 
 
 def test_none_label_values_are_dropped():

@@ -112,3 +112,19 @@ async def test_a_subclass_edits_the_v1pod_from_super(hub_factory, sim):
         sim.get("persistentvolumeclaims", "claim-vic", NS)["metadata"]["labels"]["custom"] == "yes"
     )
     await hub.stop("vic")
+
+
+async def test_a_pvc_without_a_size_fails_the_spawn_naming_the_setting(hub_factory, sim):
+    hub = await hub_factory(storage_pvc_ensure=True)
+    with pytest.raises(ValueError, match="c.KubeSpawner.storage_capacity"):
+        await hub.spawn("wes")
+    assert sim.get("pods", "jupyter-wes", NS) is None
+
+
+def test_invalid_user_options_are_a_value_error_too(hub):
+    spawner = hub.spawner("xia")
+    with pytest.raises(ValueError, match="does not exist"):
+        spawner._get_profile("nope", spawner._get_initialized_profile_list(PROFILES))
+    assert (
+        spawner._get_profile("", spawner._get_initialized_profile_list(PROFILES))["slug"] == "small"
+    )
