@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from . import ingress, models
 from .utils import camelize_keys, recursive_update
 
 NOTEBOOK_CONTAINER = "notebook"
@@ -477,3 +478,41 @@ def make_service(
             "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}],
         },
     }
+
+
+# ---- upstream's model-returning surface ------------------------------------
+
+
+def make_ingress(
+    name,
+    routespec,
+    target,
+    data,
+    namespace,
+    common_labels=None,
+    ingress_extra_labels=None,
+    ingress_extra_annotations=None,
+    ingress_class_name=None,
+    ingress_specifications=None,
+    reuse_existing_services=False,
+):
+    """(V1Endpoints or None, V1Service or None, V1Ingress) routing
+    ``routespec`` to ``target`` (KubeIngressProxy's objects, as upstream)."""
+    endpoints, service, route = ingress.route_manifests(
+        name,
+        routespec,
+        target,
+        data,
+        namespace,
+        common_labels,
+        ingress_extra_labels,
+        ingress_extra_annotations,
+        ingress_class_name,
+        ingress_specifications,
+        reuse_existing_services,
+    )
+    return (
+        endpoints and models.to_model(endpoints, "V1Endpoints"),
+        service and models.to_model(service, "V1Service"),
+        models.to_model(route, "V1Ingress"),
+    )
