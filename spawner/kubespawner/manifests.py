@@ -7,10 +7,12 @@ A mixin for KubeSpawnerConfig; the pure builders live in ``objects``.
 from collections.abc import Mapping
 from urllib.parse import urlparse, urlunparse
 
+import jupyterhub
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio.client.exceptions import OpenApiException
 
 from . import models, objects, slugs
+from ._version import __version__
 from .expansion import NameParts, expand, render, render_name, template_fields
 from .utils import format_template, maybe_await, resolve_callable
 
@@ -18,6 +20,8 @@ USERNAME_LABEL = "hub.jupyter.org/username"
 SERVERNAME_LABEL = "hub.jupyter.org/servername"
 USERNAME_ANNOTATION = "hub.jupyter.org/username"
 SERVERNAME_ANNOTATION = "hub.jupyter.org/servername"
+KUBESPAWNER_VERSION_ANNOTATION = "hub.jupyter.org/kubespawner-version"
+JUPYTERHUB_VERSION_ANNOTATION = "hub.jupyter.org/jupyterhub-version"
 COMPONENT_LABEL = "component"
 APP_COMPONENT_LABEL = "app.kubernetes.io/component"
 
@@ -101,10 +105,12 @@ class ManifestsMixin:
         return labels
 
     def _build_annotations(self, extra: dict | None = None) -> dict:
-        annotations = {
-            USERNAME_ANNOTATION: self.user.name,
-            SERVERNAME_ANNOTATION: getattr(self, "name", "") or "",
-        }
+        # upstream's: raw names (servername only when set), the versions
+        annotations = {USERNAME_ANNOTATION: self.user.name}
+        if getattr(self, "name", ""):
+            annotations[SERVERNAME_ANNOTATION] = self.name
+        annotations[KUBESPAWNER_VERSION_ANNOTATION] = __version__
+        annotations[JUPYTERHUB_VERSION_ANNOTATION] = jupyterhub.__version__
         annotations.update(self._expand_all(extra or {}))
         return annotations
 

@@ -91,13 +91,13 @@ class UserOptionsMixin:
     # ---- upstream's profile methods, for subclasses that call them ----------
 
     def _get_initialized_profile_list(self, profile_list) -> list[dict]:
-        """``profile_list`` (already resolved) with the defaults filled in."""
-        return profiles.normalize_profile_list(profile_list)
+        """``profile_list`` (already resolved) with upstream's defaults filled in."""
+        return profiles.initialized_profile_list(profile_list)
 
     def _get_profile(self, slug, profile_list: list[dict]) -> dict:
         """The profile named ``slug``, or the default one for a falsy slug;
         ValueError naming the allowed slugs otherwise."""
-        return profiles.choose(profile_list, {"profile": slug} if slug else {})[0]
+        return profiles.find_profile(slug, profile_list)
 
     async def _load_profile(self, slug, profile_list: list[dict]) -> None:
         """Apply profile ``slug`` (with the user's option choices)."""

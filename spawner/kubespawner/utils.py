@@ -151,7 +151,7 @@ _USER_KEYED = frozenset(
 # ---- kubernetes model helpers (upstream's utils surface) ----------------------
 
 
-def _model_attribute(model_type, key: str) -> str:
+def _get_k8s_model_attribute(model_type, key: str) -> str:
     """The python attribute of ``model_type`` for an API field name
     (``nodeSelector``) or an attribute name (``node_selector``)."""
     if key in model_type.attribute_map:
@@ -169,7 +169,7 @@ def _model_fields(model_type, value) -> dict:
     if isinstance(value, model_type):
         return {a: getattr(value, a) for a in model_type.attribute_map}
     if isinstance(value, Mapping):
-        return {_model_attribute(model_type, k): v for k, v in value.items()}
+        return {_get_k8s_model_attribute(model_type, k): v for k, v in value.items()}
     raise AttributeError(
         f"expected a dict or a {model_type.__name__}, got {type(value).__name__}: {value!r}"
     )
