@@ -201,14 +201,10 @@ def update_k8s_model(target, changes, logger=None, target_name=None, changes_nam
             continue  # a model's unset fields are not changes
         current = getattr(target, attribute)
         if current and logger and changes_name:
+            # one preformatted message: loggers written for upstream take one argument
             logger.info(
-                "'%s.%s' current value: '%s' is overridden with '%s', which is the value of '%s.%s'.",
-                target_name,
-                attribute,
-                current,
-                value,
-                changes_name,
-                attribute,
+                f"'{target_name}.{attribute}' current value: '{current}' is overridden "
+                f"with '{value}', which is the value of '{changes_name}.{attribute}'."
             )
         setattr(target, attribute, value)
     return target
