@@ -284,7 +284,7 @@ class ManifestsMixin:
             storage=self.storage_capacity,
             labels=labels,
             annotations=annotations,
-            selector=self.storage_selector,
+            selector=self._expand_all(self.storage_selector),
             namespace=self.namespace,
         )
 

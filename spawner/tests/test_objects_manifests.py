@@ -513,3 +513,10 @@ async def test_upstream_pod_details():
     assert "imagePullPolicy" not in notebook
     env = {e["name"]: e.get("value") for e in notebook["env"]}
     assert env["JUPYTER_IMAGE"] == env["JUPYTER_IMAGE_SPEC"] == spawner.image
+
+
+def test_storage_selector_templates_are_expanded():
+    spawner = make(
+        storage_pvc_ensure=True, storage_selector={"matchLabels": {"user": "{username}"}}
+    )
+    assert spawner.build_pvc_manifest()["spec"]["selector"] == {"matchLabels": {"user": "alice"}}
