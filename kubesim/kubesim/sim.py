@@ -25,6 +25,7 @@ from .admission import Admission
 from .controllers import WorkloadControllers
 from .faults import Faults
 from .kubeconfig import kubeconfig, write_kubeconfig
+from .persistence import ObjectJournal
 from .server import ApiServer
 from .store import Store
 from .tls import make_certificates
@@ -55,6 +56,7 @@ class KubeSim:
         validate: bool = True,
         require_token: bool | None = None,
         controllers: bool = True,
+        persist: bool | None = None,
         **node_options: Any,
     ):
         if runtime not in ("pause", "process"):
@@ -72,11 +74,17 @@ class KubeSim:
         self.https = https
         self.host = host
         self.port = port
+        self._token_given = token is not None
         self.token = token or secrets.token_urlsafe(32)
         # Like kube-apiserver's old insecure port, plain HTTP needs no credentials by
         # default: client-go (kubectl) never sends a bearer token over plain HTTP.
         self.require_token = https if require_token is None else require_token
         self._state_dir_arg = Path(state_dir) if state_dir else None
+        # API objects persist in an explicit state folder (kubesim.persistence)
+        self.persist = bool(state_dir) if persist is None else persist
+        if self.persist and not state_dir:
+            raise ValueError("persist=True needs a state_dir to keep the objects in")
+        self.journal: ObjectJournal | None = None
         self._kubeconfig_arg = Path(kubeconfig_path) if kubeconfig_path else None
         self.store = Store(
             history_size=history_size, bookmark_interval=bookmark_interval, version=version
@@ -108,6 +116,8 @@ class KubeSim:
         if self._state_dir_arg:
             self.state_dir = self._state_dir_arg
             self.state_dir.mkdir(parents=True, exist_ok=True)
+            if self.persist:
+                self._restore_state()
         else:
             self._tmp = tempfile.mkdtemp(prefix="kubesim-")
             self.state_dir = Path(self._tmp)
@@ -136,6 +146,20 @@ class KubeSim:
         log.info("kubesim serving %s (kubeconfig %s)", self.url, self.kubeconfig_path)
         return self
 
+    def _restore_state(self) -> None:
+        """Bring back the objects (and the token, unless one is given) of an earlier run."""
+        token_file = self.state_dir / "token"
+        if not self._token_given and token_file.exists():
+            self.token = token_file.read_text().strip()
+            self.api.token = self.token if self.require_token else None
+        token_file.write_text(self.token)
+        token_file.chmod(0o600)
+        self.journal = ObjectJournal(self.store, self.state_dir / "objects")
+        restored = self.journal.restore()
+        if restored:
+            log.info("kubesim: %d objects restored from %s", restored, self.state_dir)
+        self.journal.start()
+
     async def _start_nodes(self):
         if not self.options["nodes"]:
             return None
@@ -163,6 +187,10 @@ class KubeSim:
         if self._cutter:
             self._cutter.cancel()
             self._cutter = None
+        if self.journal is not None:
+            # saved before the nodes stop: their pods come back as after a power cut
+            await self.journal.stop()
+            self.journal = None
         if self.controllers is not None:
             await self.controllers.stop()
         if self.nodes is not None:
