@@ -26,6 +26,8 @@ from .controllers import WorkloadControllers
 from .faults import Faults
 from .kubeconfig import kubeconfig, write_kubeconfig
 from .persistence import ObjectJournal
+from .protection import StorageProtection
+from .rootca import RootCAPublisher
 from .server import ApiServer
 from .store import Store
 from .tls import make_certificates
@@ -85,12 +87,16 @@ class KubeSim:
         if self.persist and not state_dir:
             raise ValueError("persist=True needs a state_dir to keep the objects in")
         self.journal: ObjectJournal | None = None
+        self.protection: StorageProtection | None = None
+        self.root_ca: RootCAPublisher | None = None
         self._kubeconfig_arg = Path(kubeconfig_path) if kubeconfig_path else None
         self.store = Store(
             history_size=history_size, bookmark_interval=bookmark_interval, version=version
         )
         if validate:
             self.store.admit = Admission(version, store=self.store)
+            # the StorageObjectInUseProtection plugin: kubesim.protection runs beside it
+            self.store.admit.storage_protection = True
         self.faults = Faults()
         self.nodes: Any = None  # kubesim.cluster.NodeSimulator once started
         self.url = ""
@@ -138,6 +144,11 @@ class KubeSim:
         self.port = port
         self.url = f"{'https' if self.https else 'http'}://{self.host}:{port}"
         self.api.server_address = f"{self.host}:{port}"
+        # kube-controller-manager's cluster-wide parts, always on
+        self.protection = StorageProtection(self.store)
+        self.protection.start()
+        self.root_ca = RootCAPublisher(self.store, ca_pem.decode() if ca_pem else "")
+        self.root_ca.start()
         self.nodes = await self._start_nodes()
         if self.controllers is not None:
             await self.controllers.start()
@@ -193,6 +204,9 @@ class KubeSim:
             self.journal = None
         if self.controllers is not None:
             await self.controllers.stop()
+        for part in (self.root_ca, self.protection):
+            if part is not None:
+                await part.stop()
         if self.nodes is not None:
             await self.nodes.stop()
             self.nodes = None
