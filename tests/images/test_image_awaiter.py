@@ -10,6 +10,7 @@ and run them. The last test lets kubesim's DaemonSet controller place them.
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -314,3 +315,52 @@ async def test_with_the_daemonset_controller_it_waits_for_the_pulls(kubesim_fact
         for node in ("user-1", "user-2"):
             assert await pod_ready(core, placed[node].metadata.name)
         assert "ready on all 2 nodes that can run it" in caplog.text
+
+
+BROKEN_IMAGE = "registry.example/user-image:no-such-tag"
+
+
+@pytest.fixture
+async def broken_cluster(kubesim_factory):
+    return await kubesim_factory(
+        nodes=[user_node("user-1"), user_node("user-2")],
+        delays={"image_pull_backoff": 0.2},
+        image_rules=[{"image": BROKEN_IMAGE, "pull_error": "manifest unknown"}],
+    )
+
+
+async def test_an_image_that_cannot_be_pulled_fails_fast_naming_image_and_node(
+    broken_cluster, caplog
+):
+    """Exit 3 within the grace period, not helm's timeout, with the kubelet's reason."""
+    from kubesim.testing import api_client_for
+
+    async with await api_client_for(broken_cluster) as api:
+        apps = AppsV1Api(api)
+        broken = {"initContainers": [{"name": "image-0", "image": BROKEN_IMAGE}]}
+        # kubesim's DaemonSet controller makes the pods, one per user node.
+        await apps.create_namespaced_daemon_set(NAMESPACE, daemonset_body(broken))
+        argv = ["--kubeconfig", str(broken_cluster.kubeconfig_path), "--namespace", NAMESPACE]
+        argv += ["--daemonset", PULLER, "--interval", "0.05", "--timeout", "60"]
+        argv += ["--image-pull-error-grace", "0.5"]
+        started = asyncio.get_running_loop().time()
+        assert await asyncio.to_thread(main, argv) == 3
+        assert asyncio.get_running_loop().time() - started < 30
+    log = caplog.text
+    assert re.search(rf"image {re.escape(BROKEN_IMAGE)} cannot be pulled on node user-[12]", log)
+    assert "manifest unknown" in log or "ImagePullBackOff" in log
+    assert "singleuser.image" in log  # says where to fix it
+
+
+def test_a_pull_that_recovers_within_the_grace_period_is_not_a_failure():
+    from k8s_helpers.image_awaiter import CannotPull, PullFailure, PullWatch
+
+    pulls = PullWatch(grace=10)
+    failing = PullFailure("user-1", "image-0", BROKEN_IMAGE, "ErrImagePull", "timeout")
+    pulls.check([failing], now=0)
+    pulls.check([], now=5)  # the kubelet's retry worked
+    # Failing again later starts a new grace period rather than continuing the old one.
+    pulls.check([failing], now=12)
+    pulls.check([failing], now=21)
+    with pytest.raises(CannotPull, match="cannot be pulled on node user-1"):
+        pulls.check([failing], now=22)
