@@ -133,7 +133,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--state-dir",
         type=Path,
         default=None,
-        help="where pod volumes, logs and certificates live (default: temp)",
+        help="where API objects (kept across restarts), pod volumes, logs and certificates "
+        "live (default: a temporary folder, nothing kept)",
     )
     parser.add_argument(
         "--https",

@@ -26,6 +26,7 @@ from .jobs import JobController
 from .jsonutil import clone
 from .ownership import available_in, controller_of, owner_reference, pod_ready, template_hash
 from .store import Store
+from .tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +98,7 @@ class WorkloadControllers:
         self._timers.clear()
         if self._on_change in self.store.on_change:
             self.store.on_change.remove(self._on_change)
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     def _enqueue(self, key: str, obj: Obj) -> None:
         item = (key, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])

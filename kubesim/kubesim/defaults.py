@@ -95,6 +95,14 @@ _INITIAL_STATUS = {
 }
 
 
+def _add_finalizer(obj: dict, finalizer: str) -> None:
+    """StorageObjectInUseProtection admission, on where kubesim.protection runs (KubeSim
+    sets `admission.storage_protection`): it removes the finalizer once nothing uses them."""
+    finalizers = obj["metadata"].setdefault("finalizers", [])
+    if finalizer not in finalizers:
+        finalizers.append(finalizer)
+
+
 WORKLOADS = (
     "deployments.apps",
     "statefulsets.apps",
@@ -166,7 +174,11 @@ def apply_defaults(rt, obj: dict, admission: Any) -> None:
             if default_class:
                 spec["storageClassName"] = default_class
         obj["status"] = {"phase": "Pending"}
+        if getattr(admission, "storage_protection", False):
+            _add_finalizer(obj, "kubernetes.io/pvc-protection")
     elif key == "persistentvolumes":
+        if getattr(admission, "storage_protection", False):
+            _add_finalizer(obj, "kubernetes.io/pv-protection")
         spec = obj.setdefault("spec", {})
         spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
         spec.setdefault("volumeMode", "Filesystem")

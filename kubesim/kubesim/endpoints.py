@@ -1,4 +1,5 @@
-"""The endpoints controller: an Endpoints object for every Service with a selector.
+"""The endpoints and endpointslice controllers: Endpoints and EndpointSlices for every
+Service with a selector.
 
 Like the real controller it lists the pods the selector matches that have a
 pod IP and are not being deleted: ready ones under `addresses`, the others
@@ -7,6 +8,13 @@ publishNotReadyAddresses), each with nodeName and a targetRef, and the
 Service's ports with named targetPorts resolved per pod (pods that resolve a
 port differently land in separate subsets). Services without a selector keep
 whatever Endpoints their owner writes.
+
+EndpointSlices (discovery.k8s.io/v1) are what the endpointslice controller
+writes: one slice per distinct set of resolved ports, named `<service>-xxxxx`,
+owned by the Service, labelled `kubernetes.io/service-name` and
+`endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io`;
+unlike Endpoints they keep terminating pods, with conditions ready (ready and
+not terminating, or publishNotReadyAddresses), serving (ready) and terminating.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import logging
 
 from .errors import ApiError
 from .kubeproxy import target_port
+from .ownership import owner_reference
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +80,59 @@ def endpoint_subsets(service: dict, pods: list[dict]) -> list[dict]:
         if cleaned.get("addresses") or cleaned.get("notReadyAddresses"):
             subsets.append(cleaned)
     return subsets
+
+
+SLICE_MANAGER = "endpointslice-controller.k8s.io"
+SERVICE_NAME = "kubernetes.io/service-name"
+MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
+
+
+def _ports_of(service: dict, pod: dict) -> list[dict]:
+    ports = []
+    for port in (service.get("spec") or {}).get("ports") or []:
+        number = target_port(pod, port)
+        if number is None:
+            continue
+        item = {
+            "name": port.get("name", ""),
+            "port": number,
+            "protocol": port.get("protocol") or "TCP",
+        }
+        ports.append(item)
+    return ports
+
+
+def slice_groups(service: dict, pods: list[dict]) -> list[tuple[list[dict], list[dict]]]:
+    """(ports, endpoints) of each EndpointSlice the Service needs (pure)."""
+    publish_all = bool((service.get("spec") or {}).get("publishNotReadyAddresses"))
+    groups: dict[tuple, tuple[list[dict], list[dict]]] = {}
+    for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
+        status = pod.get("status") or {}
+        if not status.get("podIP") or status.get("phase") in ("Succeeded", "Failed"):
+            continue
+        ports = _ports_of(service, pod)
+        key = tuple((p["name"], p["port"], p["protocol"]) for p in ports)
+        terminating = bool(pod["metadata"].get("deletionTimestamp"))
+        serving = _ready(pod)
+        endpoint = {
+            "addresses": [status["podIP"]],
+            "conditions": {
+                "ready": publish_all or (serving and not terminating),
+                "serving": publish_all or serving,
+                "terminating": terminating,
+            },
+            "targetRef": {
+                "kind": "Pod",
+                "namespace": pod["metadata"]["namespace"],
+                "name": pod["metadata"]["name"],
+                "uid": pod["metadata"]["uid"],
+            },
+        }
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node:
+            endpoint["nodeName"] = node
+        groups.setdefault(key, (ports, []))[1].append(endpoint)
+    return list(groups.values())
 
 
 class EndpointsController:
@@ -148,6 +210,56 @@ class EndpointsController:
             current["metadata"].get("labels") != labels
         ):
             await store.replace("endpoints", name, body, namespace)
+        await self._sync_slices(service, pods)
+
+    async def _sync_slices(self, service: dict, pods: list[dict]) -> None:
+        store = self.store
+        meta = service["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        existing = [
+            s
+            for s in store.list(
+                "endpointslices.discovery.k8s.io",
+                namespace,
+                label_selector=f"{SERVICE_NAME}={name},{MANAGED_BY}={SLICE_MANAGER}",
+            )[0]
+        ]
+        labels = {**(meta.get("labels") or {}), SERVICE_NAME: name, MANAGED_BY: SLICE_MANAGER}
+        # a Service without pods still gets one slice, with no endpoints
+        wanted = slice_groups(service, pods) or [([], [])]
+        for ports, endpoints in wanted:
+            match = next((s for s in existing if (s.get("ports") or []) == ports), None)
+            if match is None and existing and len(wanted) == 1:
+                match = existing[0]
+            body = {
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "metadata": {
+                    "labels": labels,
+                    "ownerReferences": [owner_reference(service, "Service", "v1")],
+                },
+                "addressType": "IPv4",
+                "endpoints": endpoints,
+                "ports": ports,
+            }
+            if match is None:
+                body["metadata"]["generateName"] = f"{name}-"
+                await store.create("endpointslices.discovery.k8s.io", body, namespace)
+                continue
+            existing.remove(match)
+            if (
+                (match.get("endpoints") or []) != endpoints
+                or (match.get("ports") or []) != ports
+                or (match["metadata"].get("labels") != labels)
+            ):
+                body["metadata"]["name"] = match["metadata"]["name"]
+                await store.replace(
+                    "endpointslices.discovery.k8s.io", match["metadata"]["name"], body, namespace
+                )
+        for stale in existing:
+            await store.delete(
+                "endpointslices.discovery.k8s.io", stale["metadata"]["name"], namespace
+            )
 
 
 def _ours(endpoints: dict) -> bool:

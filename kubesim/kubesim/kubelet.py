@@ -27,6 +27,7 @@ from .errors import ApiError
 from .podnet import is_loopback, listening_addresses
 from .podstatus import (
     ContainerRecord,
+    carry_over_restarts,
     default_pull_policy,
     image_id,
     kubelet_conditions,
@@ -171,6 +172,7 @@ class PodWorker:
         ]
         for record in self.app:
             record.set_waiting("PodInitializing" if has_init else "ContainerCreating")
+        carry_over_restarts(self.app, pod)
         self.specs = {
             **{("init", c["name"]): c for c in spec.get("initContainers") or []},
             **{("app", c["name"]): c for c in spec.get("containers") or []},
@@ -332,7 +334,8 @@ class PodWorker:
 
     async def _lifecycle(self) -> None:
         spec = self.pod.get("spec") or {}
-        self.start_time = now_rfc3339()
+        # a pod that ran before kubesim restarted keeps its startTime
+        self.start_time = (self.pod.get("status") or {}).get("startTime") or now_rfc3339()
         if spec.get("hostNetwork"):
             self.pod_ip = self.kubelet.node_ip
         else:

@@ -117,6 +117,33 @@ class ContainerRecord:
         return status
 
 
+def carry_over_restarts(records: list[ContainerRecord], pod: dict) -> None:
+    """A pod whose containers ran before the node restarted (kubesim stopped with its state
+    kept): each of them restarts, as a kubelet does after a reboot: restartCount + 1 and
+    lastState terminated with exit code 255, reason Unknown (the runtime lost it)."""
+    before = {s.get("name"): s for s in (pod.get("status") or {}).get("containerStatuses") or []}
+    for record in records:
+        status = before.get(record.name) or {}
+        state = status.get("state") or {}
+        if not status.get("containerID") and "running" not in state:
+            continue
+        record.restart_count = status.get("restartCount", 0) + 1
+        started = (state.get("running") or state.get("terminated") or {}).get("startedAt")
+        record.last_state = (
+            state
+            if "terminated" in state
+            else {
+                "terminated": {
+                    "exitCode": 255,
+                    "reason": "Unknown",
+                    "startedAt": started or now_rfc3339(),
+                    "finishedAt": now_rfc3339(),
+                    "containerID": status.get("containerID", ""),
+                }
+            }
+        )
+
+
 def pod_phase(
     restart_policy: str,
     init: list[ContainerRecord],

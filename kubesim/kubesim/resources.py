@@ -237,6 +237,9 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         categories=("all",),
         field_labels=("status.successful",),
     ),
+    ResourceType(
+        "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True, has_generation=False
+    ),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, ("netpol",)),
     ResourceType(
         "networking.k8s.io", "v1", "Ingress", "ingresses", True, ("ing",), subresources=_STATUS

@@ -25,6 +25,9 @@ from .admission import Admission
 from .controllers import WorkloadControllers
 from .faults import Faults
 from .kubeconfig import kubeconfig, write_kubeconfig
+from .persistence import ObjectJournal
+from .protection import StorageProtection
+from .rootca import RootCAPublisher
 from .server import ApiServer
 from .store import Store
 from .tls import make_certificates
@@ -55,6 +58,7 @@ class KubeSim:
         validate: bool = True,
         require_token: bool | None = None,
         controllers: bool = True,
+        persist: bool | None = None,
         **node_options: Any,
     ):
         if runtime not in ("pause", "process"):
@@ -72,17 +76,27 @@ class KubeSim:
         self.https = https
         self.host = host
         self.port = port
+        self._token_given = token is not None
         self.token = token or secrets.token_urlsafe(32)
         # Like kube-apiserver's old insecure port, plain HTTP needs no credentials by
         # default: client-go (kubectl) never sends a bearer token over plain HTTP.
         self.require_token = https if require_token is None else require_token
         self._state_dir_arg = Path(state_dir) if state_dir else None
+        # API objects persist in an explicit state folder (kubesim.persistence)
+        self.persist = bool(state_dir) if persist is None else persist
+        if self.persist and not state_dir:
+            raise ValueError("persist=True needs a state_dir to keep the objects in")
+        self.journal: ObjectJournal | None = None
+        self.protection: StorageProtection | None = None
+        self.root_ca: RootCAPublisher | None = None
         self._kubeconfig_arg = Path(kubeconfig_path) if kubeconfig_path else None
         self.store = Store(
             history_size=history_size, bookmark_interval=bookmark_interval, version=version
         )
         if validate:
             self.store.admit = Admission(version, store=self.store)
+            # the StorageObjectInUseProtection plugin: kubesim.protection runs beside it
+            self.store.admit.storage_protection = True
         self.faults = Faults()
         self.nodes: Any = None  # kubesim.cluster.NodeSimulator once started
         self.url = ""
@@ -109,6 +123,8 @@ class KubeSim:
         if self._state_dir_arg:
             self.state_dir = self._state_dir_arg
             self.state_dir.mkdir(parents=True, exist_ok=True)
+            if self.persist:
+                self._restore_state()
         else:
             self._tmp = tempfile.mkdtemp(prefix="kubesim-")
             self.state_dir = Path(self._tmp)
@@ -129,6 +145,11 @@ class KubeSim:
         self.port = port
         self.url = f"{'https' if self.https else 'http'}://{self.host}:{port}"
         self.api.server_address = f"{self.host}:{port}"
+        # kube-controller-manager's cluster-wide parts, always on
+        self.protection = StorageProtection(self.store)
+        self.protection.start()
+        self.root_ca = RootCAPublisher(self.store, ca_pem.decode() if ca_pem else "")
+        self.root_ca.start()
         self.nodes = await self._start_nodes()
         if self.controllers is not None:
             await self.controllers.start()
@@ -136,6 +157,20 @@ class KubeSim:
         write_kubeconfig(self.kubeconfig_path, kubeconfig(self.url, self.token, ca_pem))
         log.info("kubesim serving %s (kubeconfig %s)", self.url, self.kubeconfig_path)
         return self
+
+    def _restore_state(self) -> None:
+        """Bring back the objects (and the token, unless one is given) of an earlier run."""
+        token_file = self.state_dir / "token"
+        if not self._token_given and token_file.exists():
+            self.token = token_file.read_text().strip()
+            self.api.token = self.token if self.require_token else None
+        token_file.write_text(self.token)
+        token_file.chmod(0o600)
+        self.journal = ObjectJournal(self.store, self.state_dir / "objects")
+        restored = self.journal.restore()
+        if restored:
+            log.info("kubesim: %d objects restored from %s", restored, self.state_dir)
+        self.journal.start()
 
     async def _start_nodes(self):
         if not self.options["nodes"]:
@@ -164,8 +199,15 @@ class KubeSim:
         if self._cutter:
             self._cutter.cancel()
             self._cutter = None
+        if self.journal is not None:
+            # saved before the nodes stop: their pods come back as after a power cut
+            await self.journal.stop()
+            self.journal = None
         if self.controllers is not None:
             await self.controllers.stop()
+        for part in (self.root_ca, self.protection):
+            if part is not None:
+                await part.stop()
         if self.nodes is not None:
             await self.nodes.stop()
             self.nodes = None

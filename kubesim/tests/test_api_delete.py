@@ -168,7 +168,11 @@ async def test_delete_collection_with_selector(core, sim):
             "default", {"metadata": {"name": name, "labels": labels}}
         )
     await core.delete_collection_namespaced_config_map("default", label_selector="x=1")
-    assert [c["metadata"]["name"] for c in sim.objects("configmaps", "default")] == ["c"]
+    # the root CA publisher's ConfigMap has no label x: it stays too
+    assert [c["metadata"]["name"] for c in sim.objects("configmaps", "default")] == [
+        "c",
+        "kube-root-ca.crt",
+    ]
 
 
 async def test_eviction_respects_disruption_budgets(core, sim):

@@ -22,6 +22,7 @@ class _Running:
 async def running_cli(tmp_path, *args):
     """`python -m kubesim --port 0 ... *args` until its kubeconfig exists: (process, sim)."""
     kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.unlink(missing_ok=True)  # one from an earlier run must not count
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -245,12 +245,13 @@ async def test_get_in_chunks_follows_continue_tokens(sim):
         await sim.store.create("configmaps", configmap(f"c{index}", {"i": str(index)}), "default")
     sim.reset_counters()
     out = await kubectl(sim, "get", "configmaps", "--chunk-size=2", "-o=name")
-    assert names(out) == [f"c{index}" for index in range(5)]
-    assert sim.requests("list", "configmaps") == 3  # 2 + 2 + 1, each after a continue token
+    # the five, and the root CA publisher's kube-root-ca.crt
+    expected = [f"c{index}" for index in range(5)] + ["kube-root-ca.crt"]
+    assert names(out) == expected
+    assert sim.requests("list", "configmaps") == 3  # 2 + 2 + 2, each after a continue token
     table = await kubectl(sim, "get", "configmaps", "--chunk-size=2")
-    assert [line.split()[0] for line in table.splitlines()] == ["NAME"] + [
-        f"c{index}" for index in range(5)
-    ]  # one table: the header is printed once across the chunks
+    # one table: the header is printed once across the chunks
+    assert [line.split()[0] for line in table.splitlines()] == ["NAME", *expected]
     sim.reset_counters()
     await kubectl(sim, "get", "configmaps", "-o=name")
     assert sim.requests("list", "configmaps") == 1
