@@ -83,16 +83,17 @@ def conflict(rt, name: str, why: str | None = None) -> ApiError:
     )
 
 
-def invalid(rt, name: str, causes: list[dict[str, str]]) -> ApiError:
+def invalid(rt, name: str, causes: list[dict[str, str]], kind: str | None = None) -> ApiError:
     """422 Invalid; each cause is {"reason": FieldValue..., "message": ..., "field": ...}."""
+    kind = kind or rt.kind
     summary = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
     if len(causes) > 1:
         summary = f"[{summary}]"
     return ApiError(
         422,
         "Invalid",
-        f'{rt.kind} "{name}" is invalid: {summary}',
-        {**_details(rt, name, kind=rt.kind), "causes": causes},
+        f'{kind} "{name}" is invalid: {summary}',
+        {**_details(rt, name, kind=kind), "causes": causes},
     )
 
 

@@ -259,6 +259,18 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         False,
         has_generation=False,
     ),
+    # Reviews: create-only, nothing stored (answered by kubesim.reviews).
+    *(
+        ResourceType(group, "v1", kind, plural, namespaced, verbs=("create",), has_generation=False)
+        for group, kind, plural, namespaced in (
+            ("authentication.k8s.io", "TokenReview", "tokenreviews", False),
+            ("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews", False),
+            ("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False),
+            ("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False),
+            ("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews", False),
+            ("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", True),
+        )
+    ),
     ResourceType(
         "scheduling.k8s.io",
         "v1",
@@ -280,6 +292,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
 )
 
 # Types that exist only as subresource bodies (no storage of their own).
+REVIEW_GROUPS = ("authentication.k8s.io", "authorization.k8s.io")
 SUBRESOURCE_ONLY = {"bindings"}
 
 

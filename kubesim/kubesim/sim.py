@@ -26,8 +26,10 @@ from .controllers import WorkloadControllers
 from .faults import Faults
 from .kubeconfig import kubeconfig, write_kubeconfig
 from .server import ApiServer
+from .serviceaccounts import pod_token
 from .store import Store
 from .tls import make_certificates
+from .tokens import TokenIssuer, load_signing_key
 
 log = logging.getLogger("kubesim")
 
@@ -93,6 +95,7 @@ class KubeSim:
         self._runner: web.AppRunner | None = None
         self._cutter: asyncio.Task | None = None
         self.controllers = WorkloadControllers(self.store) if controllers else None
+        self.issuer = TokenIssuer()
         self.api = ApiServer(
             self.store,
             version,
@@ -100,6 +103,7 @@ class KubeSim:
             self.faults,
             log_reader=self.read_log,
             admin=AdminApi(self),
+            issuer=self.issuer,
         )
 
     # ----- lifecycle --------------------------------------------------------------
@@ -111,6 +115,8 @@ class KubeSim:
         else:
             self._tmp = tempfile.mkdtemp(prefix="kubesim-")
             self.state_dir = Path(self._tmp)
+        # ServiceAccount tokens stay valid across restarts with the same state dir
+        self.issuer.use_key(load_signing_key(self.state_dir))
         ssl_context = None
         ca_pem = None
         if self.https:
@@ -151,7 +157,7 @@ class KubeSim:
             {
                 "host": self.host,
                 "port": self.port,
-                "token": self.token,
+                "token_for": lambda pod: pod_token(self.store, self.issuer, pod),
                 "ca.crt": self.ca_path.read_text() if self.ca_path else "",
             },
         )
