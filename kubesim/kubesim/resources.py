@@ -226,6 +226,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         categories=("all",),
         field_labels=("status.successful",),
     ),
+    # leader election (kube-scheduler's lock); stored only
+    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, has_generation=False),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, ("netpol",)),
     ResourceType(
         "networking.k8s.io", "v1", "Ingress", "ingresses", True, ("ing",), subresources=_STATUS

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +30,8 @@ from .errors import ApiError
 from .faults import Faults
 from .rbac import Authorizer
 from .rbac_bootstrap import ensure_bootstrap_policy
+from .requestinfo import request_attributes
 from .resources import REVIEW_GROUPS, ResourceType
-from .selectors import single_name
 from .serviceaccounts import check_pod_service_account
 from .store import SHARED_RESULTS, Store, dumps, now_rfc3339
 from .tokens import TokenIssuer
@@ -119,6 +119,9 @@ class ApiServer:
         self.issuer = issuer or TokenIssuer()
         self.authn = Authenticator(store, self.issuer, token or "", require_token=token is not None)
         self.authorizer = Authorizer(store)
+        # refused requests, for tests and diagnostics: (user, attributes)
+        self.denials: deque[tuple[User, Attributes]] = deque(maxlen=1000)
+        self.on_denied: list[Callable[[User, Attributes], None]] = []
         ensure_bootstrap_policy(store)
         self.faults = faults or Faults()
         self.counters: Counter[tuple[str, str]] = Counter()
@@ -171,10 +174,10 @@ class ApiServer:
             return
         allowed, reason = self.authorizer.authorize(user, attrs)
         if not allowed:
+            self.denials.append((user, attrs))
+            for callback in self.on_denied:
+                callback(user, attrs)
             raise forbidden(user, attrs, reason)
-
-    def _allow_path(self, user: User | None, request: web.Request, path: str) -> None:
-        self._authorize(user, Attributes(request.method.lower(), resource_request=False, path=path))
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         user = self._user(request)
@@ -184,6 +187,8 @@ class ApiServer:
             if user is not None and not user.is_master:  # kubesim's own API: admins only
                 raise forbidden(user, Attributes(request.method.lower(), False, path=path))
             return await self.admin.handle(request, parts[1:])
+        if user is not None and not user.is_master and path not in PUBLIC_PATHS:
+            self._authorize(user, request_attributes(request.method, path, request.query))
         if request.method == "GET":
             if path in ("/healthz", "/livez", "/readyz"):
                 # plain text, as kube-apiserver's health checks answer
@@ -196,13 +201,11 @@ class ApiServer:
                 )
             doc = self._discovery(path, parts)
             if doc is not None:
-                self._allow_path(user, request, path)
                 return json_response(doc)
         route = self._route(parts)
         if route is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         verb = self._verb(request, route)
-        self._authorize(user, self._attributes(request, route, verb))
         self.counters[(verb, route.resource_label)] += 1
         latency, fault, answer_latency = self.faults.check(
             verb, route.resource_label, route.name, route.namespace
@@ -277,25 +280,6 @@ class ApiServer:
         if sub is not None and sub not in rt.subresources:
             return None
         return Route(rt, namespace, name, sub)
-
-    def _attributes(self, request: web.Request, route: Route, verb: str) -> Attributes:
-        """What the request asks for, as k8s.io/apiserver's RequestInfoFactory reads it."""
-        rt, name = route.rt, route.name or ""
-        namespace = route.namespace or ""
-        if rt.plural == "namespaces" and not rt.group and name:
-            namespace = name  # a namespace is its own namespace
-        if not name and verb in ("list", "watch"):
-            # a list or watch of one object by name is authorized as that name
-            name = single_name(request.query.get("fieldSelector"))
-        return Attributes(
-            verb,
-            api_group=rt.group,
-            api_version=rt.version,
-            resource=rt.plural,
-            subresource=route.subresource or "",
-            namespace=namespace,
-            name=name,
-        )
 
     def _verb(self, request: web.Request, route: Route) -> str:
         method = request.method

@@ -495,3 +495,28 @@ async def test_kubectl_auth_can_i(tmp_path):
             "clusterrole.rbac.authorization.k8s.io/" + n
             for n in ("cluster-admin", "admin", "edit", "view", "system:discovery")
         } <= set(out.split())
+
+
+async def test_unserved_resources_are_authorized_before_404(sim):
+    token = await make_account(sim, "jhub", "hub")
+    code, answer = await raw_request(sim, "GET", "/apis/storage.k8s.io/v1/csinodes", token=token)
+    assert (code, answer["message"]) == (
+        403,
+        'csinodes.storage.k8s.io is forbidden: User "system:serviceaccount:jhub:hub" cannot '
+        'list resource "csinodes" in API group "storage.k8s.io" at the cluster scope',
+    )
+    await grant(
+        sim,
+        "jhub",
+        "hub",
+        [{"apiGroups": ["storage.k8s.io"], "resources": ["*"], "verbs": ["*"]}],
+        cluster=True,
+    )
+    code, _ = await raw_request(sim, "GET", "/apis/storage.k8s.io/v1/csinodes", token=token)
+    assert code == 404
+    # namespaces: a namespace is its own namespace; its status a subresource
+    code, answer = await raw_request(sim, "GET", "/api/v1/namespaces/jhub/status", token=token)
+    assert answer["message"] == (
+        'namespaces "jhub" is forbidden: User "system:serviceaccount:jhub:hub" cannot get '
+        'resource "namespaces/status" in API group "" in the namespace "jhub"'
+    )

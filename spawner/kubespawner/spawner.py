@@ -292,17 +292,21 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self._pvc_ensured_name = self.pvc_name
 
     async def _pvc_exists(self) -> bool:
+        return await self._read("persistentvolumeclaims", self.pvc_name, "PVC") is not None
+
+    async def _read(self, resource: str, name: str, what: str) -> dict | None:
+        """One object as the API server has it now, None if there is none
+        (only on rare paths: the caches may not have seen it yet)."""
         try:
-            await self._call(
-                f"read PVC {self.pvc_name}",
+            return await self._call(
+                f"read {what} {self.namespace}/{name}",
                 "GET",
-                self._path("persistentvolumeclaims", self.namespace, self.pvc_name),
+                self._path(resource, self.namespace, name),
             )
         except ApiException as error:
             if error.status == 404:
-                return False
+                return None
             raise
-        return True
 
     async def _create_pod(self, manifest: dict) -> dict:
         """POST the pod; a leftover pod of the same name is deleted first
@@ -313,7 +317,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
                 pod = await self._call(f"create pod {self._pod_key}", "POST", path, body=manifest)
             except ApiException as error:
                 if error.status == 409:
-                    existing = await self._read_pod()
+                    existing = await self._read("pods", self.pod_name, "pod")
                     if existing is not None and podstatus.made_from(existing, manifest):
                         # an earlier attempt of this very create succeeded but
                         # its answer was lost (a timeout under load): keep that
@@ -340,22 +344,6 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self._pod_uid = pod["metadata"]["uid"]
         self.log.info("Created pod %s (uid %s)", self._pod_key, self._pod_uid)
         return pod
-
-    async def _read_pod(self) -> dict | None:
-        """The pod as the API server has it now (only on the rare 409 path:
-        the cache may not have seen a pod created a moment ago). Spelt out
-        like _pvc_exists rather than shared: the chart's RBAC test reads each
-        call's verb and resource from these call sites."""
-        try:
-            return await self._call(
-                f"read pod {self._pod_key}",
-                "GET",
-                self._path("pods", self.namespace, self.pod_name),
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
 
     async def _create_owned_objects(self, pod: dict) -> None:
         """Internal-SSL Secret and the Service, owned by the pod so they go with it."""
