@@ -48,3 +48,10 @@ def pod_token(store, issuer: TokenIssuer, pod: dict) -> str:
         pod={"name": meta["name"], "uid": meta["uid"]},
     )
     return token
+
+
+def automounts(store, pod: dict) -> bool:
+    """The ServiceAccount's automountServiceAccountToken (a pod's own value wins)."""
+    name = (pod.get("spec") or {}).get("serviceAccountName") or "default"
+    account = store.peek("serviceaccounts", name, pod["metadata"].get("namespace", ""))
+    return (account or {}).get("automountServiceAccountToken") is not False

@@ -26,7 +26,7 @@ from .controllers import WorkloadControllers
 from .faults import Faults
 from .kubeconfig import kubeconfig, write_kubeconfig
 from .server import ApiServer
-from .serviceaccounts import pod_token
+from .serviceaccounts import automounts, pod_token
 from .store import Store
 from .tls import make_certificates
 from .tokens import TokenIssuer, load_signing_key
@@ -158,6 +158,7 @@ class KubeSim:
                 "host": self.host,
                 "port": self.port,
                 "token_for": lambda pod: pod_token(self.store, self.issuer, pod),
+                "automount_for": lambda pod: automounts(self.store, pod),
                 "ca.crt": self.ca_path.read_text() if self.ca_path else "",
             },
         )

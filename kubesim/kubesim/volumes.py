@@ -238,7 +238,10 @@ def container_mounts(
             if not os.path.exists(source):
                 os.makedirs(source, exist_ok=True)
         mounts.append(Mount(source, mount["mountPath"], bool(mount.get("readOnly"))))
-    automount = (pod.get("spec") or {}).get("automountServiceAccountToken", True)
+    automount = (pod.get("spec") or {}).get("automountServiceAccountToken")
+    if automount is None and api_access:
+        # unset on the pod: the ServiceAccount's own setting decides (default true)
+        automount = api_access.get("automount_for", lambda _pod: True)(pod)
     if (
         api_access
         and automount

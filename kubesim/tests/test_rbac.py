@@ -520,3 +520,35 @@ async def test_unserved_resources_are_authorized_before_404(sim):
         'namespaces "jhub" is forbidden: User "system:serviceaccount:jhub:hub" cannot get '
         'resource "namespaces/status" in API group "" in the namespace "jhub"'
     )
+
+
+async def test_an_account_that_opts_out_gets_no_token_mounted(tmp_path):
+    async with KubeSim(nodes=1, runtime="process", state_dir=tmp_path) as sim:
+        await make_account(sim, "jhub", "hub")
+        await raw_request(
+            sim,
+            "PATCH",
+            "/api/v1/namespaces/jhub/serviceaccounts/hub",
+            {"automountServiceAccountToken": False},
+            content_type="application/merge-patch+json",
+        )
+        script = (
+            "test -e /var/run/secrets/kubernetes.io/serviceaccount/token && echo yes || echo no"
+        )
+        for name, automount in (("inherits", None), ("asks", True)):
+            pod = pod_body(name, serviceAccountName="hub")
+            pod["spec"]["containers"][0]["command"] = ["sh", "-c", script + "; sleep 30"]
+            if automount is not None:
+                pod["spec"]["automountServiceAccountToken"] = automount
+            await create(sim, "/api/v1/namespaces/jhub/pods", pod)
+        seen = {}
+        for _ in range(400):
+            for name in ("inherits", "asks"):
+                try:
+                    seen[name] = (await sim.read_log("jhub", name)).strip()
+                except ApiError:
+                    pass
+            if all(seen.get(n) for n in ("inherits", "asks")):
+                break
+            await asyncio.sleep(0.05)
+        assert seen == {"inherits": "no", "asks": "yes"}
