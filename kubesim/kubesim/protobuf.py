@@ -211,6 +211,11 @@ DECODERS = {
     # kubectl auth can-i
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): _self_subject_access_review,
     ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): _self_subject_rules_review,
+    # kubectl auth whoami: nothing in it but metadata
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): lambda _raw: {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "SelfSubjectReview",
+    },
 }
 
 

@@ -20,6 +20,8 @@ def check_pod_service_account(store, pod: dict, namespace: str | None) -> None:
     spec = pod.get("spec") or {}
     name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
     ns = namespace or (pod.get("metadata") or {}).get("namespace") or ""
+    if store.peek("namespaces", ns) is None:
+        return  # NamespaceLifecycle admission runs first: the create answers 404
     if store.peek("serviceaccounts", name, ns) is None:
         raise errors.forbidden(
             store.resource("pods"),

@@ -478,6 +478,8 @@ async def test_kubectl_auth_can_i(tmp_path):
         )
         code, out, _ = await kubectl(own, "get", "pods", "-n", "jhub", home=home)
         assert code == 0
+        code, out, _ = await kubectl(own, "auth", "whoami", home=home)
+        assert "system:serviceaccount:jhub:hub" in out and "system:serviceaccounts:jhub" in out
         admin = sim.kubeconfig_path
         as_hub = ("--as=system:serviceaccount:jhub:hub",)
         code, out, _ = await kubectl(
