@@ -34,6 +34,8 @@ class Authenticator:
         self.issuer = issuer
         self.admin_token = admin_token
         self.require_token = require_token
+        self._accounts = store.resource("serviceaccounts")
+        self._pods = store.resource("pods")
 
     def authenticate(self, authorization: str) -> User:
         token = authorization[7:] if authorization.startswith("Bearer ") else ""
@@ -62,12 +64,12 @@ class Authenticator:
         info = claims.get("kubernetes.io") or {}
         ns = info.get("namespace", "")
         sa = info.get("serviceaccount") or {}
-        found = self.store.peek("serviceaccounts", sa.get("name", ""), ns)
+        found = self.store.peek(self._accounts, sa.get("name", ""), ns)
         if found is None or found["metadata"]["uid"] != sa.get("uid"):
             raise unauthorized()  # a deleted (or re-made) account's tokens are void
         pod = info.get("pod")
         if pod:
-            bound = self.store.peek("pods", pod.get("name", ""), ns)
+            bound = self.store.peek(self._pods, pod.get("name", ""), ns)
             if bound is None or bound["metadata"]["uid"] != pod.get("uid"):
                 raise unauthorized()
         return User(claims["sub"], (*service_account_groups(ns), AUTHENTICATED), sa.get("uid", ""))
