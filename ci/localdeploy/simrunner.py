@@ -40,6 +40,8 @@ def kubesim_process(
         # our images' ENTRYPOINT/CMD/ENV/WORKDIR, which the process runtime needs
         "--image-rules",
         str(IMAGE_RULES),
+        # ci/dev runs hub and proxy itself: kubesim must not run their Deployments too
+        "--no-controllers",
         *extra_args,
     ]
     return ManagedProcess("kubesim", argv, env, log, pid_dir=pid_dir)

@@ -51,6 +51,11 @@ def default_pod_spec(spec: dict) -> None:
         for source, mode_key in (("secret", "defaultMode"), ("configMap", "defaultMode")):
             if source in v and isinstance(v[source], dict):
                 v[source].setdefault(mode_key, 420)
+
+
+def default_tolerations(spec: dict) -> None:
+    """The DefaultTolerationSeconds admission plugin: pods (not templates) tolerate a
+    not-ready or unreachable node for 300 s."""
     tolerations = spec.setdefault("tolerations", [])
     for taint in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
         if not any(t.get("key") == taint for t in tolerations):
@@ -90,19 +95,23 @@ _INITIAL_STATUS = {
 }
 
 
+WORKLOADS = (
+    "deployments.apps",
+    "statefulsets.apps",
+    "replicasets.apps",
+    "daemonsets.apps",
+    "jobs.batch",
+)
+
+
 def apply_defaults(rt, obj: dict, admission: Any) -> None:
     key = rt.key
     if key == "pods":
         spec = obj.setdefault("spec", {})
         default_pod_spec(spec)
+        default_tolerations(spec)
         obj["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
-    elif key in (
-        "deployments.apps",
-        "statefulsets.apps",
-        "replicasets.apps",
-        "daemonsets.apps",
-        "jobs.batch",
-    ):
+    elif key in WORKLOADS:
         spec = obj.setdefault("spec", {})
         if key != "daemonsets.apps" and key != "jobs.batch":
             spec.setdefault("replicas", 1)
@@ -116,6 +125,13 @@ def apply_defaults(rt, obj: dict, admission: Any) -> None:
             )
             spec.setdefault("revisionHistoryLimit", 10)
             spec.setdefault("progressDeadlineSeconds", 600)
+        if key == "daemonsets.apps":
+            # the apps/v1 defaults (SetDefaults_DaemonSet)
+            spec.setdefault(
+                "updateStrategy",
+                {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+            )
+            spec.setdefault("revisionHistoryLimit", 10)
         template_spec = (spec.get("template") or {}).get("spec")
         if isinstance(template_spec, dict):
             default_pod_spec(template_spec)
@@ -192,8 +208,14 @@ def carry_server_defaults(rt, obj: dict, old: dict) -> None:
         ):
             if key not in spec and key in old_spec:
                 spec[key] = old_spec[key]
+    elif rt.key in WORKLOADS:
+        # defaulting runs on every decode, so an update's template gets what a create's did
+        template_spec = ((obj.get("spec") or {}).get("template") or {}).get("spec")
+        if isinstance(template_spec, dict):
+            default_pod_spec(template_spec)
     elif rt.key == "pods" and isinstance(obj.get("spec"), dict):
         default_pod_spec(obj["spec"])
+        default_tolerations(obj["spec"])
         old_spec = old.get("spec") or {}
         for key in ("nodeName",):
             if key in old_spec and key not in obj["spec"]:

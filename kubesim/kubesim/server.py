@@ -21,13 +21,14 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, errors, openapi, podlog, protobuf, reviews, tables
+from . import apiwarnings, discovery, errors, openapi, podlog, protobuf, reviews, tables
 from .admission import FIELD_VALIDATION, SCHEMA_CHECK
 from .authn import ADMIN, Authenticator
 from .authz_attributes import Attributes, User, forbidden
 from .disruption import check_eviction
 from .errors import ApiError
 from .faults import Faults
+from .fieldmanager import FIELD_MANAGER, FORCE
 from .rbac import Authorizer
 from .rbac_bootstrap import ensure_bootstrap_policy
 from .requestinfo import request_attributes
@@ -98,6 +99,38 @@ def _int(query, key: str) -> int | None:
         return int(value)
     except ValueError:
         raise errors.bad_request(f"{key}: invalid integer {value!r}") from None
+
+
+def field_manager(request: web.Request) -> str | None:
+    """?fieldManager=, else the client's program name from its User-Agent, as the real
+    server defaults it (prefixFromUserAgent)."""
+    name = request.query.get("fieldManager")
+    if name:
+        return name
+    agent = request.headers.get("User-Agent", "")
+    return agent.split("/")[0][:128] or None
+
+
+def check_apply_options(query) -> None:
+    """ValidatePatchOptions for apply: a field manager is required, force only with apply."""
+    if not query.get("fieldManager"):
+        raise ApiError(
+            422,
+            "Invalid",
+            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
+            "for apply patch",
+            {
+                "group": "meta.k8s.io",
+                "kind": "PatchOptions",
+                "causes": [
+                    {
+                        "reason": "FieldValueRequired",
+                        "message": "Required value: is required for apply patch",
+                        "field": "fieldManager",
+                    }
+                ],
+            },
+        )
 
 
 class ApiServer:
@@ -216,19 +249,36 @@ class ApiServer:
             raise fault
         if verb not in route.rt.verbs and not route.subresource:
             raise errors.method_not_allowed()
+        warnings: list[str] = []
+        if verb == "patch" and "apply-patch" in request.content_type:
+            check_apply_options(request.query)
         tokens = (
             FIELD_VALIDATION.set(request.query.get("fieldValidation", "Strict")),
             SCHEMA_CHECK.set(True),
             SHARED_RESULTS.set(True),
+            apiwarnings.WARNINGS.set(warnings),
+            FIELD_MANAGER.set(field_manager(request)),
+            FORCE.set(_bool(request.query.get("force"))),
         )
         try:
             response = await self._dispatch(request, route, verb, user)
+            for text in warnings:
+                response.headers.add("Warning", apiwarnings.header_value(text))
             if answer_latency:
                 await asyncio.sleep(answer_latency)
             return response
         finally:
             for var, token in zip(
-                (FIELD_VALIDATION, SCHEMA_CHECK, SHARED_RESULTS), tokens, strict=True
+                (
+                    FIELD_VALIDATION,
+                    SCHEMA_CHECK,
+                    SHARED_RESULTS,
+                    apiwarnings.WARNINGS,
+                    FIELD_MANAGER,
+                    FORCE,
+                ),
+                tokens,
+                strict=True,
             ):
                 var.reset(token)
 
@@ -672,7 +722,7 @@ class ApiServer:
                         "field": "spec.expirationSeconds",
                     }
                 ],
-                kind="TokenRequest",
+                kind="TokenRequest.authentication.k8s.io",
             )
         pod = None
         bound = spec.get("boundObjectRef") or {}

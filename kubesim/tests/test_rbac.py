@@ -108,7 +108,7 @@ async def test_token_request_authenticates_as_the_account(sim):
         {"spec": {"expirationSeconds": 60}},
     )
     assert code == 422 and answer["message"] == (
-        'TokenRequest "hub" is invalid: spec.expirationSeconds: Invalid value: 60: '
+        'TokenRequest.authentication.k8s.io "hub" is invalid: spec.expirationSeconds: Invalid value: 60: '
         "may not specify a duration less than 10 minutes"
     )
 
