@@ -301,27 +301,12 @@ async def user_scheduler_makes_kube_schedulers_requests(env: Env) -> None:
 
 async def image_awaiter_waits_for_the_hook_daemonset(env: Env) -> None:
     """image-awaiter with the awaiter's token: reads the hook DaemonSet, the
-    nodes and its pods; with a Running pod on the one node, it is done."""
+    nodes and its pods (made by kubesim's DaemonSet controller) until the one
+    node runs its pod."""
     from k8s_helpers.image_awaiter import parse_args, run
 
     daemonset = rendered().find("DaemonSet", "hook-image-puller")
-    created = await admin(env, "POST", f"/apis/apps/v1/namespaces/{NS}/daemonsets", daemonset)
-    node = env.sim.objects("nodes")[0]["metadata"]["name"]
-    labels = daemonset["spec"]["selector"]["matchLabels"]
-    pod = pod_body("hook-image-puller-x", labels=labels, node=node)
-    pod["metadata"]["ownerReferences"] = [
-        {
-            "apiVersion": "apps/v1",
-            "kind": "DaemonSet",
-            "name": created["metadata"]["name"],
-            "uid": created["metadata"]["uid"],
-            "controller": True,
-        }
-    ]
-    pod["spec"]["serviceAccountName"] = daemonset["spec"]["template"]["spec"].get(
-        "serviceAccountName", "default"
-    )
-    await admin(env, "POST", f"/api/v1/namespaces/{NS}/pods", pod)
+    await admin(env, "POST", f"/apis/apps/v1/namespaces/{NS}/daemonsets", daemonset)
     kubeconfig = kubeconfig_with_token(env.sim, env.token, env.tmp / "awaiter.kubeconfig")
     args = parse_args(
         [
