@@ -18,7 +18,14 @@ from .incluster import in_cluster_argv, mount_namespaces_work
 from .keep import restore_claims, save_claims
 from .kubeapi import KubeClient, read_kubeconfig
 from .localpod import LocalPod, kubernetes_service_env, prepare_launch, services_env
-from .paths import DEFAULT_STATE, DEV_CONFIG, HUB_IMAGE_DIR, StateLayout, tool_path
+from .paths import (
+    DEFAULT_STATE,
+    DEV_CONFIG,
+    HUB_CONFIG_FILES,
+    HUB_IMAGE_DIR,
+    StateLayout,
+    tool_path,
+)
 from .podenv import PodFacts
 from .procs import ComponentFailed, ManagedProcess, kill_recorded
 from .progress import Progress
@@ -271,8 +278,7 @@ class LocalDeployment:
         say = self.progress.say
         hub, _ = self._pods()
         image_files = {
-            f"{HUB_IMAGE_ROOT}/jupyterhub_config.py": HUB_IMAGE_DIR / "jupyterhub_config.py",
-            f"{HUB_IMAGE_ROOT}/z2jh.py": HUB_IMAGE_DIR / "z2jh.py",
+            f"{HUB_IMAGE_ROOT}/{name}": HUB_IMAGE_DIR / name for name in HUB_CONFIG_FILES
         }
         argv, launch = self._launch(hub, image_files)
         say("hub", "starting " + " ".join(launch.argv))

@@ -10,6 +10,13 @@ HELM = REPO / ".bin" / "helm"
 CHART = REPO / "chart"
 DEV_CONFIG = REPO / "dev-config.yaml"
 HUB_IMAGE_DIR = REPO / "images" / "hub"
+# The files of HUB_IMAGE_DIR the hub image has in its config root (its Dockerfile copies them).
+HUB_CONFIG_FILES = (
+    "jupyterhub_config.py",
+    "z2jh.py",
+    "profile_check.py",
+    "kubespawner_traits.json",
+)
 CHP = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
 DEFAULT_STATE = REPO / ".state" / "dev"
 
