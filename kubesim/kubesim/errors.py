@@ -83,18 +83,19 @@ def conflict(rt, name: str, why: str | None = None) -> ApiError:
     )
 
 
-def invalid(rt, name: str, causes: list[dict[str, str]]) -> ApiError:
-    """422 Invalid; each cause is {"reason": FieldValue..., "message": ..., "field": ...}."""
+def invalid(rt, name: str, causes: list[dict[str, str]], kind: str | None = None) -> ApiError:
+    """422 Invalid; each cause is {"reason": FieldValue..., "message": ..., "field": ...};
+    `kind` (group-qualified) for a body of another kind than rt's (TokenRequest)."""
     summary = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
     if len(causes) > 1:
         summary = f"[{summary}]"
     # errors.NewInvalid names the group-qualified kind: `Deployment.apps "hub" is invalid`
-    qualified_kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
+    qualified_kind = kind or (f"{rt.kind}.{rt.group}" if rt.group else rt.kind)
     return ApiError(
         422,
         "Invalid",
         f'{qualified_kind} "{name}" is invalid: {summary}',
-        {**_details(rt, name, kind=rt.kind), "causes": causes},
+        {**_details(rt, name, kind=qualified_kind.split(".")[0]), "causes": causes},
     )
 
 

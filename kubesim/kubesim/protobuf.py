@@ -4,7 +4,7 @@ client-go's typed clients (helm's release storage among them) send core
 objects as `application/vnd.kubernetes.protobuf` and do not fall back to
 JSON on 415. This decodes the envelope (magic "k8s\\0" + runtime.Unknown)
 and the types such clients write: Secret and ConfigMap with their
-ObjectMeta. Answers always go out as JSON, which those clients accept.
+ObjectMeta, DeleteOptions, and the reviews of `kubectl auth can-i`. Answers always go out as JSON, which those clients accept.
 """
 
 from __future__ import annotations
@@ -161,11 +161,61 @@ def _delete_options(raw: bytes) -> dict[str, Any]:
     return options
 
 
+def _strings(raw: bytes, names: dict[int, str]) -> dict[str, Any]:
+    """The non-empty string fields of a message (Go sends zero values too)."""
+    return {names[n]: v.decode() for n, v in fields(raw) if n in names and v}
+
+
+# k8s.io/api/authorization/v1 generated.proto: ResourceAttributes, NonResourceAttributes
+_RESOURCE_ATTRIBUTES = {
+    1: "namespace",
+    2: "verb",
+    3: "group",
+    4: "version",
+    5: "resource",
+    6: "subresource",
+    7: "name",
+}
+_NON_RESOURCE_ATTRIBUTES = {1: "path", 2: "verb"}
+
+
+def _self_subject_access_review(raw: bytes) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    for number, value in fields(raw):
+        if number == 2:
+            for field, attrs in fields(value):
+                if field == 1:
+                    spec["resourceAttributes"] = _strings(attrs, _RESOURCE_ATTRIBUTES)
+                elif field == 2:
+                    spec["nonResourceAttributes"] = _strings(attrs, _NON_RESOURCE_ATTRIBUTES)
+    return {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": spec,
+    }
+
+
+def _self_subject_rules_review(raw: bytes) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    for number, value in fields(raw):
+        if number == 2:
+            spec = _strings(value, {1: "namespace"})
+    return {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "spec": spec}
+
+
 DECODERS = {
     ("v1", "Secret"): _secret,
     ("v1", "ConfigMap"): _configmap,
     ("v1", "DeleteOptions"): _delete_options,
     ("meta.k8s.io/v1", "DeleteOptions"): _delete_options,
+    # kubectl auth can-i
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): _self_subject_access_review,
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): _self_subject_rules_review,
+    # kubectl auth whoami: nothing in it but metadata
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): lambda _raw: {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "SelfSubjectReview",
+    },
 }
 
 

@@ -240,6 +240,8 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType(
         "discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True, has_generation=False
     ),
+    # leader election (kube-scheduler's lock); stored only
+    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, has_generation=False),
     ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, ("netpol",)),
     ResourceType(
         "networking.k8s.io", "v1", "Ingress", "ingresses", True, ("ing",), subresources=_STATUS
@@ -273,6 +275,18 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         False,
         has_generation=False,
     ),
+    # Reviews: create-only, nothing stored (answered by kubesim.reviews).
+    *(
+        ResourceType(group, "v1", kind, plural, namespaced, verbs=("create",), has_generation=False)
+        for group, kind, plural, namespaced in (
+            ("authentication.k8s.io", "TokenReview", "tokenreviews", False),
+            ("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews", False),
+            ("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False),
+            ("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False),
+            ("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews", False),
+            ("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", True),
+        )
+    ),
     ResourceType(
         "scheduling.k8s.io",
         "v1",
@@ -294,6 +308,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
 )
 
 # Types that exist only as subresource bodies (no storage of their own).
+REVIEW_GROUPS = ("authentication.k8s.io", "authorization.k8s.io")
 SUBRESOURCE_ONLY = {"bindings"}
 
 

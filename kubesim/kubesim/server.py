@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,14 +21,31 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import apiwarnings, discovery, errors, openapi, podlog, podstream, protobuf, tables
+from . import (
+    apiwarnings,
+    discovery,
+    errors,
+    openapi,
+    podlog,
+    podstream,
+    protobuf,
+    reviews,
+    tables,
+)
 from .admission import FIELD_VALIDATION, SCHEMA_CHECK
+from .authn import ADMIN, Authenticator
+from .authz_attributes import Attributes, User, forbidden
 from .disruption import check_eviction
 from .errors import ApiError
 from .faults import Faults
 from .fieldmanager import FIELD_MANAGER, FORCE
-from .resources import ResourceType
+from .rbac import Authorizer
+from .rbac_bootstrap import ensure_bootstrap_policy
+from .requestinfo import request_attributes
+from .resources import REVIEW_GROUPS, ResourceType
+from .serviceaccounts import check_pod_service_account
 from .store import SHARED_RESULTS, Store, dumps, now_rfc3339
+from .tokens import TokenIssuer
 
 log = logging.getLogger("kubesim.server")
 
@@ -138,10 +155,18 @@ class ApiServer:
         log_reader: LogReader | None = None,
         admin: Any = None,
         stream_opener: Callable | None = None,
+        issuer: TokenIssuer | None = None,
     ):
         self.store = store
         self.version = version
         self.token = token
+        self.issuer = issuer or TokenIssuer()
+        self.authn = Authenticator(store, self.issuer, token or "", require_token=token is not None)
+        self.authorizer = Authorizer(store)
+        # refused requests, for tests and diagnostics: (user, attributes)
+        self.denials: deque[tuple[User, Attributes]] = deque(maxlen=1000)
+        self.on_denied: list[Callable[[User, Attributes], None]] = []
+        ensure_bootstrap_policy(store)
         self.faults = faults or Faults()
         self.counters: Counter[tuple[str, str]] = Counter()
         self.log_reader = log_reader
@@ -179,19 +204,36 @@ class ApiServer:
             )
         return response
 
-    def _authorized(self, request: web.Request) -> bool:
-        if self.token is None or request.path in PUBLIC_PATHS:
-            return True
-        header = request.headers.get("Authorization", "")
-        return header == f"Bearer {self.token}"
+    def _user(self, request: web.Request) -> User | None:
+        """The requesting user (after impersonation); None on a public path without one."""
+        try:
+            user = self.authn.authenticate(request.headers.get("Authorization", ""))
+        except ApiError:
+            if request.path in PUBLIC_PATHS:
+                return None
+            raise
+        return self.authn.impersonate(user, request.headers, self.authorizer)
+
+    def _authorize(self, user: User | None, attrs: Attributes) -> None:
+        if user is None or user.is_master:
+            return
+        allowed, reason = self.authorizer.authorize(user, attrs)
+        if not allowed:
+            self.denials.append((user, attrs))
+            for callback in self.on_denied:
+                callback(user, attrs)
+            raise forbidden(user, attrs, reason)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        if not self._authorized(request):
-            return json_response(ApiError(401, "Unauthorized", "Unauthorized").to_status(), 401)
+        user = self._user(request)
         path = request.path.rstrip("/") or "/"
         parts = [p for p in path.split("/") if p]
         if parts and parts[0] == "kubesim" and self.admin is not None:
+            if user is not None and not user.is_master:  # kubesim's own API: admins only
+                raise forbidden(user, Attributes(request.method.lower(), False, path=path))
             return await self.admin.handle(request, parts[1:])
+        if user is not None and not user.is_master and path not in PUBLIC_PATHS:
+            self._authorize(user, request_attributes(request.method, path, request.query))
         if request.method == "GET":
             if path in ("/healthz", "/livez", "/readyz"):
                 # plain text, as kube-apiserver's health checks answer
@@ -231,7 +273,7 @@ class ApiServer:
             FORCE.set(_bool(request.query.get("force"))),
         )
         try:
-            response = await self._dispatch(request, route, verb)
+            response = await self._dispatch(request, route, verb, user)
             for text in warnings:
                 response.headers.add("Warning", apiwarnings.header_value(text))
             if answer_latency:
@@ -319,12 +361,16 @@ class ApiServer:
 
     # ----- dispatch ---------------------------------------------------------------
 
-    async def _dispatch(self, request: web.Request, route: Route, verb: str):
+    async def _dispatch(self, request: web.Request, route: Route, verb: str, user: User | None):
         rt, ns, name, sub = route.rt, route.namespace, route.name, route.subresource
         if rt.namespaced and ns is None and verb not in ("list", "watch", "deletecollection"):
             if not (verb == "create" and route.rt.plural == "bindings"):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
         dry_run = request.query.get("dryRun") == "All"
+        if rt.group in REVIEW_GROUPS:
+            body = await self._body(request, rt)
+            answer = reviews.review(rt, body, user or ADMIN, ns, self.authn, self.authorizer)
+            return json_response(answer, 201)
         if sub == "log":
             return await self._pod_log(request, route)
         if sub in ("exec", "attach"):
@@ -355,6 +401,8 @@ class ApiServer:
             return await self._watch(request, rt, ns)
         if verb == "create":
             body = await self._body(request, rt)
+            if rt.plural == "pods" and not rt.group:
+                check_pod_service_account(self.store, body, ns)
             created = await self.store.create(rt, body, ns, dry_run=dry_run)
             return self._object_response(created, 201)
         if verb == "update":
@@ -670,10 +718,41 @@ class ApiServer:
         )
 
     async def _token_request(self, request: web.Request, route: Route) -> web.Response:
-        self.store.get_nowait(route.rt, route.name, route.namespace)
+        """TokenRequest (pkg/registry/core/serviceaccount/storage/token.go)."""
+        account = self.store.get_nowait(route.rt, route.name, route.namespace)
         raw = await request.read()
         body = json.loads(raw or b"{}")
-        seconds = ((body.get("spec") or {}).get("expirationSeconds")) or 3600
+        spec = body.get("spec") or {}
+        seconds = spec.get("expirationSeconds") or 3600
+        if seconds < 600:
+            raise errors.invalid(
+                route.rt,
+                route.name or "",
+                [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "message": f"Invalid value: {seconds}: may not specify a duration "
+                        "less than 10 minutes",
+                        "field": "spec.expirationSeconds",
+                    }
+                ],
+                kind="TokenRequest.authentication.k8s.io",
+            )
+        pod = None
+        bound = spec.get("boundObjectRef") or {}
+        if bound.get("kind") == "Pod":
+            found = self.store.peek("pods", bound.get("name", ""), route.namespace)
+            if found is None or (bound.get("uid") and bound["uid"] != found["metadata"]["uid"]):
+                raise errors.not_found(self.store.resource("pods"), bound.get("name", ""))
+            pod = {"name": found["metadata"]["name"], "uid": found["metadata"]["uid"]}
+        token, expiry = self.issuer.mint(
+            route.namespace or "",
+            route.name or "",
+            account["metadata"]["uid"],
+            seconds,
+            audiences=spec.get("audiences") or None,
+            pod=pod,
+        )
         return json_response(
             {
                 "kind": "TokenRequest",
@@ -683,8 +762,11 @@ class ApiServer:
                     "namespace": route.namespace,
                     "creationTimestamp": None,
                 },
-                "spec": {**(body.get("spec") or {}), "expirationSeconds": seconds},
-                "status": {"token": self.token or "", "expirationTimestamp": now_rfc3339(seconds)},
+                "spec": {**spec, "expirationSeconds": seconds},
+                "status": {
+                    "token": token,
+                    "expirationTimestamp": now_rfc3339(expiry - time.time()),
+                },
             },
             201,
         )

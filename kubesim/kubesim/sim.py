@@ -29,8 +29,10 @@ from .persistence import ObjectJournal
 from .protection import StorageProtection
 from .rootca import RootCAPublisher
 from .server import ApiServer
+from .serviceaccounts import automounts, pod_token
 from .store import Store
 from .tls import make_certificates
+from .tokens import TokenIssuer, load_signing_key
 
 log = logging.getLogger("kubesim")
 
@@ -107,6 +109,7 @@ class KubeSim:
         self._runner: web.AppRunner | None = None
         self._cutter: asyncio.Task | None = None
         self.controllers = WorkloadControllers(self.store) if controllers else None
+        self.issuer = TokenIssuer()
         self.api = ApiServer(
             self.store,
             version,
@@ -115,6 +118,7 @@ class KubeSim:
             log_reader=self.read_log,
             stream_opener=self.open_stream,
             admin=AdminApi(self),
+            issuer=self.issuer,
         )
 
     # ----- lifecycle --------------------------------------------------------------
@@ -128,6 +132,8 @@ class KubeSim:
         else:
             self._tmp = tempfile.mkdtemp(prefix="kubesim-")
             self.state_dir = Path(self._tmp)
+        # ServiceAccount tokens stay valid across restarts with the same state dir
+        self.issuer.use_key(load_signing_key(self.state_dir))
         ssl_context = None
         ca_pem = None
         if self.https:
@@ -187,7 +193,8 @@ class KubeSim:
             {
                 "host": self.host,
                 "port": self.port,
-                "token": self.token,
+                "token_for": lambda pod: pod_token(self.store, self.issuer, pod),
+                "automount_for": lambda pod: automounts(self.store, pod),
                 "ca.crt": self.ca_path.read_text() if self.ca_path else "",
             },
         )

@@ -42,8 +42,20 @@ class VolumeSources:
     get_configmap: Callable[[str], Mapping | None]
     get_pvc: Callable[[str], Mapping | None]
     get_pv: Callable[[str], Mapping | None]
-    api_access: Mapping | None = None  # {"token": ..., "ca.crt": ...} for service accounts
+    # {"token_for": pod -> token, "ca.crt": ...}: how pods reach the API server
+    api_access: Mapping | None = None
     node_allocatable: Mapping[str, str] | None = None
+
+
+def pod_token(api_access: Mapping, pod: Mapping) -> str:
+    """The pod's ServiceAccount token (a fixed "token" when no issuer is given)."""
+    token_for = api_access.get("token_for")
+    if token_for is None:
+        return api_access.get("token", "")
+    try:
+        return token_for(pod)
+    except Exception as error:  # the account is gone: the kubelet's FailedMount
+        raise VolumeError(f"failed to fetch token: {error}") from None
 
 
 def _write(path: str, content: bytes, mode: int) -> None:
@@ -134,7 +146,7 @@ def volume_files(pod: Mapping, volume: Mapping, sources: VolumeSources):
             elif "downwardAPI" in src:
                 files += _downward_files(pod, src["downwardAPI"].get("items"), sources)
             elif "serviceAccountToken" in src:
-                token = (sources.api_access or {}).get("token", "")
+                token = pod_token(sources.api_access or {}, pod)
                 files.append(
                     (src["serviceAccountToken"].get("path", "token"), token.encode(), None)
                 )
@@ -226,7 +238,10 @@ def container_mounts(
             if not os.path.exists(source):
                 os.makedirs(source, exist_ok=True)
         mounts.append(Mount(source, mount["mountPath"], bool(mount.get("readOnly"))))
-    automount = (pod.get("spec") or {}).get("automountServiceAccountToken", True)
+    automount = (pod.get("spec") or {}).get("automountServiceAccountToken")
+    if automount is None and api_access:
+        # unset on the pod: the ServiceAccount's own setting decides (default true)
+        automount = api_access.get("automount_for", lambda _pod: True)(pod)
     if (
         api_access
         and automount
@@ -236,7 +251,7 @@ def container_mounts(
         # what the ServiceAccount admission plugin's projected volume would give
         directory = os.path.join(pod_dir, "volumes", "kube-api-access")
         namespace = pod["metadata"].get("namespace", "")
-        _write(os.path.join(directory, "token"), api_access.get("token", "").encode(), 0o644)
+        _write(os.path.join(directory, "token"), pod_token(api_access, pod).encode(), 0o644)
         _write(os.path.join(directory, "ca.crt"), api_access.get("ca.crt", "").encode(), 0o644)
         _write(os.path.join(directory, "namespace"), namespace.encode(), 0o644)
         mounts.append(Mount(directory, SERVICE_ACCOUNT_DIR, True))

@@ -132,7 +132,8 @@ async def test_in_cluster_config_from_a_process_pod(kubesim_factory):
     sim = await kubesim_factory(nodes=1, runtime="process", https=True)
     if sim.nodes.runtime.mode != "namespace":
         pytest.skip("the service account directory is only at its real path with mounts")
-    # KubeSim hands its address, token and CA to the nodes (api_access)
+    # KubeSim hands its address, CA and a token of the pod's own ServiceAccount to the
+    # nodes (api_access); the account may list pods because a Role says so
     script = (
         "import asyncio\n"
         "from kubernetes_asyncio import client, config\n"
@@ -145,9 +146,26 @@ async def test_in_cluster_config_from_a_process_pod(kubesim_factory):
     )
     async with await api_for(sim) as api:
         core = client.CoreV1Api(api)
+        await core.create_namespaced_service_account(NS, {"metadata": {"name": "lister"}})
+        rbac = client.RbacAuthorizationV1Api(api)
+        rule = {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}
+        await rbac.create_namespaced_role(NS, {"metadata": {"name": "lister"}, "rules": [rule]})
+        await rbac.create_namespaced_role_binding(
+            NS,
+            {
+                "metadata": {"name": "lister"},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "Role",
+                    "name": "lister",
+                },
+                "subjects": [{"kind": "ServiceAccount", "name": "lister", "namespace": NS}],
+            },
+        )
         body = {
             "metadata": {"name": "incluster"},
             "spec": {
+                "serviceAccountName": "lister",
                 "restartPolicy": "Never",
                 "containers": [
                     {"name": "c", "image": "python:3.11", "command": [PY, "-c", script]}

@@ -331,11 +331,16 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         return await self._read_pvc(self.pvc_name) is not None
 
     async def _read_pvc(self, name: str) -> dict | None:
+        return await self._read("persistentvolumeclaims", name, "PVC")
+
+    async def _read(self, resource: str, name: str, what: str) -> dict | None:
+        """One object as the API server has it now, None if there is none
+        (only on rare paths: the caches may not have seen it yet)."""
         try:
             return await self._call(
-                f"read PVC {name}",
+                f"read {what} {self.namespace}/{name}",
                 "GET",
-                self._path("persistentvolumeclaims", self.namespace, name),
+                self._path(resource, self.namespace, name),
             )
         except ApiException as error:
             if error.status == 404:
@@ -382,7 +387,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
                 pod = await self._call(f"create pod {self._pod_key}", "POST", path, body=manifest)
             except ApiException as error:
                 if error.status == 409:
-                    existing = await self._read_pod()
+                    existing = await self._read("pods", self.pod_name, "pod")
                     if existing is not None and podstatus.made_from(existing, manifest):
                         # an earlier attempt of this very create succeeded but
                         # its answer was lost (a timeout under load): keep that
@@ -409,22 +414,6 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self._pod_uid = pod["metadata"]["uid"]
         self.log.info("Created pod %s (uid %s)", self._pod_key, self._pod_uid)
         return pod
-
-    async def _read_pod(self) -> dict | None:
-        """The pod as the API server has it now (only on the rare 409 path:
-        the cache may not have seen a pod created a moment ago). Spelt out
-        like _pvc_exists rather than shared: the chart's RBAC test reads each
-        call's verb and resource from these call sites."""
-        try:
-            return await self._call(
-                f"read pod {self._pod_key}",
-                "GET",
-                self._path("pods", self.namespace, self.pod_name),
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
 
     async def _create_owned_objects(self, pod: dict) -> None:
         """Internal-SSL Secret and the Service, owned by the pod so they go with it."""

@@ -1,13 +1,14 @@
 """The rendered objects fit together: selectors find pods, policies let the
 system's own traffic through, references point at objects that exist,
-RBAC covers the spawner's API calls, names fit Kubernetes' limits."""
+names fit Kubernetes' limits (what RBAC grants is tested by behaviour in
+tests/rbac/)."""
 
 import base64
 import re
 
 import pytest
 import yaml
-from chart_helpers import ROOT, all_containers, pod_spec, render, values_key, workloads
+from chart_helpers import all_containers, pod_spec, render, values_key, workloads
 
 CONFIGS = [
     "default",
@@ -208,40 +209,6 @@ def test_role_bindings_name_existing_roles_and_service_accounts(rendered):
         rendered.find(binding["roleRef"]["kind"], binding["roleRef"]["name"])
         for subject in binding["subjects"]:
             rendered.find("ServiceAccount", subject["name"])
-
-
-def spawner_api_calls() -> set[tuple[str, str]]:
-    """(verb, resource) of each Kubernetes API call in the spawner's source."""
-    verbs = {"POST": "create", "DELETE": "delete", "PATCH": "patch", "PUT": "update"}
-    calls = set()
-    for path in (ROOT / "spawner/kubespawner").glob("*.py"):
-        text = path.read_text()
-        paths = dict(re.findall(r'(\w+) = self\._path\(\s*("[a-z]+"[^)]*)\)', text))
-        pattern = r'"(GET|POST|DELETE|PATCH|PUT)",\s*(?:self\._path\(\s*("[a-z]+"[^)]*)\)|(\w+)\b)'
-        for method, literal, variable in re.findall(pattern, text):
-            args = literal or paths.get(variable)
-            if not args:
-                continue
-            resource = args.split(",")[0].strip('"')
-            named = args.count(",") >= 2
-            calls.add((verbs.get(method, "get" if named else "list"), resource))
-        for resource in re.findall(r'^\s+resource = "([a-z]+)"', text, re.M):
-            calls |= {("list", resource), ("watch", resource)}
-    # Resources chosen at run time (internal SSL secret, service).
-    calls |= {(v, r) for v in ("create", "delete") for r in ("secrets", "services")}
-    # Namespaces are only created with user namespaces, which the chart does not enable.
-    return {c for c in calls if c[1] != "namespaces"}
-
-
-def test_hub_role_grants_exactly_the_spawners_api_calls():
-    calls = spawner_api_calls()
-    assert ("create", "pods") in calls and ("watch", "events") in calls
-    role = render().find("Role", "hub")
-    granted = {(v, r) for rule in role["rules"] for v in rule["verbs"] for r in rule["resources"]}
-    assert calls - granted == set(), (
-        "the spawner needs these; add them to chart/templates/hub/rbac.yaml"
-    )
-    assert granted - calls == set(), "the spawner no longer makes these calls; remove them"
 
 
 def test_names_fit_kubernetes_limits_under_a_long_release_name():

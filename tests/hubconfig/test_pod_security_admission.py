@@ -77,6 +77,13 @@ async def test_restricted_namespace_admits_every_chart_and_user_pod(kubesim_fact
         "hub", "proxy", "user-scheduler", "user-placeholder", "continuous-image-puller",
         "hook-image-puller", "hook-image-awaiter"}  # fmt: skip
     for d in templates:
+        account = d["spec"]["template"]["spec"].get("serviceAccountName")
+        if account and sim.get("serviceaccounts", account, NAMESPACE) is None:
+            # the hook's own ServiceAccount (helm ran with the hook off): a pod
+            # naming a missing account is refused by ServiceAccount admission
+            path = f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts"
+            status, body = await raw_request(sim, "POST", path, {"metadata": {"name": account}})
+            assert status == 201, body
         status, body = await create_pod(
             sim, f"check-{d['metadata']['name']}", d["spec"]["template"]["spec"]
         )
