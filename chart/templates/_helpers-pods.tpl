@@ -44,7 +44,8 @@ imagePullSecrets:
 {{- else }}
 {{- range $name, $value := . }}
 {{- if kindIs "map" $value }}
-- {{ merge (dict "name" $name) $value | toJson }}
+{{- /* an entry's own `name` wins over its key, as in z2jh */}}
+- {{ merge (deepCopy $value) (dict "name" $name) | toJson }}
 {{- else }}
 - name: {{ $name | quote }}
   value: {{ toString $value | quote }}

@@ -5,6 +5,7 @@ The key paths come from z2jh's own `values.schema.yaml` and `values.yaml`
 in the anchor (test data, read only)."""
 
 import json
+import re
 
 import jsonschema
 import yaml
@@ -14,6 +15,7 @@ Z2JH = ROOT.parent / "shared/anchors/zero-to-jupyterhub-k8s-4.4.0/jupyterhub"
 Z2JH_SCHEMA = yaml.safe_load((Z2JH / "values.schema.yaml").read_text())
 Z2JH_DEFAULTS = yaml.safe_load((Z2JH / "values.yaml").read_text())
 OURS = json.loads((CHART / "values.schema.json").read_text())
+
 
 def schema_paths(node: dict, path=()):
     for key, child in (node.get("properties") or {}).items():
@@ -36,10 +38,19 @@ def our_subschema(path: tuple):
         if key in (node.get("properties") or {}):
             node = node["properties"][key]
             continue
+        # JSON Schema: a key no `properties` names may match a patternProperties regex
+        patterns = [
+            v for rx, v in (node.get("patternProperties") or {}).items() if re.search(rx, key)
+        ]
+        if patterns:
+            node = patterns[0]
+            continue
         extra = node.get("additionalProperties", True)
         if extra is False:
             return None
-        return extra if isinstance(extra, dict) else {}
+        if not isinstance(extra, dict):
+            return {}
+        node = extra
     return node
 
 
