@@ -6,8 +6,6 @@ from pathlib import Path
 from .kubeapi import KubeClient
 from .procs import ManagedProcess
 
-IMAGE_RULES = Path(__file__).with_name("images.yaml")
-
 
 def kubesim_process(
     kubeconfig: Path,
@@ -15,6 +13,7 @@ def kubesim_process(
     log: Path,
     env: dict[str, str],
     pid_dir: Path,
+    image_rules: Path,
     runtime: str = "process",
     nodes: int = 1,
     extra_args: tuple[str, ...] = (),
@@ -37,9 +36,11 @@ def kubesim_process(
         "--https",
         "--log-level",
         "INFO",
-        # our images' ENTRYPOINT/CMD/ENV/WORKDIR, which the process runtime needs
+        # Deployments, ReplicaSets, StatefulSets and Jobs run their pods, as helm expects
+        "--controllers",
+        # what our images hold (ENTRYPOINT/CMD/ENV/WORKDIR, files): see images.yaml
         "--image-rules",
-        str(IMAGE_RULES),
+        str(image_rules),
         *extra_args,
     ]
     return ManagedProcess("kubesim", argv, env, log, pid_dir=pid_dir)

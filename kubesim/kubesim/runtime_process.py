@@ -26,6 +26,17 @@ Volumes, two modes, chosen once at start:
   materialised directory. Enough for programs that take their paths from
   configuration; readOnly is not enforced and runAsUser needs root.
 
+Image files (`ImageRule.files`, {path in the image: host path}): the image's
+own files, copied afresh into the pod's folder at every container start (a
+container starts from its image, not from its last run's changes), then
+bind-mounted at their path before the volumes (read-only with
+`readOnlyRootFilesystem`); in "rewrite" mode their paths are rewritten like
+mountPaths. Volumes mounted inside such a path get their mount point in the copy.
+
+Node.js processes get the same wildcard-bind rule as Python ones through
+`NODE_OPTIONS=--require` (a `listen()` on "", "0.0.0.0" or "::" listens on
+the pod IP).
+
 Output: stdout and stderr go to a log file in the CRI format the real kubelet
 writes ("<RFC3339Nano> stdout F <line>"); `logs.read_log` reads it back.
 """
@@ -33,6 +44,7 @@ writes ("<RFC3339Nano> stdout F <line>"); `logs.read_log` reads it back.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -85,6 +97,35 @@ _socket.socket.bind = _pod_bind
 """
 
 
+# The same for Node.js (NODE_OPTIONS=--require): net.Server.listen() on a
+# wildcard host (or none) listens on the pod IP.
+_NODE_BIND_SHIM = """\
+const net = require("net");
+const POD_IP = {pod_ip_json};
+const WILDCARD = new Set(["", "0.0.0.0", "::", "::0"]);
+const listen = net.Server.prototype.listen;
+function isPort(value) {{
+  return typeof value === "number" || (typeof value === "string" && /^\\d+$/.test(value));
+}}
+net.Server.prototype.listen = function (...args) {{
+  const first = args[0];
+  if (isPort(first)) {{
+    const host = args[1];
+    if (typeof host === "string") {{
+      if (WILDCARD.has(host)) args[1] = POD_IP;
+    }} else if (host === undefined || host === null) {{
+      args[1] = POD_IP;
+    }} else {{
+      args.splice(1, 0, POD_IP);  // listen(port, backlog | callback)
+    }}
+  }} else if (first && typeof first === "object" && first.port !== undefined && !first.path) {{
+    if (first.host === undefined || WILDCARD.has(first.host)) args[0] = {{ ...first, host: POD_IP }};
+  }}
+  return listen.apply(this, args);
+}};
+"""
+
+
 SHIM_MOUNT = "/run/kubesim-net"
 HOME_MOUNT = "/run/kubesim-home"  # HOME of a runAsUser process whose image gives none
 
@@ -93,7 +134,74 @@ def write_bind_shim(directory: str, pod_ip: str) -> str:
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "sitecustomize.py"), "w") as handle:
         handle.write(_BIND_SHIM.format(pod_ip=pod_ip))
+    with open(os.path.join(directory, "bind.js"), "w") as handle:
+        handle.write(_NODE_BIND_SHIM.format(pod_ip_json=json.dumps(pod_ip)))
     return directory
+
+
+def copy_image_files(launch: ContainerLaunch) -> list[Mount]:
+    """A fresh copy of the image's own files (the rule's `files`), as mounts."""
+    rule = launch.rule
+    if not rule or not rule.files:
+        return []
+    base = os.path.join(launch.pod_dir or "/tmp", "image-files", launch.container["name"])
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(base, exist_ok=True)
+    context = launch.container.get("securityContext") or {}
+    read_only = bool(context.get("readOnlyRootFilesystem"))
+    mounts = []
+    for index, (target, source) in enumerate(sorted(rule.files.items())):
+        copy = os.path.join(base, str(index))
+        if os.path.isdir(source):
+            shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        elif os.path.isfile(source):
+            shutil.copy2(source, copy)
+        else:
+            image = launch.container.get("image")
+            raise CreateContainerError(
+                f'kubesim process runtime: image rule for "{image}" gives files {target}: '
+                f"{source}, which does not exist on this machine; fix the rule's files"
+            )
+        mounts.append(Mount(copy, target, read_only))
+    return mounts
+
+
+def _inside(path: str, directory: str) -> bool:
+    return path.rstrip("/").startswith(directory.rstrip("/") + "/")
+
+
+def mount_order(mounts: list[Mount]) -> list[Mount]:
+    """Mounts whose target would hide another mount's source go last (e.g. an
+    emptyDir at /tmp while the state folder is under /tmp): a bind mount keeps
+    its source once made. Not when another mount goes inside that target."""
+
+    def hides(mount):
+        others = [o for o in mounts if o is not mount]
+        return any(_inside(o.source, mount.target) for o in others) and not any(
+            _inside(o.target, mount.target) for o in others
+        )
+
+    late = [m for m in mounts if hides(m)]
+    return [m for m in mounts if m not in late] + late
+
+
+def make_mountpoints_in_copies(image_mounts: list[Mount], volume_mounts: list[Mount]) -> set:
+    """Mount points of volumes inside an image-files path are made in its copy
+    (the real mount point is read-only there). Returns those volumes' targets."""
+    handled = set()
+    for volume in volume_mounts:
+        for image in image_mounts:
+            if not _inside(volume.target, image.target) or not os.path.isdir(image.source):
+                continue
+            relative = os.path.relpath(volume.target.rstrip("/"), image.target.rstrip("/"))
+            point = os.path.join(image.source, relative)
+            if os.path.isdir(volume.source):
+                os.makedirs(point, exist_ok=True)
+            elif not os.path.exists(point):
+                os.makedirs(os.path.dirname(point), exist_ok=True)
+                open(point, "a").close()
+            handled.add(volume.target)
+    return handled
 
 
 def namespaces_available() -> bool:
@@ -302,7 +410,8 @@ class ProcessRuntime:
         """argv, env, extra subprocess options and the open log file (blocking I/O)."""
         argv = [_rewrite_ip(a, launch.pod_ip) for a in resolve_argv(launch)]
         env = {k: _rewrite_ip(v, launch.pod_ip) for k, v in self._base_env(launch).items()}
-        mounts = list(launch.mounts)
+        image_mounts = sorted(copy_image_files(launch), key=lambda m: len(m.target))
+        mounts = image_mounts + list(launch.mounts)
         if launch.pod_dir and launch.pod_ip and not launch.pod["spec"].get("hostNetwork"):
             shim = write_bind_shim(os.path.join(launch.pod_dir, "kubesim-net"), launch.pod_ip)
             if self.mode == "namespace":
@@ -310,6 +419,8 @@ class ProcessRuntime:
                 mounts.append(Mount(shim, SHIM_MOUNT, True))
                 shim = SHIM_MOUNT
             env["PYTHONPATH"] = ":".join(p for p in (shim, env.get("PYTHONPATH")) if p)
+            require = f"--require {shim}/bind.js"
+            env["NODE_OPTIONS"] = " ".join(p for p in (require, env.get("NODE_OPTIONS")) if p)
         own_home = os.path.join(launch.pod_dir or "/tmp", "home")
         if self.mode == "namespace" and env.get("HOME") == own_home:
             mounts.append(Mount(own_home, HOME_MOUNT, False))
@@ -317,7 +428,7 @@ class ProcessRuntime:
         rule = launch.rule
         workdir = launch.container.get("workingDir") or (rule.working_dir if rule else None) or "/"
         if self.mode == "rewrite":
-            rewrite = _path_rewriter(launch.mounts)
+            rewrite = _path_rewriter(image_mounts + list(launch.mounts))
             argv = [rewrite(a) for a in argv]
             env = {k: rewrite(v) for k, v in env.items()}
             workdir = rewrite(workdir)
@@ -330,8 +441,11 @@ class ProcessRuntime:
                 "extra_groups": launch.supplemental_groups or None,
             }
         else:
+            in_copies = make_mountpoints_in_copies(image_mounts, list(launch.mounts))
             for mount in mounts:
-                self._ensure_mountpoint(mount)
+                if mount.target not in in_copies:
+                    self._ensure_mountpoint(mount)
+            mounts = mount_order(mounts)
             mount_args = [str(len(mounts))]
             for mount in mounts:
                 mount_args += [mount.source, mount.target, "ro" if mount.read_only else "rw"]
