@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from localdeploy.addresses import free_port
+from localdeploy.ports import free_port
 from localdeploy.deployment import LocalDeployment, Options, purge
 from localdeploy.progress import Progress
 

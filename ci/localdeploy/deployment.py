@@ -43,6 +43,17 @@ class Options:
     hub_venv: Path = VENV  # the hub image's virtualenv (see images.yaml)
 
 
+# Container states a pod stays in when it cannot run (kubelet reasons).
+FAILING = {
+    "CrashLoopBackOff",
+    "CreateContainerError",
+    "CreateContainerConfigError",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "RunContainerError",
+}
+
+
 def _http_ok(url: str) -> bool:
     with urllib.request.urlopen(url, timeout=5) as resp:
         return resp.status == 200
@@ -89,7 +100,7 @@ class LocalDeployment:
 
     def hub_pod(self) -> dict:
         """The hub's current pod (the Deployment's newest ready one)."""
-        pods = self.client.list("v1", "Pod", self.namespace, label_selector="component=hub")
+        pods = self.pods_of("hub")
         ready = [p for p in pods if _ready(p)]
         if not ready:
             raise ComponentFailed(f"no ready hub pod; hub log:\n{self.pod_log('hub')}")
@@ -100,29 +111,32 @@ class LocalDeployment:
         """The hub itself, not through the proxy: its pod's address."""
         return f"http://{self.hub_pod()['status']['podIP']}:8081{self.base_url}"
 
-    def pid_of(self, component: str) -> int:
-        """The local process of a chart pod's container (component label)."""
-        pods = self.client.list(
-            "v1", "Pod", self.namespace, label_selector=f"component={component}"
-        )
+    def pods_of(self, short: str) -> list[dict]:
+        """Pods of a rendered Deployment (short name: hub, proxy, ...)."""
+        deployment = render.find(self.objects, "Deployment", self.names.get(short, short))
+        if deployment is None:
+            raise ComponentFailed(f"the chart rendered no Deployment {short!r}")
+        labels = deployment["spec"]["selector"].get("matchLabels") or {}
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        return self.client.list("v1", "Pod", self.namespace, label_selector=selector)
+
+    def pid_of(self, short: str) -> int:
+        """The local process of a chart Deployment's newest pod's container."""
+        pods = self.pods_of(short)
         for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True):
             pids = container_pids(self.kubesim.pid, pod["metadata"]["name"])
             if pids:
                 return pids[0]
-        raise ComponentFailed(f"no process of a {component} pod runs")
+        raise ComponentFailed(f"no process of a {short} pod runs")
 
-    def pod_log(self, component: str) -> str:
+    def pod_log(self, short: str) -> str:
         """The last lines `kubectl logs` shows of a chart pod (for errors)."""
         try:
-            pods = self.client.list(
-                "v1", "Pod", self.namespace, label_selector=f"component={component}"
-            )
+            pods = self.pods_of(short)
             if not pods:
                 return "(no pod)"
-            meta = pods[-1]["metadata"]
-            path = f"/api/v1/namespaces/{self.namespace}/pods/{meta['name']}/log?tailLines=30"
-            return self.client.request_text("GET", path)
-        except (ApiError, OSError) as err:
+            return self.pod_log_of(pods[-1]["metadata"]["name"], previous=False)
+        except (ApiError, OSError, ComponentFailed) as err:
             return f"(no log: {err})"
 
     # --- the steps -----------------------------------------------------------
@@ -244,25 +258,67 @@ class LocalDeployment:
         return env
 
     def helm(self, *args: str, what: str = "helm", timeout: float | None = None) -> str:
-        """Run helm against this deployment's kubesim; its output goes to helm.log."""
+        """Run helm against this deployment's kubesim; its output goes to
+        helm.log. A chart pod that keeps failing (what `kubectl get pods`
+        would show a user) stops it early, with that pod's log, rather than
+        after helm's whole --wait timeout."""
         argv = [str(render.HELM), *args]
-        with open(self.layout.log("helm"), "a") as log:
-            log.write(f"\n=== {time.strftime('%H:%M:%S')} {' '.join(argv)}\n")
-        proc = subprocess.run(
-            argv,
-            env=self._env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout or self.options.timeout + 60,
-        )
-        with open(self.layout.log("helm"), "a") as log:
-            log.write(proc.stdout + proc.stderr)
-        if proc.returncode != 0:
+        log_path = self.layout.log("helm")
+        out_path = self.layout.logs / "helm.out"
+        with open(out_path, "w") as out:
+            proc = subprocess.Popen(
+                argv, env=self._env(), stdout=out, stderr=subprocess.STDOUT, text=True
+            )
+        deadline = time.monotonic() + (timeout or self.options.timeout + 60)
+        failing = None
+        try:
+            while proc.poll() is None and not failing and time.monotonic() < deadline:
+                time.sleep(0.5)
+                failing = self.failing_pod()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        output = out_path.read_text()
+        with open(log_path, "a") as log:
+            log.write(f"\n=== {time.strftime('%H:%M:%S')} {' '.join(argv)}\n{output}")
+        if failing:
+            pod = failing.split()[1]
             raise ComponentFailed(
-                f"{what} failed (exit {proc.returncode}):\n{proc.stderr.strip()}\n"
+                f"{what} stopped: {failing}; last lines of its log:\n{self.pod_log_of(pod)}"
+            )
+        if proc.returncode != 0:
+            reason = "no answer in time" if proc.returncode < 0 else f"exit {proc.returncode}"
+            raise ComponentFailed(
+                f"{what} failed ({reason}):\n{output.strip()[-3000:]}\n"
                 f"hub pod's log:\n{self.pod_log('hub')}"
             )
-        return proc.stdout
+        return output
+
+    def failing_pod(self) -> str | None:
+        """'pod NAME is REASON' for a chart pod whose container keeps failing
+        (chart pods have an owner: a ReplicaSet, StatefulSet, Job, DaemonSet;
+        users' servers have none and may fail on their own)."""
+        try:
+            pods = self.client.list("v1", "Pod", self.namespace)
+        except (ApiError, OSError):
+            return None
+        for pod in pods:
+            if not pod["metadata"].get("ownerReferences"):
+                continue
+            for status in (pod.get("status") or {}).get("containerStatuses") or []:
+                waiting = (status.get("state") or {}).get("waiting") or {}
+                if waiting.get("reason") in FAILING:
+                    message = f": {waiting['message']}" if waiting.get("message") else ""
+                    return f"pod {pod['metadata']['name']} is {waiting['reason']}{message}"
+        return None
+
+    def pod_log_of(self, pod: str, previous: bool = True) -> str:
+        base = f"/api/v1/namespaces/{self.namespace}/pods/{pod}/log?tailLines=30"
+        try:
+            return self.client.request_text("GET", base + ("&previous=true" if previous else ""))
+        except (ApiError, OSError) as err:
+            return f"(no log: {err})"
 
     def install(self, values: tuple[Path, ...] | None = None) -> None:
         """`helm upgrade --install` (the first time an install, then an upgrade)."""
