@@ -7,7 +7,8 @@ capabilities only at that exec), every later one fails: the hub could not
 start its idle culler with sys.executable. So pods get a virtualenv on the
 system's own interpreter of the same Python version, whose site-packages
 load .venv's (editable installs included), and whose console scripts are
-.venv's with their first line pointing at it."""
+.venv's with their first line pointing at it; its etc/ and share/ (Jupyter's
+config and data, e.g. which server extensions are on) are .venv's."""
 
 import hashlib
 import os
@@ -65,6 +66,9 @@ def _make_view(python: Path, source: Path, building: Path, dest: Path) -> None:
     """The view, built in `building`, to be renamed to `dest`."""
     subprocess.run([str(python), "-m", "venv", "--without-pip", str(building)], check=True)
     # the venv's own paths name `building`; only pyvenv.cfg and scripts hold them
+    for data in ("etc", "share"):  # jupyter's config and data paths follow sys.prefix
+        if (source / data).exists():
+            os.symlink(source / data, building / data)
     (site_packages(building) / "zz-pod-venv.pth").write_text(
         f"import site; site.addsitedir({str(site_packages(source))!r})\n"
     )

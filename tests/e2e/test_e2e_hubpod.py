@@ -51,7 +51,7 @@ def service_ip(deployment, short: str) -> str:
 def test_kubectl_shows_the_chart_pods_running_with_events_and_logs(deployment):
     pods = json.loads(kubectl(deployment, "get", "pods", "-o", "json"))["items"]
     phases = {p["metadata"]["name"]: p["status"]["phase"] for p in pods}
-    for short in ("hub", "proxy", "user-scheduler"):
+    for short in ("hub", "proxy", "user-scheduler-deploy"):
         mine = [n for n in phases if n.startswith(deployment.names[short] + "-")]
         assert mine and all(phases[n] == "Running" for n in mine), (short, phases)
     table = kubectl(deployment, "get", "deploy")
