@@ -34,7 +34,7 @@ class Options:
     state_dir: Path = DEFAULT_STATE
     port: int = 8080
     values: tuple[Path, ...] = ()  # after dev-config.yaml, later ones win
-    runtime: str = "process"  # kubesim runtime
+    runtime: str = "process"  # "pause": users' pods without processes (see _paused_images)
     nodes: int = 1
     kubesim_args: tuple[str, ...] = ()
     timeout: float = 300
@@ -180,10 +180,11 @@ class LocalDeployment:
             self.layout.image_rules,
             hub_venv=pod_venv(self.options.hub_venv, POD_VENVS),
             pod_venv=pod_venv(VENV, POD_VENVS),
+            paused=self._paused_images(),
         )
         say(
             "kubesim",
-            f"starting (controllers, {self.options.runtime} runtime, image rules {rules}, "
+            f"starting (controllers, process runtime{self._runtime_note()}, image rules {rules}, "
             f"state in {self.layout.kubesim_state})",
         )
         scheduler = components.user_scheduler_name(self.values, self.names)
@@ -195,7 +196,6 @@ class LocalDeployment:
             self._env(),
             self.layout.pids,
             rules,
-            runtime=self.options.runtime,
             nodes=self.options.nodes,
             extra_args=extra + tuple(self.options.kubesim_args),
         )
@@ -207,6 +207,18 @@ class LocalDeployment:
                 f"stand-in: kubesim's scheduler serves {scheduler!r} (the user-scheduler's "
                 "kube-scheduler pods run a stand-in that only answers health checks)",
             )
+
+    def _paused_images(self) -> tuple[str, ...]:
+        """With runtime "pause", users' pods run without processes (benchmarks):
+        the singleuser image gets kubesim's `pause` rule; chart pods still run."""
+        if self.options.runtime != "pause":
+            return ()
+        image = self.values.get("singleuser", {}).get("image", {})
+        return (f"{image['name']}:{image['tag']}",)
+
+    def _runtime_note(self) -> str:
+        paused = self._paused_images()
+        return f"; no processes for {', '.join(paused)}" if paused else ""
 
     def _start_balancer(self) -> None:
         """The stand-in for the cloud's load balancer of proxy-public."""

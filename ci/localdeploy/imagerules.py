@@ -6,6 +6,8 @@ run them (podvenv.py)."""
 from pathlib import Path
 from string import Template
 
+import yaml
+
 from .paths import IMAGE_RULES, REPO, VENV
 
 
@@ -18,8 +20,14 @@ def image_rules_text(
 
 
 def write_image_rules(
-    dest: Path, hub_venv: Path = VENV, pod_venv: Path = VENV, template: Path = IMAGE_RULES
+    dest: Path,
+    hub_venv: Path = VENV,
+    pod_venv: Path = VENV,
+    template: Path = IMAGE_RULES,
+    paused: tuple[str, ...] = (),
 ) -> Path:
+    """The rules file; images in `paused` run without a process (kubesim's
+    `pause` rule: users' pods in benchmarks)."""
     if not (Path(hub_venv) / "bin" / "jupyterhub").exists():
         raise ValueError(
             f"--hub-venv {hub_venv}: there is no bin/jupyterhub in it; give a virtualenv "
@@ -27,5 +35,6 @@ def write_image_rules(
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     text = image_rules_text(template.read_text(), hub_venv=hub_venv, pod_venv=pod_venv)
-    dest.write_text(text)
+    pauses = [{"image": image, "pause": True} for image in paused]
+    dest.write_text((yaml.safe_dump(pauses) if pauses else "") + text)
     return dest

@@ -14,7 +14,6 @@ def kubesim_process(
     env: dict[str, str],
     pid_dir: Path,
     image_rules: Path,
-    runtime: str = "process",
     nodes: int = 1,
     extra_args: tuple[str, ...] = (),
 ) -> ManagedProcess:
@@ -29,7 +28,7 @@ def kubesim_process(
         "--nodes",
         str(nodes),
         "--runtime",
-        runtime,
+        "process",
         "--state-dir",
         str(state_dir),
         # in-cluster clients only speak HTTPS with a CA file and a token

@@ -26,6 +26,8 @@ the container's image applies:
      "working_dir": "/srv",                   # the image's WORKDIR (process runtime)
      "files": {"/usr/local/etc/app": "/src/app"},  # the image's own files (process runtime):
                                               # a copy of each host path at that path
+     "pause": True,                           # process runtime: no process for this
+                                              # image, it runs as in the pause runtime
      "exit_code": 1, "run_seconds": 0.5}      # pause runtime: the container exits
 """
 
@@ -76,6 +78,7 @@ _RULE_KEYS = {
     "env",
     "working_dir",
     "files",
+    "pause",
     "exit_code",
     "run_seconds",
 }
@@ -91,6 +94,7 @@ class ImageRule:
     env: dict[str, str] = field(default_factory=dict)
     working_dir: str | None = None
     files: dict[str, str] = field(default_factory=dict)
+    pause: bool = False
     exit_code: int | None = None
     run_seconds: float | None = None
 

@@ -37,6 +37,9 @@ Node.js processes get the same wildcard-bind rule as Python ones through
 `NODE_OPTIONS=--require` (a `listen()` on "", "0.0.0.0" or "::" listens on
 the pod IP).
 
+Images whose rule says `pause` get no process: their containers run as in
+the pause runtime (benchmarks: many users' pods beside a hub that runs).
+
 Output: stdout and stderr go to a log file in the CRI format the real kubelet
 writes ("<RFC3339Nano> stdout F <line>"); `logs.read_log` reads it back.
 """
@@ -53,7 +56,9 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+from .nodeconfig import Delays
 from .runtime import ContainerLaunch, CreateContainerError, Mount, new_container_id
+from .runtime_pause import PauseHandle, pause_handle
 
 _MOUNT_SCRIPT = r"""
 set -e
@@ -345,12 +350,13 @@ class ProcessHandle:
 class ProcessRuntime:
     name = "process"
 
-    def __init__(self, mode: str = "auto"):
+    def __init__(self, mode: str = "auto", delays=None):
         if mode == "auto":
             mode = "namespace" if namespaces_available() else "rewrite"
         if mode not in ("namespace", "rewrite"):
             raise ValueError(f"process runtime mount mode {mode!r}: use 'namespace' or 'rewrite'")
         self.mode = mode
+        self.delays = delays if delays is not None else Delays()
         self.handles: set[ProcessHandle] = set()
         self._created_paths: list[str] = []
         self._launches: dict[ProcessHandle, ContainerLaunch] = {}
@@ -404,7 +410,8 @@ class ProcessRuntime:
         """Raise CreateContainerError before "Created" when there is nothing to run,
         or when running it would change this machine itself."""
         refuse_host_network_admin(launch.container)
-        resolve_argv(launch)
+        if not (launch.rule and launch.rule.pause):
+            resolve_argv(launch)
 
     def _prepare(self, launch: ContainerLaunch):
         """argv, env, extra subprocess options and the open log file (blocking I/O)."""
@@ -482,7 +489,9 @@ class ProcessRuntime:
         log_file = open(launch.log_path, "ab")
         return full_argv, argv, env, extra, log_file
 
-    async def start(self, launch: ContainerLaunch) -> ProcessHandle:
+    async def start(self, launch: ContainerLaunch):
+        if launch.rule and launch.rule.pause:
+            return pause_handle(launch, self.delays)
         try:
             full_argv, argv, env, extra, log_file = await asyncio.to_thread(self._prepare, launch)
         except OSError as error:  # e.g. a mount point or working dir that cannot be made
@@ -525,6 +534,8 @@ class ProcessRuntime:
 
     async def exec_probe(self, launch: ContainerLaunch, handle, command, timeout: float) -> bool:
         """An exec probe: the command inside the container's mount namespace."""
+        if isinstance(handle, PauseHandle):
+            return True  # nothing runs, so there is nothing to fail
         if getattr(handle, "exited", True):
             return False
         argv = list(command)
