@@ -44,6 +44,18 @@ scheduling.podPriority.enabled is false: the placeholders have the same
 priority as users' pods, so users cannot evict them and the headroom they
 hold is lost. Set scheduling.podPriority.enabled: true.
 {{- end }}
+{{- $us := $V.scheduling.userScheduler }}
+{{- if and $us.enabled (kindIs "invalid" $us.image.tag) }}
+{{- $chosen := include "jupyterhub.kubeSchedulerChoice" . | fromJson }}
+{{- if or (gt (int $chosen.skew) 1) (lt (int $chosen.skew) 0) }}
+
+WARNING: this cluster runs Kubernetes {{ .Capabilities.KubeVersion.Version }}, but the newest
+kube-scheduler this chart knows for the user-scheduler is {{ $chosen.tag }}, outside
+Kubernetes' version skew policy (at most one minor version older). Set
+scheduling.userScheduler.image.tag to a kube-scheduler release matching the
+cluster, or upgrade the chart.
+{{- end }}
+{{- end }}
 {{- with include "jupyterhub.legacyWarnings" . }}
 
 WARNING: this configuration uses keys of older versions of the chart. They

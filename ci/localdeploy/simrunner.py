@@ -35,8 +35,6 @@ def kubesim_process(
         "--https",
         "--log-level",
         "INFO",
-        # Deployments, ReplicaSets, StatefulSets and Jobs run their pods, as helm expects
-        "--controllers",
         # what our images hold (ENTRYPOINT/CMD/ENV/WORKDIR, files): see images.yaml
         "--image-rules",
         str(image_rules),

@@ -158,9 +158,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--controllers",
-        action="store_true",
-        help="run workload controllers: Deployments, ReplicaSets, StatefulSets and Jobs "
-        "create pods (off by default)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the workload controllers: Deployments, ReplicaSets, StatefulSets, "
+        "DaemonSets and Jobs create pods (on by default; --no-controllers stores them only)",
     )
     parser.add_argument(
         "--log-level",

@@ -1,26 +1,31 @@
-"""Workload controllers (opt-in): Deployments, ReplicaSets, StatefulSets and Jobs make pods.
+"""Workload controllers: Deployments, ReplicaSets, StatefulSets, DaemonSets and Jobs make pods.
 
-`KubeSim(controllers=True)` / `--controllers` starts them. They work like the
+On by default (`KubeSim(controllers=False)` / `--no-controllers` turns them
+off). They work like the
 kube-controller-manager's, simplified: a Deployment owns one ReplicaSet per
 pod template (named `<deployment>-<template hash>`, labelled
 `pod-template-hash`) and scales older ones to zero at once; a ReplicaSet keeps
 `replicas` pods (`<rs>-xxxxx`); a StatefulSet creates `<sts>-0..n-1` in order,
 each after the previous is Ready, with PVCs from volumeClaimTemplates; a Job
-runs pods until `completions` succeed. Status fields are the ones `kubectl`
+runs pods until `completions` succeed (`kubesim.jobs`); DaemonSets are in
+`kubesim.daemonsets`. Status fields are the ones `kubectl`
 and `helm --wait` read. Pods reach nodes through the usual scheduler.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
+import time
 from typing import Any
 
+from .daemonsets import DaemonSetController
+from .deployments import DeploymentController
 from .errors import ApiError
+from .jobs import JobController
 from .jsonutil import clone
-from .store import Store, now_rfc3339
+from .ownership import available_in, controller_of, owner_reference, pod_ready, template_hash
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -29,37 +34,17 @@ OWNED_KINDS = {
     "deployments.apps": "Deployment",
     "replicasets.apps": "ReplicaSet",
     "statefulsets.apps": "StatefulSet",
+    "daemonsets.apps": "DaemonSet",
     "jobs.batch": "Job",
 }
 
 
-def template_hash(template: Obj) -> str:
-    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()
-    return "".join(c for c in digest if c in "bcdfghjklmnpqrstvwxz2456789")[:10]
-
-
-def owner_reference(obj: Obj, kind: str, api_version: str) -> Obj:
-    return {
-        "apiVersion": api_version,
-        "kind": kind,
-        "name": obj["metadata"]["name"],
-        "uid": obj["metadata"]["uid"],
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-
-
-def controller_of(obj: Obj) -> Obj | None:
-    return next(
-        (r for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")), None
-    )
-
-
-def pod_ready(pod: Obj) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
+def node_facts(node: Obj | None) -> tuple:
+    """What a DaemonSet's node eligibility reads of a Node."""
+    if node is None:
+        return ()
+    spec = node.get("spec") or {}
+    return (node["metadata"].get("labels"), spec.get("taints"), spec.get("unschedulable"))
 
 
 class WorkloadControllers:
@@ -68,6 +53,36 @@ class WorkloadControllers:
         self._queue: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
         self._pending: set[tuple[str, str, str]] = set()
         self._task: asyncio.Task | None = None
+        self._timers: dict[tuple[str, str, str], asyncio.TimerHandle] = {}
+        self.daemonsets = DaemonSetController(
+            store, lambda ds, delay: self._requeue_later("daemonsets.apps", ds, delay)
+        )
+        self.deployments = DeploymentController(
+            store, lambda d, delay: self._requeue_later("deployments.apps", d, delay)
+        )
+        self.jobs = JobController(
+            store,
+            self._create_pod,
+            lambda job, delay: self._requeue_later("jobs.batch", job, delay),
+        )
+
+    def _requeue_later(self, key: str, obj: Obj, delay: float) -> None:
+        """Sync a workload again after `delay` (minReadySeconds, deadlines); one timer each."""
+        meta = obj["metadata"]
+        item = (key, meta["namespace"], meta["name"])
+        loop = asyncio.get_running_loop()
+        when = loop.time() + delay
+        existing = self._timers.get(item)
+        if existing is not None and existing.when() <= when:
+            return
+        if existing is not None:
+            existing.cancel()
+
+        def fire() -> None:
+            self._timers.pop(item, None)
+            self._enqueue(key, {"metadata": {"namespace": item[1], "name": item[2]}})
+
+        self._timers[item] = loop.call_at(when, fire)
 
     async def start(self) -> None:
         self.store.on_change.append(self._on_change)
@@ -77,6 +92,9 @@ class WorkloadControllers:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
         if self._on_change in self.store.on_change:
             self.store.on_change.remove(self._on_change)
         if self._task:
@@ -95,12 +113,26 @@ class WorkloadControllers:
     def _on_change(self, event_type: str, rt, obj: Obj, old: Obj | None) -> None:
         if rt.key in OWNED_KINDS:
             self._enqueue(rt.key, obj)
+        elif rt.key == "nodes":
+            if event_type != "MODIFIED" or node_facts(obj) != node_facts(old):
+                for ds in self.store.list("daemonsets.apps")[0]:
+                    self._enqueue("daemonsets.apps", ds)
+            return
         owner = controller_of(obj)
         if owner:
+            ns = obj["metadata"].get("namespace", "")
             for key, kind in OWNED_KINDS.items():
                 if kind == owner.get("kind"):
-                    ns = obj["metadata"].get("namespace", "")
                     self._enqueue(key, {"metadata": {"namespace": ns, "name": owner["name"]}})
+            if event_type == "DELETED" and owner.get("kind") == "ReplicaSet":
+                # a Recreate rollout waits for the old pods to be gone
+                rs = self.store.peek("replicasets.apps", owner["name"], ns)
+                deployment = controller_of(rs) if rs else None
+                if deployment and deployment.get("kind") == "Deployment":
+                    self._enqueue(
+                        "deployments.apps",
+                        {"metadata": {"namespace": ns, "name": deployment["name"]}},
+                    )
 
     async def _run(self) -> None:
         while True:
@@ -111,13 +143,15 @@ class WorkloadControllers:
                 continue
             try:
                 if key == "deployments.apps":
-                    await self._deployment(obj)
+                    await self.deployments.sync(obj)
                 elif key == "replicasets.apps":
                     await self._replicaset(obj)
                 elif key == "statefulsets.apps":
                     await self._statefulset(obj)
+                elif key == "daemonsets.apps":
+                    await self.daemonsets.sync(obj)
                 elif key == "jobs.batch":
-                    await self._job(obj)
+                    await self.jobs.sync(obj)
             except ApiError as err:
                 if err.code not in (404, 409):
                     log.warning("%s %s/%s: %s", key, ns, name, err.message)
@@ -140,109 +174,6 @@ class WorkloadControllers:
                 obj["metadata"]["namespace"],
                 subresource="status",
             )
-
-    # ----- Deployment ----------------------------------------------------------------
-
-    async def _deployment(self, deploy: Obj) -> None:
-        ns, name = deploy["metadata"]["namespace"], deploy["metadata"]["name"]
-        spec = deploy.get("spec") or {}
-        replicas = spec.get("replicas", 1)
-        template = spec.get("template") or {}
-        pod_hash = template_hash(template)
-        rs_name = f"{name}-{pod_hash}"
-        owned = self._owned("replicasets.apps", deploy)
-        current = next((rs for rs in owned if rs["metadata"]["name"] == rs_name), None)
-        if current is None:
-            rs_template = clone(template)
-            rs_template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = (
-                pod_hash
-            )
-            selector = clone(spec.get("selector") or {})
-            selector.setdefault("matchLabels", {})["pod-template-hash"] = pod_hash
-            current = await self.store.create(
-                "replicasets.apps",
-                {
-                    "metadata": {
-                        "name": rs_name,
-                        "labels": {
-                            **(template.get("metadata") or {}).get("labels", {}),
-                            "pod-template-hash": pod_hash,
-                        },
-                        "annotations": {
-                            "deployment.kubernetes.io/desired-replicas": str(replicas),
-                            "deployment.kubernetes.io/revision": str(len(owned) + 1),
-                        },
-                        "ownerReferences": [owner_reference(deploy, "Deployment", "apps/v1")],
-                    },
-                    "spec": {"replicas": replicas, "selector": selector, "template": rs_template},
-                },
-                ns,
-            )
-        elif (current.get("spec") or {}).get("replicas") != replicas:
-            await self.store.patch(
-                "replicasets.apps", rs_name, {"spec": {"replicas": replicas}}, "merge", ns
-            )
-        for rs in owned:
-            if rs["metadata"]["name"] != rs_name and (rs.get("spec") or {}).get("replicas"):
-                await self.store.patch(
-                    "replicasets.apps",
-                    rs["metadata"]["name"],
-                    {"spec": {"replicas": 0}},
-                    "merge",
-                    ns,
-                )
-        owned = self._owned("replicasets.apps", deploy)
-        new_status = next(
-            (rs.get("status") or {} for rs in owned if rs["metadata"]["name"] == rs_name), {}
-        )
-        total = sum((rs.get("status") or {}).get("replicas", 0) for rs in owned)
-        ready = sum((rs.get("status") or {}).get("readyReplicas", 0) for rs in owned)
-        available = sum((rs.get("status") or {}).get("availableReplicas", 0) for rs in owned)
-        updated = new_status.get("replicas", 0)
-        now = now_rfc3339()
-        complete = updated == replicas and available >= replicas and total == replicas
-        status: Obj = {
-            "observedGeneration": deploy["metadata"].get("generation", 1),
-            "replicas": total,
-            "updatedReplicas": updated,
-            "readyReplicas": ready,
-            "availableReplicas": available,
-            "unavailableReplicas": max(replicas - available, 0),
-            "conditions": [
-                {
-                    "type": "Available",
-                    "status": "True" if available >= replicas else "False",
-                    "reason": "MinimumReplicasAvailable"
-                    if available >= replicas
-                    else "MinimumReplicasUnavailable",
-                    "message": "Deployment has minimum availability."
-                    if available >= replicas
-                    else "Deployment does not have minimum availability.",
-                    "lastUpdateTime": now,
-                    "lastTransitionTime": now,
-                },
-                {
-                    "type": "Progressing",
-                    "status": "True",
-                    "reason": "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
-                    "message": f'ReplicaSet "{rs_name}" has successfully progressed.'
-                    if complete
-                    else f'ReplicaSet "{rs_name}" is progressing.',
-                    "lastUpdateTime": now,
-                    "lastTransitionTime": now,
-                },
-            ],
-        }
-        old = deploy.get("status") or {}
-        if (
-            {k: v for k, v in status.items() if k != "conditions"}
-            != {k: old.get(k) for k in status if k != "conditions"}
-            or [c["status"] for c in status["conditions"]]
-            != [c.get("status") for c in old.get("conditions") or []]
-            or [c["reason"] for c in status["conditions"]]
-            != [c.get("reason") for c in old.get("conditions") or []]
-        ):
-            await self._set_status("deployments.apps", deploy, status)
 
     # ----- ReplicaSet ------------------------------------------------------------------
 
@@ -291,6 +222,10 @@ class WorkloadControllers:
             await self.store.delete("pods", pod["metadata"]["name"], ns)
         pods = await self._pods_of(rs)
         ready = sum(1 for p in pods if pod_ready(p))
+        min_ready, now = (rs.get("spec") or {}).get("minReadySeconds", 0), time.time()
+        waits = [available_in(p, min_ready, now) for p in pods]
+        if any(waits):
+            self._requeue_later("replicasets.apps", rs, min(w for w in waits if w) + 0.05)
         await self._set_status(
             "replicasets.apps",
             rs,
@@ -298,7 +233,7 @@ class WorkloadControllers:
                 "replicas": len(pods),
                 "fullyLabeledReplicas": len(pods),
                 "readyReplicas": ready,
-                "availableReplicas": ready,
+                "availableReplicas": waits.count(0),
                 "observedGeneration": rs["metadata"].get("generation", 1),
             },
         )
@@ -359,7 +294,13 @@ class WorkloadControllers:
             if int(pod_name.rsplit("-", 1)[1]) >= replicas:
                 await self.store.delete("pods", pod_name, ns)
         pods = await self._pods_of(sts)
+        await self._roll_statefulset(sts, revision, pods)
         ready = sum(1 for p in pods if pod_ready(p))
+        revisions = [p["metadata"]["labels"].get("controller-revision-hash") for p in pods]
+        updated = revisions.count(revision)
+        current = (sts.get("status") or {}).get("currentRevision") or revision
+        if updated == len(pods) == replicas:
+            current = revision  # the rollout is done: the update revision becomes current
         await self._set_status(
             "statefulsets.apps",
             sts,
@@ -367,68 +308,30 @@ class WorkloadControllers:
                 "replicas": len(pods),
                 "readyReplicas": ready,
                 "availableReplicas": ready,
-                "currentReplicas": len(pods),
-                "updatedReplicas": len(pods),
-                "currentRevision": revision,
+                "currentReplicas": revisions.count(current),
+                "updatedReplicas": updated,
+                "currentRevision": current,
                 "updateRevision": revision,
                 "observedGeneration": sts["metadata"].get("generation", 1),
             },
         )
 
-    # ----- Job -------------------------------------------------------------------------
-
-    async def _job(self, job: Obj) -> None:
-        spec = job.get("spec") or {}
-        completions = spec.get("completions", 1)
-        parallelism = spec.get("parallelism", 1)
-        backoff_limit = spec.get("backoffLimit", 6)
-        pods = self._owned("pods", job)
-        succeeded = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Succeeded")
-        failed = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Failed")
-        active = [
-            p
-            for p in pods
-            if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-            and not p["metadata"].get("deletionTimestamp")
-        ]
-        status: Obj = {"succeeded": succeeded, "failed": failed, "active": len(active)}
-        conditions = (job.get("status") or {}).get("conditions") or []
-        finished = any(c.get("type") in ("Complete", "Failed") for c in conditions)
-        if not finished:
-            now = now_rfc3339()
-            if succeeded >= completions:
-                status["conditions"] = [
-                    {
-                        "type": "Complete",
-                        "status": "True",
-                        "lastProbeTime": now,
-                        "lastTransitionTime": now,
-                    }
-                ]
-                status["completionTime"] = now
-            elif failed > backoff_limit:
-                status["conditions"] = [
-                    {
-                        "type": "Failed",
-                        "status": "True",
-                        "reason": "BackoffLimitExceeded",
-                        "message": "Job has reached the specified backoff limit",
-                        "lastProbeTime": now,
-                        "lastTransitionTime": now,
-                    }
-                ]
-            else:
-                wanted = min(parallelism, completions - succeeded) - len(active)
-                for _ in range(max(wanted, 0)):
-                    await self._create_pod(
-                        job,
-                        "Job",
-                        extra_labels={
-                            "batch.kubernetes.io/job-name": job["metadata"]["name"],
-                            "job-name": job["metadata"]["name"],
-                        },
-                    )
-                status["active"] = len(active) + max(wanted, 0)
-            if not (job.get("status") or {}).get("startTime"):
-                status["startTime"] = now
-        await self._set_status("jobs.batch", job, status)
+    async def _roll_statefulset(self, sts: Obj, revision: str, pods: list[Obj]) -> None:
+        """RollingUpdate: replace the highest-ordinal old pod at or above the partition,
+        one at a time, once every pod is Ready (the real controller's order)."""
+        spec = sts.get("spec") or {}
+        strategy = spec.get("updateStrategy") or {}
+        if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+            return  # OnDelete: pods are replaced only when someone deletes them
+        replicas = spec.get("replicas", 1)
+        if len(pods) != replicas or not all(pod_ready(p) for p in pods):
+            return
+        partition = (strategy.get("rollingUpdate") or {}).get("partition", 0)
+        by_ordinal = {int(p["metadata"]["name"].rsplit("-", 1)[1]): p for p in pods}
+        for ordinal in range(replicas - 1, partition - 1, -1):
+            pod = by_ordinal.get(ordinal)
+            if pod and pod["metadata"]["labels"].get("controller-revision-hash") != revision:
+                await self.store.delete(
+                    "pods", pod["metadata"]["name"], pod["metadata"]["namespace"]
+                )
+                return

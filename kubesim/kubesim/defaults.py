@@ -112,6 +112,13 @@ def default_workload_spec(key: str, spec: dict) -> None:
         )
         spec.setdefault("revisionHistoryLimit", 10)
         spec.setdefault("progressDeadlineSeconds", 600)
+    if key == "daemonsets.apps":
+        # the apps/v1 defaults (SetDefaults_DaemonSet)
+        spec.setdefault(
+            "updateStrategy",
+            {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+        )
+        spec.setdefault("revisionHistoryLimit", 10)
     template_spec = (spec.get("template") or {}).get("spec")
     if isinstance(template_spec, dict):
         default_pod_spec(template_spec)

@@ -217,6 +217,9 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         field_labels=("status.replicas",),
     ),
     ResourceType(
+        "apps", "v1", "ControllerRevision", "controllerrevisions", True, has_generation=False
+    ),
+    ResourceType(
         "batch",
         "v1",
         "Job",

@@ -54,7 +54,7 @@ class KubeSim:
         bookmark_interval: float = 60.0,
         validate: bool = True,
         require_token: bool | None = None,
-        controllers: bool = False,
+        controllers: bool = True,
         **node_options: Any,
     ):
         if runtime not in ("pause", "process"):

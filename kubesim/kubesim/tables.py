@@ -460,6 +460,21 @@ def _job_row(job: Obj) -> list[Any]:
     ]
 
 
+def _daemonset_row(ds: Obj) -> list[Any]:
+    status = ds.get("status") or {}
+    selector = ((ds.get("spec") or {}).get("template") or {}).get("spec", {}).get("nodeSelector")
+    return [
+        ds["metadata"]["name"],
+        status.get("desiredNumberScheduled", 0),
+        status.get("currentNumberScheduled", 0),
+        status.get("numberReady", 0),
+        status.get("updatedNumberScheduled", 0),
+        status.get("numberAvailable", 0),
+        ",".join(f"{k}={v}" for k, v in sorted((selector or {}).items())) or "<none>",
+        age(ds["metadata"].get("creationTimestamp")),
+    ]
+
+
 _PRINTERS.update(
     {
         "replicasets.apps": (
@@ -473,6 +488,19 @@ _PRINTERS.update(
             _replicaset_row,
         ),
         "statefulsets.apps": ([NAME, _col("Ready"), AGE], _statefulset_row),
+        "daemonsets.apps": (
+            [
+                NAME,
+                _col("Desired", "integer"),
+                _col("Current", "integer"),
+                _col("Ready", "integer"),
+                _col("Up-to-date", "integer"),
+                _col("Available", "integer"),
+                _col("Node Selector"),
+                AGE,
+            ],
+            _daemonset_row,
+        ),
         "jobs.batch": (
             [NAME, _col("Status"), _col("Completions"), _col("Duration"), AGE],
             _job_row,

@@ -17,6 +17,10 @@ CHART = ROOT / "chart"
 HELMS = {"3": ROOT / ".bin/helm", "4": ROOT / ".bin/helm4/helm"}
 VALUES_DIR = Path(__file__).parent / "values"
 RELEASE, NAMESPACE = "jhub", "jhub"
+# The API server version renders assume. Pinned because `helm template`'s
+# default is its own client-go version (helm 3.19: 1.34, helm 4.1: 1.35),
+# and the chart picks the user-scheduler's release by it.
+KUBE_VERSION = "1.33.0"
 
 # Named inputs: "default" (no file), the local deployment's values, and
 # every file under tests/chart/values/.
@@ -84,7 +88,7 @@ def render(
 @functools.cache
 def _render(values, helm, release, namespace, sets, chart, show_only) -> Render:
     args = ["template", release, str(chart), "--namespace", namespace]
-    args += _value_args(values, sets)
+    args += ["--kube-version", KUBE_VERSION, *_value_args(values, sets)]
     if show_only:
         args += ["--show-only", show_only]
     out = run_helm(args, helm)

@@ -1,12 +1,16 @@
 """image-awaiter against kubesim: waits for the nodes that can run the puller, no others.
 
-kubesim has no DaemonSet controller, so each test plays it: it creates the
-DaemonSet's pods, owned by the DaemonSet, on the nodes the real controller
-would pick. kubesim's kubelets then pull (with a delay) and run them.
+Most tests turn kubesim's controllers off and play the DaemonSet controller
+themselves: they create the DaemonSet's pods, owned by the DaemonSet, on the
+nodes the real controller would pick, so they can shape states the controller
+passes through too quickly to catch (no pods yet, a pod that never gets a
+node, a status written by hand). kubesim's kubelets then pull (with a delay)
+and run them. The last test lets kubesim's DaemonSet controller place them.
 """
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +106,7 @@ async def pod_ready(core, name):
 @pytest.fixture
 async def cluster(kubesim_factory):
     return await kubesim_factory(
+        controllers=False,
         nodes=NODES,
         delays={"node_monitor_grace": 0.2},
         image_rules=[{"image": SLOW_IMAGE, "pull_delay": 1.0}],
@@ -116,8 +121,8 @@ async def api(cluster):
         yield client
 
 
-async def test_waits_for_every_node_that_can_run_it_and_skips_the_rest(cluster, api, caplog):
-    core, apps = CoreV1Api(api), AppsV1Api(api)
+async def cordon_one_and_lose_one(cluster, core):
+    """Cordon node 'cordoned'; stop the kubelet of 'lost' until it turns NotReady."""
     await core.patch_node("cordoned", {"spec": {"unschedulable": True}})
     cluster.nodes.pause_kubelet("lost")
 
@@ -126,6 +131,11 @@ async def test_waits_for_every_node_that_can_run_it_and_skips_the_rest(cluster, 
         return any(c.type == "Ready" and c.status != "True" for c in node.status.conditions)
 
     await eventually(lost_is_not_ready, "node 'lost' turns NotReady")
+
+
+async def test_waits_for_every_node_that_can_run_it_and_skips_the_rest(cluster, api, caplog):
+    core, apps = CoreV1Api(api), AppsV1Api(api)
+    await cordon_one_and_lose_one(cluster, core)
     daemonset = await apps.create_namespaced_daemon_set(NAMESPACE, daemonset_body())
 
     caplog.set_level("INFO", logger="image-awaiter")
@@ -272,3 +282,85 @@ def test_command_line_rejects_bad_numbers(args, message, capsys):
         parse_args(args)
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+async def test_with_the_daemonset_controller_it_waits_for_the_pulls(kubesim_factory, caplog):
+    cluster = await kubesim_factory(
+        nodes=NODES,
+        delays={"node_monitor_grace": 0.2},
+        image_rules=[{"image": SLOW_IMAGE, "pull_delay": 1.0}],
+    )
+    from kubesim.testing import api_client_for
+
+    async with await api_client_for(cluster) as api:
+        core, apps = CoreV1Api(api), AppsV1Api(api)
+        await cordon_one_and_lose_one(cluster, core)
+        await apps.create_namespaced_daemon_set(NAMESPACE, daemonset_body())
+        caplog.set_level("INFO", logger="image-awaiter")
+        assert await Awaiter(api, NAMESPACE, PULLER).wait(interval=0.05, timeout=60) is True
+        pods = (
+            await core.list_namespaced_pod(NAMESPACE, label_selector="component=" + PULLER)
+        ).items
+        placed = {
+            p.spec.affinity.node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms[
+                0
+            ]
+            .match_fields[0]
+            .values[0]: p
+            for p in pods
+        }
+        # the controller's placement: the cordoned node included (its taint is tolerated by
+        # default), the unreachable one not (its unreachable:NoSchedule taint is not)
+        assert sorted(placed) == ["cordoned", "user-1", "user-2"]
+        for node in ("user-1", "user-2"):
+            assert await pod_ready(core, placed[node].metadata.name)
+        assert "ready on all 2 nodes that can run it" in caplog.text
+
+
+BROKEN_IMAGE = "registry.example/user-image:no-such-tag"
+
+
+@pytest.fixture
+async def broken_cluster(kubesim_factory):
+    return await kubesim_factory(
+        nodes=[user_node("user-1"), user_node("user-2")],
+        delays={"image_pull_backoff": 0.2},
+        image_rules=[{"image": BROKEN_IMAGE, "pull_error": "manifest unknown"}],
+    )
+
+
+async def test_an_image_that_cannot_be_pulled_fails_fast_naming_image_and_node(
+    broken_cluster, caplog
+):
+    """Exit 3 within the grace period, not helm's timeout, with the kubelet's reason."""
+    from kubesim.testing import api_client_for
+
+    async with await api_client_for(broken_cluster) as api:
+        apps = AppsV1Api(api)
+        broken = {"initContainers": [{"name": "image-0", "image": BROKEN_IMAGE}]}
+        # kubesim's DaemonSet controller makes the pods, one per user node.
+        await apps.create_namespaced_daemon_set(NAMESPACE, daemonset_body(broken))
+        argv = ["--kubeconfig", str(broken_cluster.kubeconfig_path), "--namespace", NAMESPACE]
+        argv += ["--daemonset", PULLER, "--interval", "0.05", "--timeout", "60"]
+        argv += ["--image-pull-error-grace", "0.5"]
+        started = asyncio.get_running_loop().time()
+        assert await asyncio.to_thread(main, argv) == 3
+        assert asyncio.get_running_loop().time() - started < 30
+    log = caplog.text
+    assert re.search(rf"image {re.escape(BROKEN_IMAGE)} cannot be pulled on node user-[12]", log)
+    assert "manifest unknown" in log or "ImagePullBackOff" in log
+    assert "singleuser.image" in log  # says where to fix it
+
+
+def test_a_pull_that_recovers_within_the_grace_period_is_not_a_failure():
+    from k8s_helpers.image_awaiter import CannotPull, PullFailure, PullWatch
+
+    pulls = PullWatch(grace=10)
+    failing = PullFailure("user-1", "image-0", BROKEN_IMAGE, "ErrImagePull", "timeout")
+    pulls.check([failing], now=0)
+    pulls.check([], now=5)  # the kubelet's retry worked
+    # Failing again later starts a new grace period rather than continuing the old one.
+    pulls.check([failing], now=12)
+    pulls.check([failing], now=21)
+    with pytest.raises(CannotPull, match="cannot be pulled on node user-1"):
+        pulls.check([failing], now=22)

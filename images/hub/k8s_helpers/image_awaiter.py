@@ -16,8 +16,15 @@ the hook cannot hang on them. Without
 permission to list nodes (a cluster-scoped read) it falls back to the
 DaemonSet's status, as counted by the DaemonSet controller.
 
+An image that cannot be pulled (ErrImagePull, ImagePullBackOff, an invalid
+reference, a pull secret the registry refuses) fails the hook at once rather
+than at helm's timeout: once a pull has kept failing for
+--image-pull-error-grace seconds (default 30, long enough for the kubelet's
+first retry to get past a registry hiccup), the awaiter exits naming the
+image, the node and the kubelet's message.
+
 Exit status: 0 ready, 1 timed out, 2 cannot work (bad arguments, no
-permission to read the DaemonSet or its pods).
+permission to read the DaemonSet or its pods), 3 an image cannot be pulled.
 """
 
 from __future__ import annotations
@@ -47,12 +54,66 @@ class CannotWait(Exception):
     """A problem waiting cannot fix (missing permission, bad selector)."""
 
 
+class CannotPull(Exception):
+    """An image kept failing to pull: waiting longer would only reach helm's timeout."""
+
+
+# The kubelet's waiting reasons for a pull that failed or cannot start.
+PULL_FAILURE_REASONS = frozenset(
+    {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
+)
+
+
+@dataclass(frozen=True)
+class PullFailure:
+    node: str
+    container: str
+    image: str
+    reason: str
+    message: str
+
+    def describe(self) -> str:
+        return (
+            f"image {self.image} cannot be pulled on node {self.node}"
+            f" (container {self.container}: {self.reason}: {self.message})"
+        )
+
+
+def pull_failures(pod: dict) -> list[PullFailure]:
+    """The containers of `pod` the kubelet is failing to pull an image for."""
+    spec = pod.get("spec") or {}
+    images = {
+        container.get("name", ""): container.get("image", "")
+        for container in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+    }
+    status = pod.get("status") or {}
+    node = target_node(pod) or "(unscheduled)"
+    failures = []
+    for entry in (status.get("initContainerStatuses") or []) + (
+        status.get("containerStatuses") or []
+    ):
+        waiting = (entry.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in PULL_FAILURE_REASONS:
+            name = entry.get("name", "")
+            failures.append(
+                PullFailure(
+                    node=node,
+                    container=name,
+                    image=images.get(name) or entry.get("image", ""),
+                    reason=waiting["reason"],
+                    message=waiting.get("message") or "",
+                )
+            )
+    return failures
+
+
 @dataclass
 class Progress:
     done: bool
     ready: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    pull_failures: list[PullFailure] = field(default_factory=list)
 
     def summary(self, name: str) -> str:
         if self.waiting:
@@ -127,6 +188,7 @@ def assess(
             progress.skipped[name] = f"its pod has waited over {scheduling_wait:g}s for scheduling"
         else:
             progress.waiting.append(name)
+    progress.pull_failures = [failure for pod in current for failure in pull_failures(pod)]
     progress.done = not progress.waiting
     return progress
 
@@ -148,13 +210,52 @@ def assess_by_status(
     observed = status.get("observedGeneration", 0) >= generation
     done = observed and updated >= desired and ready >= desired
     waiting = [] if done else [f"{max(desired - ready, 1)} more pod(s) (by status)"]
-    return Progress(done=done, ready=[f"{ready} pod(s)"] if ready else [], waiting=waiting)
+    failures = [f for pod in pods if is_current_pod(pod, daemonset) for f in pull_failures(pod)]
+    return Progress(
+        done=done,
+        ready=[f"{ready} pod(s)"] if ready else [],
+        waiting=waiting,
+        pull_failures=failures,
+    )
+
+
+class PullWatch:
+    """Raises CannotPull once one pull has kept failing for `grace` seconds.
+
+    A pull that recovers (the kubelet's retry succeeded) is forgotten, so
+    only a failure that lasts the whole grace period counts.
+    """
+
+    def __init__(self, grace: float):
+        self.grace = grace
+        # (node, container, image) -> when its pull was first seen failing
+        self._failing_since: dict[tuple[str, str, str], float] = {}
+
+    def check(self, failures: list[PullFailure], now: float) -> None:
+        failing = {(f.node, f.container, f.image): f for f in failures}
+        for key in failing.keys() - self._failing_since.keys():
+            log.warning("%s", failing[key].describe())
+        self._failing_since = {key: self._failing_since.get(key, now) for key in failing}
+        for key, failure in sorted(failing.items()):
+            if now - self._failing_since[key] >= self.grace:
+                raise CannotPull(
+                    f"{failure.describe()}; check the image name and tag in the chart's"
+                    " values (singleuser.image, singleuser.profileList, prePuller.extraImages)"
+                    " and, for a private registry, imagePullSecret/imagePullSecrets"
+                )
 
 
 class Awaiter:
     """Polls the DaemonSet, the nodes and the pods until `assess` says done."""
 
-    def __init__(self, api, namespace: str, name: str, scheduling_wait: float = -1):
+    def __init__(
+        self,
+        api,
+        namespace: str,
+        name: str,
+        scheduling_wait: float = -1,
+        pull_error_grace: float = 30,
+    ):
         self.apps = AppsV1Api(api)
         self.core = CoreV1Api(api)
         self.api = api
@@ -164,6 +265,7 @@ class Awaiter:
         self.can_list_nodes = True
         self._last_summary = ""
         self._logged_skips: dict[str, str] = {}
+        self.pulls = PullWatch(pull_error_grace)
 
     async def check(self) -> Progress | None:
         """One look; None while the DaemonSet does not exist yet."""
@@ -231,6 +333,8 @@ class Awaiter:
                 progress = None
             else:
                 self.report(progress)
+            if progress is not None:
+                self.pulls.check(progress.pull_failures, time.monotonic())
             if progress is not None and progress.done:
                 return True
             if deadline is not None and time.monotonic() >= deadline:
@@ -256,24 +360,43 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=10,
         help="stop waiting for a node whose pod stays unscheduled this many seconds (-1: never)",
     )
+    parser.add_argument(
+        "--image-pull-error-grace",
+        type=float,
+        default=30,
+        help="fail (exit 3) once an image pull has kept failing this many seconds",
+    )
     parser.add_argument("--kubeconfig", default=None, help="default: in-cluster credentials")
     args = parser.parse_args(argv)
     if args.interval <= 0:
         parser.error(f"--interval must be positive, not {args.interval}")
     if args.timeout < 0:
         parser.error(f"--timeout must be 0 (never) or positive, not {args.timeout}")
+    if args.image_pull_error_grace < 0:
+        parser.error(
+            f"--image-pull-error-grace must be 0 or positive, not {args.image_pull_error_grace}"
+        )
     return args
 
 
 async def run(args: argparse.Namespace) -> int:
     namespace = args.namespace or default_namespace()
     async with await make_api_client(args.kubeconfig) as api:
-        awaiter = Awaiter(api, namespace, args.daemonset, args.pod_scheduling_wait_duration)
+        awaiter = Awaiter(
+            api,
+            namespace,
+            args.daemonset,
+            args.pod_scheduling_wait_duration,
+            args.image_pull_error_grace,
+        )
         try:
             return 0 if await awaiter.wait(args.interval, args.timeout) else 1
         except CannotWait as e:
             log.error("%s", e)
             return 2
+        except CannotPull as e:
+            log.error("%s", e)
+            return 3
 
 
 def main(argv: list[str] | None = None) -> int:
