@@ -335,16 +335,69 @@ class ProcessHandle:
 
     async def stop(self, grace: float) -> int:
         if not self._waiter.done():
+            # Children in sessions of their own (the hub's idle culler) leave the
+            # process group and, once the main process is gone, its tree: as a
+            # container runtime ends every process of the container, the ones
+            # found now are killed after the main process.
+            family = descendants(self.pid)
             self._signal_group(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(asyncio.shield(self._waiter), timeout=max(grace, 0))
-            except TimeoutError:
+            if not await self._main_exits(max(grace, 0)):
                 self._signal_group(signal.SIGKILL)
+                await self._main_exits(10)
+            _kill_all(family)
         return await self.wait()
+
+    async def _main_exits(self, timeout: float) -> bool:
+        """Whether the main process exited within `timeout`. Not self.wait():
+        asyncio's wait() also waits until no process holds our stdout/stderr
+        pipes, and the children left to kill still do."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.process.returncode is None:
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     def kill(self) -> None:
         if not self._waiter.done():
+            family = descendants(self.pid)
             self._signal_group(signal.SIGKILL)
+            _kill_all(family)
+
+
+def _stat(pid) -> tuple[int, int] | None:
+    """(parent pid, start time) of a process, None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[1]), int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def descendants(pid: int) -> list[tuple[int, int]]:
+    """(pid, start time) of every process below `pid` now."""
+    children: dict[int, list[tuple[int, int]]] = {}
+    for entry in os.listdir("/proc"):
+        facts = _stat(entry) if entry.isdigit() else None
+        if facts:
+            children.setdefault(facts[0], []).append((int(entry), facts[1]))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo += children.get(child[0], [])
+    return found
+
+
+def _kill_all(processes: list[tuple[int, int]]) -> None:
+    for pid, started in processes:
+        facts = _stat(pid)
+        if facts and facts[1] == started:  # the same process, not a reused pid
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 class ProcessRuntime:
