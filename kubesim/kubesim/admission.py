@@ -16,7 +16,7 @@ import random
 import re
 from typing import Any
 
-from . import errors, schemas
+from . import apiwarnings, errors, immutable, podsecurity, schemas
 from .defaults import apply_defaults, carry_server_defaults, fold_string_data
 from .errors import ApiError
 
@@ -124,10 +124,64 @@ class Admission:
         if rt.key == "services" and operation != "UPDATE_STATUS":
             self._allocate_node_ports(obj, old)
         self.validate(rt, obj, old, operation)
+        if operation in ("CREATE", "UPDATE"):
+            self._pod_security(rt, obj, old, operation)
         if SCHEMA_CHECK.get() and (FIELD_VALIDATION.get() != "Strict" or not self.strict):
             validator = schemas.fast_validator(self.version, rt.kind, rt.api_version, True)
             if validator is not None:
                 validator.prune(obj)  # unknown fields are dropped, as typed decoding does
+
+    # ----- Pod Security admission (a validating plugin: after defaults and validation) ---
+
+    def _pod_security(self, rt, obj: dict, old: dict | None, operation: str) -> None:
+        if rt.key == "namespaces":
+            self._namespace_policy(rt, obj, old)
+            return
+        if rt.key != "pods" and rt.key not in podsecurity.WORKLOADS:
+            return
+        meta = obj.get("metadata") or {}
+        namespace = self.store.peek("namespaces", meta.get("namespace")) if self.store else None
+        labels = ((namespace or {}).get("metadata") or {}).get("labels")
+        if not podsecurity.has_policy_labels(labels):
+            return  # no labels: privileged everywhere, the plugin's default
+        policy, _ = podsecurity.parse_policy(labels)
+        if rt.key == "pods":
+            if old is not None and not podsecurity.significant_pod_update(obj, old):
+                return
+            spec = obj.get("spec") or {}
+            violations = podsecurity.evaluate(policy.enforce.level, meta, spec)
+            if violations:
+                raise errors.forbidden(
+                    rt, meta.get("name", ""), podsecurity.refusal(policy.enforce, violations)
+                )
+            template = (meta, spec)
+        else:
+            # workloads are never refused: warn (and audit) only, as the real plugin does
+            template = podsecurity.pod_template(rt.key, obj)
+            if template is None:
+                return
+            if old is not None and podsecurity.pod_template(rt.key, old) == template:
+                return
+        violations = podsecurity.evaluate(policy.warn.level, *template)
+        if violations:
+            apiwarnings.warn(podsecurity.warning(policy.warn, violations))
+
+    def _namespace_policy(self, rt, obj: dict, old: dict | None) -> None:
+        name = obj["metadata"].get("name", "")
+        labels = obj["metadata"].get("labels") or {}
+        old_labels = ((old or {}).get("metadata") or {}).get("labels") or {}
+        if old is not None and _policy_labels(labels) == _policy_labels(old_labels):
+            return  # unchanged policy labels are never re-checked
+        policy, causes = podsecurity.parse_policy(labels)
+        if causes:
+            raise errors.invalid(rt, name, causes)
+        if old is None or self.store is None:
+            return
+        old_policy, _ = podsecurity.parse_policy(old_labels)
+        if podsecurity.needs_pod_dry_run(old_policy, policy):
+            pods, _ = self.store.list("pods", name)
+            for text in podsecurity.existing_pod_warnings(name, policy.enforce, pods):
+                apiwarnings.warn(text)
 
     def _allocate_node_ports(self, obj: dict, old: dict | None) -> None:
         spec = obj.get("spec") or {}
@@ -173,8 +227,33 @@ class Admission:
         checker = _KIND_CHECKS.get(rt.key)
         if checker:
             checker(obj, old, causes)
+        if operation == "UPDATE" and old is not None:
+            immutable.check_update(rt.key, obj, old, causes, self.version)
         if causes:
             raise errors.invalid(rt, name, causes)
+        if operation == "UPDATE" and rt.key == "persistentvolumeclaims" and old is not None:
+            self._check_pvc_resize(rt, obj, old)
+
+    def _check_pvc_resize(self, rt, obj: dict, old: dict) -> None:
+        """The PersistentVolumeClaimResize admission plugin (after validation, 403)."""
+        new_size = immutable.storage_quantity(obj.get("spec") or {})
+        old_size = immutable.storage_quantity(old.get("spec") or {})
+        if new_size is None or old_size is None or new_size <= old_size:
+            return
+        name = obj["metadata"]["name"]
+        if (old.get("status") or {}).get("phase") != "Bound":
+            raise errors.forbidden(rt, name, "Only bound persistent volume claims can be expanded")
+        class_name = (obj.get("spec") or {}).get("storageClassName")
+        storage_class = (
+            self.store.peek("storageclasses", class_name) if self.store and class_name else None
+        )
+        if not (storage_class or {}).get("allowVolumeExpansion"):
+            raise errors.forbidden(
+                rt,
+                name,
+                "only dynamically provisioned pvc can be resized and the storageclass that "
+                "provisions the pvc must support resize",
+            )
 
     def _check_schema(self, rt, obj: dict) -> None:
         strict = self.strict and FIELD_VALIDATION.get() == "Strict"
@@ -211,6 +290,10 @@ class Admission:
         else:
             causes.invalid(field, error.instance, error.message)
         raise errors.invalid(rt, name, causes)
+
+
+def _policy_labels(labels: dict) -> dict:
+    return {k: v for k, v in labels.items() if k.startswith(podsecurity.LABEL_PREFIX)}
 
 
 def _field_path(path) -> str:
@@ -358,9 +441,6 @@ def _check_containers(spec: dict, causes: Cause) -> None:
                     )
 
 
-_POD_MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
-
-
 def _check_enum(value: Any, field: str, allowed: tuple[str, ...], causes: Cause) -> None:
     if value is not None and value not in allowed:
         causes.add(
@@ -398,29 +478,6 @@ def _check_pod(obj: dict, old: dict | None, causes: Cause) -> None:
     spec = obj.get("spec") or {}
     _check_containers(spec, causes)
     _check_pod_enums(spec, causes)
-    if old is not None:
-        before = _pod_spec_shape(old.get("spec") or {})
-        after = _pod_spec_shape(spec)
-        if before != after:
-            causes.add(
-                "FieldValueForbidden",
-                "spec",
-                "Forbidden: pod updates may not change fields other than "
-                "`spec.containers[*].image`,`spec.initContainers[*].image`,"
-                "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing "
-                "tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if "
-                "it was previously negative)",
-            )
-
-
-def _pod_spec_shape(spec: dict) -> dict:
-    shape = {k: v for k, v in spec.items() if k not in _POD_MUTABLE}
-    for list_name in ("containers", "initContainers"):
-        if list_name in shape:
-            shape[list_name] = [
-                {k: v for k, v in c.items() if k != "image"} for c in shape[list_name]
-            ]
-    return shape
 
 
 def _check_service(obj: dict, old: dict | None, causes: Cause) -> None:
@@ -439,21 +496,6 @@ def _check_service(obj: dict, old: dict | None, causes: Cause) -> None:
             )
         if len(spec.get("ports")) > 1 and not port.get("name"):
             causes.required(f"spec.ports[{i}].name")
-    if old is not None:
-        before = (old.get("spec") or {}).get("clusterIP")
-        if spec.get("clusterIP") not in (None, "", before):
-            causes.invalid("spec.clusterIP", spec.get("clusterIP"), "field is immutable")
-
-
-def _check_immutable_data(obj: dict, old: dict | None, causes: Cause) -> None:
-    if old is not None and old.get("immutable"):
-        for key in ("data", "binaryData"):
-            if obj.get(key) != old.get(key):
-                causes.add(
-                    "FieldValueForbidden",
-                    key,
-                    "Forbidden: field is immutable when `immutable` is set",
-                )
 
 
 def _check_pvc(obj: dict, old: dict | None, causes: Cause) -> None:
@@ -490,8 +532,6 @@ def _check_deployment_like(obj: dict, old: dict | None, causes: Cause) -> None:
 _KIND_CHECKS = {
     "pods": _check_pod,
     "services": _check_service,
-    "configmaps": _check_immutable_data,
-    "secrets": _check_immutable_data,
     "persistentvolumeclaims": _check_pvc,
     "deployments.apps": _check_deployment_like,
     "statefulsets.apps": _check_deployment_like,

@@ -51,6 +51,11 @@ def default_pod_spec(spec: dict) -> None:
         for source, mode_key in (("secret", "defaultMode"), ("configMap", "defaultMode")):
             if source in v and isinstance(v[source], dict):
                 v[source].setdefault(mode_key, 420)
+
+
+def default_tolerations(spec: dict) -> None:
+    """The DefaultTolerationSeconds admission plugin: pods (not templates) tolerate a
+    not-ready or unreachable node for 300 s."""
     tolerations = spec.setdefault("tolerations", [])
     for taint in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
         if not any(t.get("key") == taint for t in tolerations):
@@ -129,6 +134,7 @@ def apply_defaults(rt, obj: dict, admission: Any) -> None:
     if key == "pods":
         spec = obj.setdefault("spec", {})
         default_pod_spec(spec)
+        default_tolerations(spec)
         obj["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
     elif key in WORKLOADS:
         default_workload_spec(key, obj.setdefault("spec", {}))
@@ -212,6 +218,7 @@ def carry_server_defaults(rt, obj: dict, old: dict) -> None:
         default_workload_spec(rt.key, obj["spec"])
     elif rt.key == "pods" and isinstance(obj.get("spec"), dict):
         default_pod_spec(obj["spec"])
+        default_tolerations(obj["spec"])
         old_spec = old.get("spec") or {}
         for key in ("nodeName",):
             if key in old_spec and key not in obj["spec"]:

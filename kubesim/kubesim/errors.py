@@ -88,10 +88,12 @@ def invalid(rt, name: str, causes: list[dict[str, str]]) -> ApiError:
     summary = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
     if len(causes) > 1:
         summary = f"[{summary}]"
+    # errors.NewInvalid names the group-qualified kind: `Deployment.apps "hub" is invalid`
+    qualified_kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
     return ApiError(
         422,
         "Invalid",
-        f'{rt.kind} "{name}" is invalid: {summary}',
+        f'{qualified_kind} "{name}" is invalid: {summary}',
         {**_details(rt, name, kind=rt.kind), "causes": causes},
     )
 

@@ -41,9 +41,18 @@ def apply_patch(rt, original: dict, patch: Any, patch_type: str, version: str = 
             raise bad_request("a JSON patch must be a list of operations")
         return json_patch(original, patch)
     if patch_type == "apply":
-        # server-side apply without field management: a merge of the applied config
+        # server-side apply without field ownership: the applied config merges into the
+        # object, except that what the schema marks atomic (a LabelSelector, atomic lists)
+        # is replaced whole, as structured-merge-diff does; associative lists merge by
+        # their x-kubernetes-list-map-keys.
+        if not isinstance(patch, dict):
+            raise bad_request("an apply patch must be an object")
         return strategic_merge(
-            original, patch, schemas.kind_schema(version, rt.kind, rt.api_version), version
+            original,
+            patch,
+            schemas.kind_schema(version, rt.kind, rt.api_version),
+            version,
+            apply=True,
         )
     raise ApiError(
         415,
@@ -78,7 +87,9 @@ def _props(schema: dict | None, version: str) -> tuple[dict, dict | None]:
     return schema.get("properties") or {}, schema.get("additionalProperties") or None
 
 
-def strategic_merge(original: Any, patch: Any, schema: dict | None, version: str) -> Any:
+def strategic_merge(
+    original: Any, patch: Any, schema: dict | None, version: str, apply: bool = False
+) -> Any:
     if not isinstance(patch, dict):
         return clone(patch)
     patch = dict(patch)
@@ -103,10 +114,12 @@ def strategic_merge(original: Any, patch: Any, schema: dict | None, version: str
             result.pop(key, None)
             continue
         resolved = schemas.resolve(version, field_schema) if field_schema else None
-        if isinstance(value, list):
-            result[key] = _merge_list(result.get(key), value, resolved, version)
+        if apply and (resolved or {}).get("x-kubernetes-map-type") == "atomic":
+            result[key] = _strip_directives(value)
+        elif isinstance(value, list):
+            result[key] = _merge_list(result.get(key), value, resolved, version, apply)
         elif isinstance(value, dict):
-            merged = strategic_merge(result.get(key), value, field_schema, version)
+            merged = strategic_merge(result.get(key), value, field_schema, version, apply)
             if merged is None:
                 result.pop(key, None)
             else:
@@ -119,7 +132,11 @@ def strategic_merge(original: Any, patch: Any, schema: dict | None, version: str
     return result
 
 
-def _merge_list(original: Any, patch: list, schema: dict | None, version: str) -> list:
+def _merge_list(
+    original: Any, patch: list, schema: dict | None, version: str, apply: bool = False
+) -> list:
+    if apply:
+        return _apply_list(original, patch, schema, version)
     strategy = (schema or {}).get("x-kubernetes-patch-strategy", "")
     merge_key = (schema or {}).get("x-kubernetes-patch-merge-key")
     if "merge" not in strategy.split(",") or not isinstance(original, list):
@@ -158,6 +175,33 @@ def _merge_list(original: Any, patch: list, schema: dict | None, version: str) -
             result.append(_strip_directives(item))
         else:
             result[index] = strategic_merge(result[index], item, item_schema, version)
+    return result
+
+
+def _apply_list(original: Any, patch: list, schema: dict | None, version: str) -> list:
+    """An applied list: atomic ones replace, sets unite, maps merge items by their keys."""
+    list_type = (schema or {}).get("x-kubernetes-list-type", "atomic")
+    if list_type == "atomic" or not isinstance(original, list):
+        return _strip_directives(patch)
+    if list_type == "set":
+        return clone(original) + [clone(v) for v in patch if v not in original]
+    keys = (schema or {}).get("x-kubernetes-list-map-keys") or []
+    item_schema = (schema or {}).get("items")
+    result = clone(original)
+
+    def same(stored: Any, item: Any) -> bool:
+        # a key the applied item leaves out is the server's default (ports' protocol)
+        if not (isinstance(stored, dict) and isinstance(item, dict)):
+            return stored == item
+        present = [k for k in keys if k in item]
+        return bool(present) and all(stored.get(k) == item[k] for k in present)
+
+    for item in patch:
+        index = next((i for i, o in enumerate(result) if same(o, item)), None)
+        if index is None:
+            result.append(_strip_directives(item))
+        else:
+            result[index] = strategic_merge(result[index], item, item_schema, version, apply=True)
     return result
 
 

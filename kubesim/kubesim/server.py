@@ -21,11 +21,12 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, errors, openapi, podlog, protobuf, tables
+from . import apiwarnings, discovery, errors, openapi, podlog, protobuf, tables
 from .admission import FIELD_VALIDATION, SCHEMA_CHECK
 from .disruption import check_eviction
 from .errors import ApiError
 from .faults import Faults
+from .fieldmanager import FIELD_MANAGER, FORCE
 from .resources import ResourceType
 from .store import SHARED_RESULTS, Store, dumps, now_rfc3339
 
@@ -91,6 +92,38 @@ def _int(query, key: str) -> int | None:
         return int(value)
     except ValueError:
         raise errors.bad_request(f"{key}: invalid integer {value!r}") from None
+
+
+def field_manager(request: web.Request) -> str | None:
+    """?fieldManager=, else the client's program name from its User-Agent, as the real
+    server defaults it (prefixFromUserAgent)."""
+    name = request.query.get("fieldManager")
+    if name:
+        return name
+    agent = request.headers.get("User-Agent", "")
+    return agent.split("/")[0][:128] or None
+
+
+def check_apply_options(query) -> None:
+    """ValidatePatchOptions for apply: a field manager is required, force only with apply."""
+    if not query.get("fieldManager"):
+        raise ApiError(
+            422,
+            "Invalid",
+            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required '
+            "for apply patch",
+            {
+                "group": "meta.k8s.io",
+                "kind": "PatchOptions",
+                "causes": [
+                    {
+                        "reason": "FieldValueRequired",
+                        "message": "Required value: is required for apply patch",
+                        "field": "fieldManager",
+                    }
+                ],
+            },
+        )
 
 
 class ApiServer:
@@ -184,19 +217,36 @@ class ApiServer:
             raise fault
         if verb not in route.rt.verbs and not route.subresource:
             raise errors.method_not_allowed()
+        warnings: list[str] = []
+        if verb == "patch" and "apply-patch" in request.content_type:
+            check_apply_options(request.query)
         tokens = (
             FIELD_VALIDATION.set(request.query.get("fieldValidation", "Strict")),
             SCHEMA_CHECK.set(True),
             SHARED_RESULTS.set(True),
+            apiwarnings.WARNINGS.set(warnings),
+            FIELD_MANAGER.set(field_manager(request)),
+            FORCE.set(_bool(request.query.get("force"))),
         )
         try:
             response = await self._dispatch(request, route, verb)
+            for text in warnings:
+                response.headers.add("Warning", apiwarnings.header_value(text))
             if answer_latency:
                 await asyncio.sleep(answer_latency)
             return response
         finally:
             for var, token in zip(
-                (FIELD_VALIDATION, SCHEMA_CHECK, SHARED_RESULTS), tokens, strict=True
+                (
+                    FIELD_VALIDATION,
+                    SCHEMA_CHECK,
+                    SHARED_RESULTS,
+                    apiwarnings.WARNINGS,
+                    FIELD_MANAGER,
+                    FORCE,
+                ),
+                tokens,
+                strict=True,
             ):
                 var.reset(token)
 

@@ -468,6 +468,7 @@ class Store(GarbageCollection):
         part: str,
         dry_run: bool = False,
         owned: bool = False,
+        applied: bool = False,
     ) -> Obj:
         self._check_namespace(rt, name, namespace, creating=False)
         old = self._find(rt, name, namespace)
@@ -497,6 +498,17 @@ class Store(GarbageCollection):
                 new["status"] = status
             meta = new["metadata"]
         else:
+            sent_uid = meta.get("uid")
+            if sent_uid and sent_uid != old_meta.get("uid"):
+                if not owned:
+                    # a PUT's uid is a precondition (rest.defaultUpdatedObjectInfo)
+                    raise errors.conflict(
+                        rt,
+                        name,
+                        f"Precondition failed: UID in precondition: {sent_uid}, UID in object "
+                        f"meta: {old_meta.get('uid')}",
+                    )
+                old_meta = {**old_meta, "uid": sent_uid}  # a patched uid: 422 in admission
             for keep in (
                 "uid",
                 "creationTimestamp",
@@ -517,7 +529,23 @@ class Store(GarbageCollection):
                 new.pop("status", None)
         if self.admit:
             self.admit(rt, new, old, "UPDATE" if part == "main" else "UPDATE_STATUS")
+        if part == "main" and not applied:
+            self._record_update_manager(rt, old, new)
         return self._commit_update(rt, old, new, dry_run)
+
+    def _record_update_manager(self, rt: ResourceType, old: Obj, new: Obj) -> None:
+        """managedFields stay the server's: a write's own copy is ignored, its manager noted."""
+        from . import fieldmanager
+
+        meta = new["metadata"]
+        if "managedFields" in old["metadata"]:
+            meta["managedFields"] = old["metadata"]["managedFields"]
+        else:
+            meta.pop("managedFields", None)
+            return
+        manager = fieldmanager.FIELD_MANAGER.get()
+        if manager:
+            fieldmanager.record_update(rt, old, new, manager, self.version)
 
     def _commit_update(
         self, rt: ResourceType, old: Obj, new: Obj, dry_run=False, spec_generation=True
@@ -565,24 +593,30 @@ class Store(GarbageCollection):
         view = self._view(rt)
         if view:
             return await view.patch(name, patch, patch_type, namespace, dry_run)
-        from .patches import CONTENT_TYPES, apply_patch  # patches imports the store
+        from . import fieldmanager  # both import the store
+        from .patches import CONTENT_TYPES, apply_patch
 
         rt = self.resource(rt)
         self._check_namespace(rt, name, namespace, creating=False)
-        if (
-            CONTENT_TYPES.get(patch_type, patch_type) == "apply"
-            and self.peek(rt, name, namespace) is None
-        ):
+        applying = CONTENT_TYPES.get(patch_type, patch_type) == "apply"
+        manager = fieldmanager.FIELD_MANAGER.get() if applying else None
+        if applying and self.peek(rt, name, namespace) is None:
             # server-side apply creates what does not exist yet
             if not isinstance(patch, dict):
                 raise errors.bad_request("an apply patch must be an object")
             body = clone(patch)
             body.setdefault("metadata", {})["name"] = name
+            if manager:
+                fieldmanager.created_by_apply(rt, body, manager, self.version)
             return await self.create(rt, body, namespace, dry_run=dry_run)
         old = self._find(rt, name, namespace)
         patched = apply_patch(rt, old, patch, patch_type, self.version)
         if not isinstance(patched, dict):
             raise errors.bad_request("the patch did not produce an object")
+        if manager and subresource != "status":
+            patched = fieldmanager.apply(
+                rt, old, patch, patched, manager, fieldmanager.FORCE.get(), self.version
+            )
         patched.setdefault("metadata", {})
         sent_rv = patched["metadata"].get("resourceVersion")
         if sent_rv == old["metadata"]["resourceVersion"]:
@@ -590,7 +624,9 @@ class Store(GarbageCollection):
         elif sent_rv:
             raise errors.conflict(rt, name)
         part = "status" if subresource == "status" else "main"
-        return self._update(rt, name, patched, namespace, part, dry_run, owned=True)
+        return self._update(
+            rt, name, patched, namespace, part, dry_run, owned=True, applied=bool(manager)
+        )
 
     async def bind(self, name: str, namespace: str, node_name: str) -> Obj:
         """What POST pods/<name>/binding does: set spec.nodeName and PodScheduled=True.
