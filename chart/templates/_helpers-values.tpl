@@ -66,6 +66,7 @@ safely are refused here with `fail`.
   {{- end }}
 {{- end }}
 {{- $_ := unset $su.cloudMetadata "enabled" }}
+{{- include "jupyterhub.podSecurity.apply" (list $v .) }}
 
 {{- /* proxy.networkPolicy -> proxy.chp.networkPolicy */}}
 {{- with $v.proxy.networkPolicy }}

@@ -44,6 +44,22 @@ scheduling.podPriority.enabled is false: the placeholders have the same
 priority as users' pods, so users cannot evict them and the headroom they
 hold is lost. Set scheduling.podPriority.enabled: true.
 {{- end }}
+{{- $su := $V.singleuser }}
+{{- if $su.cloudMetadata.blockWithIptables }}
+
+Users' pods start with an init container that blocks the cloud metadata
+server with iptables (singleuser.cloudMetadata.blockWithIptables). It runs as
+root with NET_ADMIN, which namespaces enforcing Pod Security baseline or
+restricted refuse: there set podSecurity.level: restricted, and the singleuser
+NetworkPolicy blocks the metadata server instead (where the cluster enforces
+NetworkPolicy).
+{{- else if and (not $su.networkPolicy.enabled) (not $su.networkPolicy.egressAllowRules.cloudMetadataServer) }}
+
+WARNING: singleuser.networkPolicy.enabled is false and podSecurity.level is
+{{ $V.podSecurity.level }} (no iptables init container): nothing blocks users' access to the
+cloud metadata server ({{ $su.cloudMetadata.ip }}), which may hand out the node's
+cloud credentials. Enable the NetworkPolicy, or block it in the cluster.
+{{- end }}
 {{- $us := $V.scheduling.userScheduler }}
 {{- if and $us.enabled (kindIs "invalid" $us.image.tag) }}
 {{- $chosen := include "jupyterhub.kubeSchedulerChoice" . | fromJson }}

@@ -12,6 +12,15 @@ KUBECTL = REPO / ".bin" / "kubectl"
 CHART = REPO / "chart"
 DEV_CONFIG = REPO / "dev-config.yaml"
 IMAGE_RULES = Path(__file__).with_name("images.yaml")
+HUB_IMAGE_DIR = REPO / "images" / "hub"
+# The files of HUB_IMAGE_DIR the hub image has in its config root (its Dockerfile
+# copies them; images.yaml gives kubesim the same list).
+HUB_CONFIG_FILES = (
+    "jupyterhub_config.py",
+    "z2jh.py",
+    "profile_check.py",
+    "kubespawner_traits.json",
+)
 DEFAULT_STATE = REPO / ".state" / "dev"
 POD_VENVS = REPO / ".state" / "pod-venvs"  # see podvenv.py; shared by all deployments
 

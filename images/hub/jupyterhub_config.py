@@ -20,6 +20,8 @@ from traitlets.config import Config
 # z2jh.py sits next to this file (in the image both are under the config root).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import profile_check  # noqa: E402
+
 from z2jh import (  # noqa: E402
     ConfigError,
     config_root,
@@ -382,6 +384,9 @@ def configure_spawner_basics(c):
         ("singleuser.uid", "uid", int),
         ("singleuser.fsGid", "fs_gid", int),
         ("singleuser.allowPrivilegeEscalation", "allow_privilege_escalation", bool),
+        # (the chart's defaults: non-root, no capabilities, seccomp RuntimeDefault)
+        ("singleuser.containerSecurityContext", "container_security_context", dict),
+        ("singleuser.podSecurityContext", "pod_security_context", dict),
         ("singleuser.serviceAccountName", "service_account", str),
         ("singleuser.podNameTemplate", "pod_name_template", str),
         ("singleuser.events", "events_enabled", bool),
@@ -445,13 +450,20 @@ def singleuser_environment():
     }
 
 
+def image_reference(name, tag):
+    """name:tag, or name@sha256:... when the tag is a digest (as the chart's
+    "jupyterhub.image" writes it)."""
+    if tag in (None, ""):
+        return name
+    tag = str(tag)
+    return f"{name}@{tag}" if tag.startswith("sha256:") else f"{name}:{tag}"
+
+
 def configure_image(c, network_tools):
     name = _typed("singleuser.image.name", str)
     tag = _typed("singleuser.image.tag", (str, int, float))
     if name:
-        _set_spawner(
-            c, "image", f"{name}:{tag}" if tag not in (None, "") else name, "singleuser.image"
-        )
+        _set_spawner(c, "image", image_reference(name, tag), "singleuser.image")
     # Pull secrets: the chart's own (imagePullSecret.create), the global
     # list, then the singleuser image's own; entries are names or {name: ...}.
     secrets = []
@@ -586,7 +598,7 @@ def network_tools_init_container():
     tag = _typed("singleuser.networkTools.image.tag", (str, int, float))
     container = {
         "name": "block-cloud-metadata",
-        "image": f"{name}:{tag}" if tag else name,
+        "image": image_reference(name, tag),
         # (e.g. AWS's IPv6 endpoint fd00:ec2::254 needs ip6tables)
         "command": [
             "ip6tables" if version == 6 else "iptables",
@@ -1082,6 +1094,33 @@ def run_extra_config(namespace):
         run_user_code(code, where, namespace)
 
 
+def _profile_error(message):
+    """What a user sees when a callable profile_list returns a mistake: the
+    spawner's own 500 for an unknown override key, with our message."""
+    from kubespawner.user_options import invalid_user_options
+
+    return invalid_user_options(message, status=500)
+
+
+def check_profile_list(c):
+    """The final KubeSpawner.profile_list, whichever escape hatch set it: a
+    list is checked now, a callable's result each time it is called."""
+    if "profile_list" not in c.KubeSpawner:
+        return
+    profiles = c.KubeSpawner.profile_list
+    where = "KubeSpawner.profile_list"
+    if profiles == _get("singleuser.profileList"):
+        where = "singleuser.profileList"
+    if callable(profiles):
+        c.KubeSpawner.profile_list = profile_check.checked_callable(
+            profiles, where, _profile_error, _spawner_traits()
+        )
+        return
+    found = profile_check.problems(profiles, where, _spawner_traits())
+    if found:
+        raise ConfigError("; ".join(found))
+
+
 # ---------------------------------------------------------------- apply
 
 
@@ -1096,6 +1135,7 @@ def configure(c, namespace):
     apply_hub_config(c, legacy_auth_config())
     load_config_d(namespace)
     run_extra_config(namespace)
+    check_profile_list(c)
 
 
 try:

@@ -222,6 +222,9 @@ async def run(args: argparse.Namespace) -> None:
     )
     async with sim:
         print(f"kubesim: serving {sim.url}; kubeconfig: {sim.kubeconfig_path}", flush=True)
+        dns = getattr(sim.nodes, "cluster_dns", None)
+        if dns is not None:
+            print(f"kubesim: cluster DNS on {dns.host}:{dns.port} (udp, tcp)", flush=True)
         await stop.wait()
         logging.getLogger("kubesim").info("stopping")
 

@@ -3,7 +3,8 @@
 Besides the kubelets and the scheduler, NodeSimulator runs the controllers
 that pods depend on: PV binding/provisioning (`provisioner`), the endpoints
 controller (`endpoints`), the node lifecycle controller (`nodes`) and, with
-the process runtime, a kube-proxy for loopback cluster IPs (`kubeproxy`).
+the process runtime, a kube-proxy for loopback cluster IPs (`kubeproxy`)
+and cluster DNS (`clusterdns`; `nodes.cluster_dns.host/port`).
 
     nodes = NodeSimulator(store, nodes=3, runtime="process", state_dir="/tmp/k")
     await nodes.start()
@@ -68,6 +69,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .clusterdns import ClusterDNS
 from .endpoints import EndpointsController
 from .errors import ApiError
 from .informer import Informer
@@ -141,6 +143,7 @@ class NodeSimulator:
         self.provisioner: Provisioner | None = None
         self.lifecycle: NodeLifecycle | None = None
         self.kube_proxy: KubeProxy | None = None
+        self.cluster_dns: ClusterDNS | None = None
         self.endpoints: EndpointsController | None = None
         self._informers: list[Informer] = []
 
@@ -199,6 +202,8 @@ class NodeSimulator:
             self.kubelets[spec["name"]] = Kubelet(self, spec["name"], ip, allocatable)
         if self.runtime_name == "process":
             self.kube_proxy = KubeProxy(self.store)
+            self.cluster_dns = await ClusterDNS(self.store).start()
+            self.runtime.cluster_nameserver = self.cluster_dns.nameserver
         self.scheduler = Scheduler(self, self.scheduler_names)
         self.endpoints = EndpointsController(self.store)
         self.provisioner = Provisioner(self)
@@ -229,6 +234,8 @@ class NodeSimulator:
                 await part.stop()
         if self.kube_proxy is not None:
             await self.kube_proxy.close()
+        if self.cluster_dns is not None:
+            await self.cluster_dns.close()
         for kubelet in self.kubelets.values():
             kubelet.resume()
             await kubelet.close()

@@ -40,6 +40,10 @@ the pod IP).
 Images whose rule says `pause` get no process: their containers run as in
 the pause runtime (benchmarks: many users' pods beside a hub that runs).
 
+DNS (namespace mode): each container gets the pod's resolv.conf and managed
+/etc/hosts bind-mounted (`poddns`; the nameserver is `clusterdns`), and its
+own UTS namespace with the pod's hostname (hostNetwork pods keep the machine's).
+
 Output: stdout and stderr go to a log file in the CRI format the real kubelet
 writes ("<RFC3339Nano> stdout F <line>"); `logs.read_log` reads it back.
 """
@@ -56,12 +60,15 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+from . import poddns
 from .nodeconfig import Delays
 from .runtime import ContainerLaunch, CreateContainerError, Mount, new_container_id
 from .runtime_pause import PauseHandle, pause_handle
 
 _MOUNT_SCRIPT = r"""
 set -e
+if [ -n "$1" ]; then echo "$1" > /proc/sys/kernel/hostname; fi
+shift
 n=$1; shift
 while [ "$n" -gt 0 ]; do
   mount --bind "$1" "$2"
@@ -413,6 +420,9 @@ class ProcessRuntime:
         self.handles: set[ProcessHandle] = set()
         self._created_paths: list[str] = []
         self._launches: dict[ProcessHandle, ContainerLaunch] = {}
+        # where ClusterFirst pods send DNS queries (port 53; set by the NodeSimulator
+        # once cluster DNS listens); None: they keep this machine's resolv.conf
+        self.cluster_nameserver: str | None = None
 
     @property
     def probes_reach_network(self) -> bool:
@@ -425,7 +435,7 @@ class ProcessRuntime:
         for key in ("LANG", "LC_ALL", "TZ"):
             if key in os.environ:
                 env[key] = os.environ[key]
-        env["HOSTNAME"] = launch.pod["metadata"]["name"]
+        env["HOSTNAME"] = poddns.pod_hostname(launch.pod) or launch.pod["metadata"]["name"]
         if launch.rule:
             env.update(launch.rule.env)
         env.update(launch.env)
@@ -481,6 +491,8 @@ class ProcessRuntime:
             env["PYTHONPATH"] = ":".join(p for p in (shim, env.get("PYTHONPATH")) if p)
             require = f"--require {shim}/bind.js"
             env["NODE_OPTIONS"] = " ".join(p for p in (require, env.get("NODE_OPTIONS")) if p)
+        if self.mode == "namespace" and launch.pod_dir:
+            mounts += self._dns_mounts(launch)
         own_home = os.path.join(launch.pod_dir or "/tmp", "home")
         if self.mode == "namespace" and env.get("HOME") == own_home:
             mounts.append(Mount(own_home, HOME_MOUNT, False))
@@ -522,6 +534,7 @@ class ProcessRuntime:
             full_argv = [
                 "unshare",
                 "--mount",
+                "--uts",  # its own hostname, as each pod sandbox has
                 "--propagation",
                 "private",
                 "--",
@@ -529,6 +542,7 @@ class ProcessRuntime:
                 "-c",
                 _MOUNT_SCRIPT,
                 "kubesim-container",
+                poddns.pod_hostname(launch.pod),
                 *mount_args,
                 workdir,
                 user,
@@ -541,6 +555,32 @@ class ProcessRuntime:
         os.makedirs(os.path.dirname(launch.log_path), exist_ok=True)
         log_file = open(launch.log_path, "ab")
         return full_argv, argv, env, extra, log_file
+
+    def _dns_mounts(self, launch: ContainerLaunch) -> list[Mount]:
+        """The pod's own /etc/resolv.conf and /etc/hosts (see `poddns`), written to
+        the pod directory and bind-mounted, as the kubelet mounts them; none for a
+        path the container mounts a volume at, and no hosts file on hostNetwork."""
+        pod = launch.pod
+        wanted = {}
+        with open("/etc/resolv.conf") as handle:
+            host = poddns.parse_resolv_conf(handle.read())
+        wanted["resolv.conf"] = poddns.resolv_conf(pod, self.cluster_nameserver, host)
+        if not pod["spec"].get("hostNetwork"):
+            wanted["hosts"] = poddns.hosts_file(pod, launch.pod_ip)
+        directory = os.path.join(launch.pod_dir, "kubesim-dns")
+        os.makedirs(directory, exist_ok=True)
+        taken = {m.target.rstrip("/") for m in launch.mounts}
+        mounts = []
+        for name, text in wanted.items():
+            target = f"/etc/{name}"
+            if target in taken:
+                continue
+            path = os.path.join(directory, name)
+            with open(path, "w") as handle:
+                handle.write(text)
+            os.chmod(path, 0o644)
+            mounts.append(Mount(path, target, False))
+        return mounts
 
     async def start(self, launch: ContainerLaunch):
         if launch.rule and launch.rule.pause:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 
@@ -75,3 +77,61 @@ async def raw_request(
             return response.status, json.loads(text)
         except ValueError:
             return response.status, text
+
+
+class RecordedWatch:
+    """A kubernetes_asyncio watch streaming in the background, for tests that must
+    act only once the watch is established (never after a guessed sleep).
+
+        pods = RecordedWatch(core.list_namespaced_pod, "default", timeout_seconds=30)
+        await pods.wait_for(2)      # the initial ADDED events: the server is watching
+        ...change things...
+        events = await pods.finish(4)   # [(type, name), ...]; stops the watch
+
+    `wait_for(n)` returns once n events arrived, raising TimeoutError (with
+    what did arrive) after `timeout` seconds, or AssertionError if the watch
+    ended first.
+    """
+
+    def __init__(self, list_func, *args, **kwargs):
+        from kubernetes_asyncio import watch
+
+        self.events: list[tuple[str, str]] = []
+        self._watch = watch.Watch()
+        self._arrived = asyncio.Condition()
+        self.task = asyncio.get_running_loop().create_task(self._run(list_func, args, kwargs))
+
+    async def _run(self, list_func, args, kwargs) -> list[tuple[str, str]]:
+        try:
+            async for event in self._watch.stream(list_func, *args, **kwargs):
+                async with self._arrived:
+                    self.events.append((event["type"], event["object"].metadata.name))
+                    self._arrived.notify_all()
+        finally:
+            async with self._arrived:
+                self._arrived.notify_all()
+        return self.events
+
+    async def wait_for(self, count: int, timeout: float = 20.0) -> list[tuple[str, str]]:
+        try:
+            async with asyncio.timeout(timeout), self._arrived:
+                await self._arrived.wait_for(lambda: len(self.events) >= count or self.task.done())
+        except TimeoutError:
+            raise TimeoutError(f"{count} watch events expected, got {self.events}") from None
+        if len(self.events) < count:
+            self.task.result()  # the watch's own error, if any
+            raise AssertionError(f"the watch ended after {self.events}, {count} expected")
+        return self.events
+
+    async def finish(self, count: int, timeout: float = 20.0) -> list[tuple[str, str]]:
+        """Wait for `count` events, stop the watch and return every event it saw."""
+        await self.wait_for(count, timeout)
+        self._watch.stop()
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        return self.events
+
+    async def ended(self, timeout: float = 20.0) -> list[tuple[str, str]]:
+        """Wait for the server to end the watch; every event it saw."""
+        return await asyncio.wait_for(asyncio.shield(self.task), timeout)

@@ -7,7 +7,7 @@ import pytest
 from kubernetes_asyncio import watch
 from kubernetes_asyncio.client.rest import ApiException
 
-from kubesim.testing import pod_body, raw_request
+from kubesim.testing import RecordedWatch, pod_body, raw_request
 
 
 async def test_fail_next_count_of_matching_requests(core, sim):
@@ -93,10 +93,11 @@ async def _stream_pods(core, **kwargs):
 
 
 async def test_cut_watches_now(core, sim):
-    task = asyncio.create_task(_stream_pods(core, timeout_seconds=60))
-    await asyncio.sleep(0.3)
+    await core.create_namespaced_pod("default", pod_body("here"))
+    pods = RecordedWatch(core.list_namespaced_pod, "default", timeout_seconds=60)
+    await pods.wait_for(1)  # its initial ADDED: the server is watching
     assert sim.cut_watches() == 1
-    assert await asyncio.wait_for(task, 10) == []
+    assert await pods.ended(10) == [("ADDED", "here")]  # ends quietly, nothing more
 
 
 async def test_cut_watches_every_n_seconds(core, sim):

@@ -7,7 +7,7 @@ import pytest
 from kubernetes_asyncio import watch
 from kubernetes_asyncio.client.rest import ApiException
 
-from kubesim.testing import pod_body, raw_request
+from kubesim.testing import RecordedWatch, pod_body, raw_request
 
 
 async def make_pods(core, specs):
@@ -135,20 +135,23 @@ async def collect(core, n, **kwargs):
 
 async def test_watch_starts_with_current_state_then_changes(core):
     await make_pods(core, [("x", {"w": "1"}), ("y", {"w": "1"})])
-    task = asyncio.create_task(collect(core, 4, label_selector="w=1", timeout_seconds=30))
-    await asyncio.sleep(0.3)
+    pods = RecordedWatch(
+        core.list_namespaced_pod, "default", label_selector="w=1", timeout_seconds=30
+    )
+    assert await pods.wait_for(2) == [("ADDED", "x"), ("ADDED", "y")]  # the watch is open
     await core.patch_namespaced_pod("x", "default", {"metadata": {"annotations": {"a": "b"}}})
     await core.delete_namespaced_pod("y", "default")
-    events = await asyncio.wait_for(task, 20)
+    events = await pods.finish(4)
     assert events == [("ADDED", "x"), ("ADDED", "y"), ("MODIFIED", "x"), ("DELETED", "y")]
 
 
 async def test_watch_selector_transitions_add_and_delete(core):
     await make_pods(core, [("t", {"role": "a"})])
+    # from the list's resourceVersion: the watch sees every later change, however late it opens
+    since = (await core.list_namespaced_pod("default")).metadata.resource_version
     task = asyncio.create_task(
-        collect(core, 3, label_selector="role=b", timeout_seconds=30, resource_version="0")
+        collect(core, 3, label_selector="role=b", timeout_seconds=30, resource_version=since)
     )
-    await asyncio.sleep(0.3)
     await core.patch_namespaced_pod("t", "default", {"metadata": {"labels": {"role": "b"}}})
     await core.patch_namespaced_pod("t", "default", {"metadata": {"labels": {"extra": "1"}}})
     await core.patch_namespaced_pod("t", "default", {"metadata": {"labels": {"role": "c"}}})
@@ -242,21 +245,13 @@ async def test_bookmarks(api, sim):
 
 
 async def test_watch_all_namespaces_and_cluster_scoped(core, api):
-    task = asyncio.create_task(_collect_namespaces(core))
-    await asyncio.sleep(0.3)
+    existing = len((await core.list_namespace()).items)
+    namespaces = RecordedWatch(core.list_namespace, timeout_seconds=30)
+    initial = await namespaces.wait_for(existing)  # the watch is open
+    assert "team-a" not in {name for _, name in initial}
     await core.create_namespace({"metadata": {"name": "team-a"}})
-    events = await asyncio.wait_for(task, 20)
-    assert ("ADDED", "team-a") in events
-
-
-async def _collect_namespaces(core):
-    w = watch.Watch()
-    seen = []
-    async for event in w.stream(core.list_namespace, timeout_seconds=10):
-        seen.append((event["type"], event["object"].metadata.name))
-        if event["object"].metadata.name == "team-a":
-            w.stop()
-    return seen
+    events = await namespaces.finish(existing + 1)
+    assert events[existing] == ("ADDED", "team-a")
 
 
 async def test_send_initial_events_ends_with_marked_bookmark(api, core, sim):

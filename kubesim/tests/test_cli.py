@@ -3,11 +3,13 @@
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 
 import pytest
 import yaml
 
+from kubesim import dnswire as wire
 from kubesim.testing import raw_request
 
 
@@ -175,3 +177,24 @@ async def test_cli_rejects_bad_runtime(tmp_path):
     )
     _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2 and b"invalid choice: 'docker'" in err
+
+
+async def test_cli_prints_where_cluster_dns_listens(tmp_path):
+    async with running_cli(tmp_path, "--nodes", "1", "--runtime", "process") as (process, sim):
+        body = {"metadata": {"name": "hub"}, "spec": {"ports": [{"port": 8081}]}}
+        code, hub = await raw_request(sim, "POST", "/api/v1/namespaces/default/services", body)
+        assert code == 201, hub
+        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        while "cluster DNS" not in line:
+            assert line, "kubesim printed no cluster DNS line"
+            line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        address = line.split(" on ", 1)[1].split(" ", 1)[0]
+        host, port = address.rsplit(":", 1)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.settimeout(5)
+        try:
+            sock.sendto(wire.encode_query(9, "hub.default.svc.cluster.local"), (host, int(port)))
+            ident, rcode, addresses = wire.parse_response(sock.recv(512))
+        finally:
+            sock.close()
+        assert (ident, rcode, addresses) == (9, wire.NOERROR, [hub["spec"]["clusterIP"]])

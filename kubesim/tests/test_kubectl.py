@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from kubesim.testing import pod_body
+from kubesim.waiting import wait_for
 
 KUBECTL = Path(__file__).resolve().parents[2] / ".bin" / "kubectl"
 pytestmark = pytest.mark.skipif(not KUBECTL.exists(), reason="kubectl not installed (ci/setup)")
@@ -461,7 +462,14 @@ async def test_delete_cascade_orphan_foreground_background(sim):
     await create_manifest(sim, configmap("owner-f"))
     await owned("dep-f", "owner-f", finalizers=["example.com/hold"])
     await kubectl(sim, "delete", "configmap", "owner-f", "--cascade=foreground", "--wait=false")
-    await asyncio.sleep(0.5)
+    # the garbage collector marks the dependent for deletion in its own time
+    await wait_for(
+        sim.store,
+        "configmaps",
+        "dep-f",
+        "default",
+        lambda o: o is not None and "deletionTimestamp" in o["metadata"],
+    )
     owner = json.loads(await kubectl(sim, "get", "configmap", "owner-f", "-o", "json"))
     assert owner["metadata"]["finalizers"] == ["foregroundDeletion"]
     assert "deletionTimestamp" in owner["metadata"]

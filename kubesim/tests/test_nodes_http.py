@@ -219,7 +219,7 @@ async def test_pod_conditions_and_events_in_order_through_watches(kubesim_factor
                 done=lambda seen: seen[-1][1].reason == "Started",
             )
         )
-        await asyncio.sleep(0.2)  # both watches are open
+        # no wait for the watches to open: from `since` they replay whatever happened meanwhile
         body = {
             "metadata": {"name": "seq"},
             "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]},

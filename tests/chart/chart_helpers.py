@@ -5,6 +5,7 @@ Every values file is rendered once per session and per Helm major version
 parsed documents and never re-run helm for the same input.
 """
 
+import base64
 import functools
 import subprocess
 from dataclasses import dataclass
@@ -133,3 +134,8 @@ def workloads(r: Render) -> list[dict]:
 
 def all_containers(spec: dict) -> list[dict]:
     return spec.get("initContainers", []) + spec["containers"]
+
+
+def hub_values(r: Render) -> dict:
+    """The values the hub reads (the effective values in its Secret)."""
+    return yaml.safe_load(base64.b64decode(r.find("Secret", "hub")["data"]["values.yaml"]))

@@ -27,7 +27,8 @@ HUB_KEYS = (
     "singleuser.networkTools.resources", "singleuser.cloudMetadata.blockWithIptables",
     "singleuser.events", "singleuser.extraAnnotations", "singleuser.extraEnv",
     "singleuser.lifecycleHooks", "singleuser.allowPrivilegeEscalation", "singleuser.uid",
-    "singleuser.fsGid", "singleuser.serviceAccountName", "singleuser.storage", "singleuser.startTimeout",
+    "singleuser.fsGid", "singleuser.containerSecurityContext", "singleuser.podSecurityContext",
+    "singleuser.serviceAccountName", "singleuser.storage", "singleuser.startTimeout",
     "singleuser.cmd", "singleuser.defaultUrl", "singleuser.extraPodConfig", "singleuser.profileList",
     "singleuser.image.pullPolicy", "singleuser.networkTools.image.pullPolicy",
     "singleuser.extraResource", "singleuser.cpu", "singleuser.memory",
@@ -80,6 +81,9 @@ SPECIFIC = {
     "proxy.https.secret.name": lambda r: "image-pull-secret" in json.dumps(render(("https-secret",)).find("Deployment", "proxy")),
     "proxy.https.secret.key": lambda r: ".dockerconfigjson" in json.dumps(render(("https-secret",)).find("Deployment", "proxy")),
     "proxy.https.secret.crt": lambda r: ".dockerconfigjson" in json.dumps(render(("https-secret",)).find("Deployment", "proxy")),
+    # the default level; baseline leaves out the metadata blocker maximal configures
+    "podSecurity.level": lambda r: "max-network-tools-tag" in _text(r) and "max-network-tools-tag" not in _text(render(
+        ("maximal",), sets=('podSecurity={"level": "baseline"}', 'singleuser={"cloudMetadata": {"blockWithIptables": null}}'))),
     "singleuser.extraNodeAffinity.required": lambda r: "max/user-required" in _text(r),
     "singleuser.extraFiles.max-user-binary.binaryData": lambda r: "max-binary" in _secret_text(r, "max-singleuser"),
     "singleuser.initContainers": lambda r: "max.example/user-init:max-user-init-tag" in _text(r),

@@ -3,6 +3,7 @@ files are up to date, every key is described and has a default, and bad
 input is refused by `helm template` (Helm 3 and 4) naming the key."""
 
 import json
+import re
 import subprocess
 
 import jsonschema
@@ -72,6 +73,9 @@ def test_every_current_key_has_a_default_and_every_default_a_key():
     def unknown(tree, node, path=""):
         for key, value in tree.items():
             child = node.get("properties", {}).get(key)
+            patterns = node.get("patternProperties", {})
+            if child is None:
+                child = next((v for pat, v in patterns.items() if re.search(pat, key)), None)
             if child is None:
                 if node.get("additionalProperties") is False:
                     yield f"{path}{key}"

@@ -23,6 +23,9 @@ import yaml
 from traitlets.config.loader import PyFileConfigLoader
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "ci"))
+from localdeploy.paths import HUB_CONFIG_FILES  # noqa: E402 (the files the image has)
+
 HUB_IMAGE = REPO / "images" / "hub"
 CHART = REPO / "chart"
 HELM = REPO / ".bin" / "helm"
@@ -174,7 +177,7 @@ def materialise(pod, root, existing_values=None, existing_files=None, config_d=N
         (root / "jupyterhub_config.d").mkdir(parents=True, exist_ok=True)
         for name, text in config_d.items():
             (root / "jupyterhub_config.d" / name).write_text(text)
-    for name in ("jupyterhub_config.py", "z2jh.py"):
+    for name in HUB_CONFIG_FILES:
         shutil.copy(HUB_IMAGE / name, root / name)
     return root
 

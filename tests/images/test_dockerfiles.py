@@ -7,11 +7,15 @@ non-root USER, pinned Python packages that agree with the test environment.
 import fnmatch
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "ci"))
+from localdeploy.paths import HUB_CONFIG_FILES  # noqa: E402
+
 IMAGES = {
     "hub": "docker.io/library/python:3.11-slim-bookworm",
     "singleuser-sample": "docker.io/library/python:3.11-slim-bookworm",
@@ -84,8 +88,10 @@ def test_hub_image_layout():
     assert ("EXPOSE", "8081") in stage
     assert ("ENTRYPOINT", '["tini", "--"]') in stage
     copies = [rest for word, rest in stage if word == "COPY"]
+    # every file the hub config needs beside it (the local deployment links the same ones)
     assert any(
-        "jupyterhub_config.py" in c and "z2jh.py" in c and c.endswith("/usr/local/etc/jupyterhub/")
+        all(f"images/hub/{name}" in c for name in HUB_CONFIG_FILES)
+        and c.endswith("/usr/local/etc/jupyterhub/")
         for c in copies
     )
 
