@@ -27,18 +27,29 @@ controller-revision-hash label).
 {{- define "jupyterhub.names" -}}
 {{- $p := include "jupyterhub.prefix" . }}
 {{- $names := dict }}
-{{- range list "hub" "proxy" "proxy-api" "proxy-public" "proxy-http" "autohttps" "user-scheduler-deploy" "user-scheduler-lock" "user-placeholder" "hook-image-puller" "hook-image-awaiter" "continuous-image-puller" "singleuser" "image-pull-secret" "hub-db-dir" "proxy-public-tls-acme" "proxy-public-manual-tls" "ingress" "httproute" }}
+{{- range list "hub" "proxy" "proxy-api" "proxy-public" "proxy-http" "autohttps" "user-scheduler-deploy" "user-scheduler-lock" "user-placeholder" "hook-image-puller" "hook-image-awaiter" "continuous-image-puller" "singleuser" "image-pull-secret" "hub-db-dir" "proxy-public-tls-acme" "proxy-public-manual-tls" }}
   {{- $_ := set $names . (printf "%s%s" $p .) }}
 {{- end }}
+{{- /* z2jh names the Ingress and HTTPRoute after the prefix itself, or
+       "jupyterhub" without one. */}}
+{{- $_ := set $names "ingress" ($p | trimSuffix "-" | default "jupyterhub") }}
+{{- $_ := set $names "httproute" ($p | trimSuffix "-" | default "jupyterhub") }}
 {{- /* The user-scheduler's Deployment/ConfigMap/ServiceAccount keep the short name. */}}
 {{- $_ := set $names "user-scheduler-deploy" (printf "%suser-scheduler" $p) }}
 {{- $_ := set $names "hub-existing-secret" ($.Values.hub.existingSecret | default "") }}
 {{- /* Scheduler names are cluster-wide: without a prefix, use the namespace. */}}
 {{- $_ := set $names "user-scheduler" (ternary (printf "%s-user-scheduler" .Release.Namespace) (printf "%suser-scheduler" $p) (eq $p "")) }}
 {{- $_ := set $names "hook-image-awaiter-cluster" (ternary (printf "%s-hook-image-awaiter" .Release.Namespace) (printf "%shook-image-awaiter" $p) (eq $p "")) }}
-{{- $pcPrefix := $p | default (printf "%s-" .Release.Name) }}
-{{- range list "default-priority" "user-placeholder-priority" "image-puller-priority" }}
-  {{- $_ := set $names . (printf "%s%s" $pcPrefix .) }}
+{{- /* PriorityClasses are cluster-wide too; z2jh's names with a prefix are
+       <prefix>, <prefix>-user-placeholder and <prefix>-image-puller. */}}
+{{- if eq $p "" }}
+  {{- range list "default-priority" "user-placeholder-priority" "image-puller-priority" }}
+    {{- $_ := set $names . (printf "%s-%s" $.Release.Name .) }}
+  {{- end }}
+{{- else }}
+  {{- $_ := set $names "default-priority" ($p | trimSuffix "-") }}
+  {{- $_ := set $names "user-placeholder-priority" (printf "%suser-placeholder" $p) }}
+  {{- $_ := set $names "image-puller-priority" (printf "%simage-puller" $p) }}
 {{- end }}
 {{- toYaml $names }}
 {{- end }}
@@ -47,7 +58,7 @@ controller-revision-hash label).
 {{- define "jupyterhub.name" -}}
 {{- $root := index . 0 }}{{ $short := index . 1 }}
 {{- $p := include "jupyterhub.prefix" $root }}
-{{- if has $short (list "hub" "proxy" "proxy-api" "proxy-public" "proxy-http" "autohttps" "user-scheduler-lock" "user-placeholder" "hook-image-puller" "hook-image-awaiter" "continuous-image-puller" "singleuser" "image-pull-secret" "hub-db-dir" "proxy-public-tls-acme" "proxy-public-manual-tls" "ingress" "httproute") }}
+{{- if has $short (list "hub" "proxy" "proxy-api" "proxy-public" "proxy-http" "autohttps" "user-scheduler-lock" "user-placeholder" "hook-image-puller" "hook-image-awaiter" "continuous-image-puller" "singleuser" "image-pull-secret" "hub-db-dir" "proxy-public-tls-acme" "proxy-public-manual-tls") }}
   {{- printf "%s%s" $p $short }}
 {{- else }}
   {{- $names := include "jupyterhub.names" $root | fromYaml }}

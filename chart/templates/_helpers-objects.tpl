@@ -20,6 +20,17 @@ spec:
 {{- end }}
 {{- end }}
 
+{{- /* A Service's ipFamilyPolicy and ipFamilies lines, from its values. */}}
+{{- define "jupyterhub.serviceIpFamilies" -}}
+{{- with .ipFamilyPolicy }}
+ipFamilyPolicy: {{ . }}
+{{- end }}
+{{- with .ipFamilies }}
+ipFamilies:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
 {{- /* ServiceAccount. (list $ $saValues $shortName $component) */}}
 {{- define "jupyterhub.serviceAccount" -}}
 {{- $root := index . 0 }}{{ $sa := index . 1 }}

@@ -79,6 +79,12 @@ safely are refused here with `fail`.
        without a contact e-mail, a manual key without its certificate...) is
        refused like an explicit `enabled: true` one, not left on plain HTTP. */}}
 {{- $https := $v.proxy.https }}
+{{- /* type "" or null (z2jh's schema allows both) matches no way of
+       serving HTTPS: z2jh then serves plain HTTP, and so do we. */}}
+{{- if not $https.type }}
+  {{- $_ := set $https "enabled" false }}
+  {{- $_ := set $https "type" "letsencrypt" }}
+{{- end }}
 {{- $impliedBy := "" }}
 {{- if kindIs "invalid" $https.enabled }}
   {{- $impliedBy = include "jupyterhub.https.attemptedBy" $https }}
@@ -126,8 +132,8 @@ safely are refused here with `fail`.
 {{- if and $v.imagePullSecret.create (not (and $v.imagePullSecret.username $v.imagePullSecret.password)) }}
   {{- fail "imagePullSecret.create needs imagePullSecret.username and imagePullSecret.password" }}
 {{- end }}
-{{- if and $v.httpRoute.enabled (not $v.httpRoute.gateway.name) }}
-  {{- fail "httpRoute.enabled needs httpRoute.gateway.name (the Gateway to attach to)" }}
+{{- if and $v.httpRoute.enabled (not $v.httpRoute.gateway.name) (not $v.httpRoute.parentRefs) }}
+  {{- fail "httpRoute.enabled needs httpRoute.gateway.name (the Gateway to attach to) or httpRoute.parentRefs" }}
 {{- end }}
 {{- /* Helm 3 deletes keys a user sets to null, Helm 4 keeps them as null:
        dropping nulls gives both the same values. */}}

@@ -146,8 +146,9 @@ def _spawner_traits():
     return _SPAWNER_TRAITS
 
 
-def _set_spawner(c, trait, value, key):
-    """Set c.KubeSpawner.<trait>, validated by the trait itself, naming `key` on error."""
+def _set_spawner(c, trait, value, key, section="KubeSpawner"):
+    """Set c.<section>.<trait> (KubeSpawner, or Spawner where z2jh sets it
+    there), validated by KubeSpawner's trait, naming `key` on error."""
     traits = _spawner_traits()
     if trait in traits:
         # A throwaway object holding a copy of the trait runs its validation
@@ -159,7 +160,7 @@ def _set_spawner(c, trait, value, key):
             raise ConfigError(
                 f"{key}: {value!r} is not valid for KubeSpawner.{trait}: {e}"
             ) from None
-    setattr(c.KubeSpawner, trait, value)
+    setattr(c[section], trait, value)
 
 
 # ---------------------------------------------------------------- hub
@@ -284,8 +285,11 @@ def database_url():
     if db_type == "sqlite-memory":
         return db_type, "sqlite://"
     if db_type == "sqlite-pvc":
-        # Relative to the working directory /srv/jupyterhub, the hub-db-dir PVC.
-        return db_type, url or "sqlite:///jupyterhub.sqlite"
+        # Relative to the working directory /srv/jupyterhub, the hub-db-dir
+        # PVC. hub.db.url is ignored here, as z2jh does.
+        if url:
+            log.warning("hub.db.url is ignored with hub.db.type sqlite-pvc (the hub-db-dir claim)")
+        return db_type, "sqlite:///jupyterhub.sqlite"
     if not url:
         raise ConfigError(f"hub.db.url must be set when hub.db.type is {db_type!r}")
     scheme = url.split(":", 1)[0]
@@ -314,6 +318,10 @@ def configure_database(c):
     if db_type in ("mysql", "other") and url.startswith("mysql") and os.environ.get("MYSQL_PWD"):
         c.JupyterHub.db_kwargs = {"connect_args": {"password": os.environ["MYSQL_PWD"]}}
     upgrade = _typed("hub.db.upgrade", bool)
+    if upgrade is None and db_type == "sqlite-pvc":
+        # As z2jh (and the Deployment's --upgrade-db): JupyterHub copies the
+        # sqlite file to a timestamped backup before upgrading it.
+        upgrade = True
     if upgrade is not None:
         c.JupyterHub.upgrade_db = upgrade
 
@@ -377,9 +385,18 @@ def configure_spawner_basics(c):
     c.KubeSpawner.namespace = os.environ.get("POD_NAMESPACE") or "default"
     c.KubeSpawner.common_labels = common_labels()
 
+    # z2jh sets these two on c.Spawner (all other chart values on
+    # c.KubeSpawner), so hub.extraConfig's `c.Spawner.default_url = ...`
+    # wins and its `c.Spawner.mem_limit = ...` loses, as there.
+    # singleuser.cmd: null (unset) leaves the spawner's default, the image's CMD.
+    cmd = _typed("singleuser.cmd", (str, list))
+    if cmd is not None:
+        _set_spawner(c, "cmd", cmd, "singleuser.cmd", section="Spawner")
+    default_url = _typed("singleuser.defaultUrl", str)
+    if default_url is not None:
+        _set_spawner(c, "default_url", default_url, "singleuser.defaultUrl", section="Spawner")
+
     for key, trait, types in [
-        ("singleuser.cmd", "cmd", (str, list)),
-        ("singleuser.defaultUrl", "default_url", str),
         ("singleuser.startTimeout", "start_timeout", int),
         ("singleuser.uid", "uid", int),
         ("singleuser.fsGid", "fs_gid", int),
@@ -404,7 +421,8 @@ def configure_spawner_basics(c):
         ("singleuser.image.pullPolicy", "image_pull_policy", str),
     ]:
         value = _typed(key, types)
-        if value not in (None, {}, []):
+        # pullPolicy "" (z2jh's schema allows it) means unset, as in a pod.
+        if value not in (None, {}, [], ""):
             _set_spawner(c, trait, value, key)
 
     # Pods only (not PVCs): the component label the chart's policies select.

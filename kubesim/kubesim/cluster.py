@@ -363,6 +363,20 @@ class NodeSimulator:
     def set_delays(self, **seconds) -> None:
         self.delays.update(seconds)
 
+    def open_stream(self, pod: dict, kind: str, options):
+        """The kubelet's GetExec/GetAttach: a starter for the running container's session.
+
+        A container that is not running is the kubelet's `container not found ("c")`
+        (pkg/kubelet/kubelet_pods.go), which kube-apiserver passes on as a 500."""
+        from .podstream import KubeletError
+
+        kubelet = self.kubelets.get((pod.get("spec") or {}).get("nodeName") or "")
+        worker = kubelet.workers.get(pod["metadata"]["uid"]) if kubelet else None
+        handle = worker.handles.get(options.container) if worker else None
+        if handle is None or getattr(handle, "exited", False):
+            raise KubeletError(f'container not found ("{options.container}")')
+        return self.runtime.open_stream(handle, kind, options)
+
     async def read_log(
         self,
         namespace: str,

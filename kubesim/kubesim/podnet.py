@@ -8,9 +8,9 @@ namespaces would. The price: a process that binds 0.0.0.0 takes the port on
 every address, so the process runtime rewrites "0.0.0.0" in a container's
 env, command and args to its pod IP (KubeSpawner-style `--ip=0.0.0.0` and
 `JUPYTERHUB_SERVICE_URL=http://0.0.0.0:8888/` then land on the pod's address),
-and Python processes get a sitecustomize shim that turns wildcard IPv4 binds
-into binds to the pod IP (see `runtime_process`). A non-Python server that
-binds 0.0.0.0 on its own still takes the port everywhere.
+and Python and Node.js processes get a shim that turns wildcard binds into
+binds to the pod IP (see `runtime_process`). Any other server that binds
+0.0.0.0 on its own still takes the port everywhere.
 
 Service variables: real processes would follow `<NAME>_SERVICE_HOST` to a
 cluster IP; only loopback cluster IPs are handed to processes (see

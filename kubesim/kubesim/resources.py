@@ -109,7 +109,15 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         "pods",
         True,
         ("po",),
-        subresources={**_STATUS, "log": ("get",), "binding": ("create",), "eviction": ("create",)},
+        subresources={
+            **_STATUS,
+            "log": ("get",),
+            "binding": ("create",),
+            "eviction": ("create",),
+            # connect subresources: GET and POST both upgrade (verbs get / create)
+            "exec": ("get", "create"),
+            "attach": ("get", "create"),
+        },
         categories=("all",),
         field_labels=_POD_FIELDS,
     ),

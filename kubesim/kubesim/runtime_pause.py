@@ -82,6 +82,18 @@ class PauseRuntime:
     def validate(self, launch: ContainerLaunch) -> None:
         pass  # any image "runs"
 
+    def open_stream(self, handle, kind: str, options):
+        """pods/exec fails as in an image without the binary; attach sees no output."""
+        from .runtime_exec import FailedExec, IdleAttach
+
+        async def start():
+            if kind == "attach":
+                return IdleAttach(handle)
+            program = options.command[0] if options.command else ""
+            return FailedExec(f'exec: "{program}": executable file not found in $PATH')
+
+        return start
+
     async def exec_probe(self, launch, handle, command, timeout) -> bool:
         return True  # nothing runs, so there is nothing to fail
 

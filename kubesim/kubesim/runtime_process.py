@@ -7,9 +7,9 @@ CreateContainerError naming the image and the fix; we never guess an image's
 default command.
 
 Addresses: see `podnet` ("0.0.0.0" in env/command/args becomes the pod IP).
-Python processes also get a `sitecustomize` (on PYTHONPATH) that turns
-wildcard IPv4 binds into binds to the pod IP, so a server that defaults to
-0.0.0.0 still gets its own address.
+Python processes also get a `sitecustomize` (on PYTHONPATH), and Node.js
+ones a `--require` shim (NODE_OPTIONS), that turn wildcard binds into binds
+to the pod IP, so a server that defaults to 0.0.0.0 still gets its own address.
 
 Volumes, two modes, chosen once at start:
 
@@ -21,7 +21,15 @@ Volumes, two modes, chosen once at start:
   host are created empty (the bind mount is private, but the directory
   itself is on the shared filesystem) and removed again on close() if still
   empty. `securityContext.runAsUser/runAsGroup` are honoured through setpriv.
-- "rewrite" (anything else): no mounts; every occurrence of a mountPath in
+  The container also gets its own PID namespace (`--pid --fork
+  --kill-child`). Why a PID namespace for "a container is its main
+  process": when its init (_CONTAINER_SCRIPT) exits, the kernel kills every
+  process in it, setsid'd and double-forked ones included, with no polling;
+  a cgroup would need delegation from the machine's cgroup manager, and
+  PR_SET_CHILD_SUBREAPER only collects orphans, it kills none.
+- "rewrite" (anything else): no namespaces, no mounts (a main process's
+  setsid'd children keep its pipes and so its container running); every
+  occurrence of a mountPath in
   the env values, command, args and workingDir is replaced by the
   materialised directory. Enough for programs that take their paths from
   configuration; readOnly is not enforced and runAsUser needs root.
@@ -58,6 +66,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import poddns
@@ -65,7 +74,14 @@ from .nodeconfig import Delays
 from .runtime import ContainerLaunch, CreateContainerError, Mount, new_container_id
 from .runtime_pause import PauseHandle, pause_handle
 
-_MOUNT_SCRIPT = r"""
+# Runs as PID 1 of the container's own PID namespace (see ProcessRuntime): the
+# mounts, then the container's command as its child with the container's
+# stdin; exits with the command's status. When this init exits the kernel kills
+# everything else in the namespace, setsid'd or double-forked. It traps no
+# signal: the kernel drops a PID 1's default-action signals, so stop() signals
+# the command itself (a trap forwarding them would lose those that arrive
+# between the fork and the exec, while the child still has the shell's handlers).
+_CONTAINER_SCRIPT = r"""
 set -e
 if [ -n "$1" ]; then echo "$1" > /proc/sys/kernel/hostname; fi
 shift
@@ -75,15 +91,21 @@ while [ "$n" -gt 0 ]; do
   if [ "$3" = ro ]; then mount -o remount,bind,ro "$2"; fi
   shift 3; n=$((n-1))
 done
+mount -t proc proc /proc 2>/dev/null || true
 cd "$1"; shift
 user=$1; group=$2; groups=$3; shift 4
 if [ -n "$user" ]; then
   if [ -n "$groups" ]; then
-    exec setpriv --reuid="$user" --regid="$group" --groups="$groups" -- "$@"
+    set -- setpriv --reuid="$user" --regid="$group" --groups="$groups" -- "$@"
+  else
+    set -- setpriv --reuid="$user" --regid="$group" --clear-groups -- "$@"
   fi
-  exec setpriv --reuid="$user" --regid="$group" --clear-groups -- "$@"
 fi
-exec "$@"
+set +e
+exec 3<&0
+"$@" <&3 3<&- &
+exec 3<&-
+wait $!
 """
 
 
@@ -109,37 +131,31 @@ _socket.socket.bind = _pod_bind
 """
 
 
-# The same for Node.js (NODE_OPTIONS=--require): net.Server.listen() on a
-# wildcard host (or none) listens on the pod IP.
+SHIM_MOUNT = "/run/kubesim-net"
+HOME_MOUNT = "/run/kubesim-home"  # HOME of a runAsUser process whose image gives none
+
+
+# The same for Node.js processes (NODE_OPTIONS=--require): configurable-http-proxy
+# listens on every interface by default, which would take its ports from every pod.
 _NODE_BIND_SHIM = """\
 const net = require("net");
-const POD_IP = {pod_ip_json};
-const WILDCARD = new Set(["", "0.0.0.0", "::", "::0"]);
+const POD_IP = {pod_ip};
+const wildcard = (host) => host === undefined || host === null || ["", "0.0.0.0", "::"].includes(host);
 const listen = net.Server.prototype.listen;
-function isPort(value) {{
-  return typeof value === "number" || (typeof value === "string" && /^\\d+$/.test(value));
-}}
 net.Server.prototype.listen = function (...args) {{
   const first = args[0];
-  if (isPort(first)) {{
-    const host = args[1];
-    if (typeof host === "string") {{
-      if (WILDCARD.has(host)) args[1] = POD_IP;
-    }} else if (host === undefined || host === null) {{
-      args[1] = POD_IP;
+  if (first !== null && typeof first === "object" && first.port !== undefined && first.path === undefined) {{
+    if (wildcard(first.host)) args[0] = Object.assign({{}}, first, {{ host: POD_IP }});
+  }} else if (typeof first === "number" || (typeof first === "string" && /^\\d+$/.test(first))) {{
+    if (typeof args[1] === "string" || args[1] === undefined || args[1] === null) {{
+      if (wildcard(args[1])) args[1] = POD_IP;
     }} else {{
-      args.splice(1, 0, POD_IP);  // listen(port, backlog | callback)
+      args.splice(1, 0, POD_IP);
     }}
-  }} else if (first && typeof first === "object" && first.port !== undefined && !first.path) {{
-    if (first.host === undefined || WILDCARD.has(first.host)) args[0] = {{ ...first, host: POD_IP }};
   }}
   return listen.apply(this, args);
 }};
 """
-
-
-SHIM_MOUNT = "/run/kubesim-net"
-HOME_MOUNT = "/run/kubesim-home"  # HOME of a runAsUser process whose image gives none
 
 
 def write_bind_shim(directory: str, pod_ip: str) -> str:
@@ -147,7 +163,7 @@ def write_bind_shim(directory: str, pod_ip: str) -> str:
     with open(os.path.join(directory, "sitecustomize.py"), "w") as handle:
         handle.write(_BIND_SHIM.format(pod_ip=pod_ip))
     with open(os.path.join(directory, "bind.js"), "w") as handle:
-        handle.write(_NODE_BIND_SHIM.format(pod_ip_json=json.dumps(pod_ip)))
+        handle.write(_NODE_BIND_SHIM.format(pod_ip=json.dumps(pod_ip)))
     return directory
 
 
@@ -293,7 +309,7 @@ def _timestamp() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond:06d}000Z"
 
 
-async def _copy_stream(reader: asyncio.StreamReader, stream: str, log_file) -> None:
+async def _copy_stream(reader: asyncio.StreamReader, stream: str, log_file, listeners) -> None:
     while True:
         line = await reader.readline()
         if not line:
@@ -304,34 +320,120 @@ async def _copy_stream(reader: asyncio.StreamReader, stream: str, log_file) -> N
             f"{_timestamp()} {stream} {'F' if complete else 'P'} ".encode() + text + b"\n"
         )
         log_file.flush()
+        for listener in list(listeners):
+            listener(stream, line)
+
+
+@dataclass
+class ExecContext:
+    """What a process started in a running container (pods/exec) inherits from it."""
+
+    mode: str  # "namespace" or "rewrite" (see the module docstring)
+    env: dict[str, str]
+    workdir: str
+    run_as_user: int | None
+    run_as_group: int | None
+    supplemental_groups: list[int]
+
+
+def _children(pid: int) -> list[int]:
+    """Live processes whose parent is `pid` (/proc/PID/task/TID/children is not on
+    every kernel)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # a zombie (state Z) takes a signal without effect: it is no live child
+        if len(fields) > 1 and int(fields[1]) == pid and fields[0] != b"Z":
+            found.append(int(entry))
+    return found
+
+
+def _namespace_pid(pid: int) -> int:
+    """The PID a process has in its own (innermost) PID namespace."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return 1 << 30
 
 
 class ProcessHandle:
-    def __init__(self, process: asyncio.subprocess.Process, log_file, readers):
+    """A running container. In namespace mode `pid` is `unshare`, whose one child is
+    the container's init (PID 1 of its PID namespace); see _CONTAINER_SCRIPT."""
+
+    def __init__(self, process: asyncio.subprocess.Process, log_file, context, container):
         self.container_id = new_container_id()
         self.process = process
         self.pid = process.pid
+        self.context: ExecContext = context
+        self.container = container
+        self.listeners: set = set()  # callables (stream, bytes) of attached clients
+        self.attached = 0  # attach sessions so far (stdinOnce closes stdin after the first)
         self._log_file = log_file
-        self._readers = readers
+        loop = asyncio.get_running_loop()
+        self._readers = [
+            loop.create_task(_copy_stream(process.stdout, "stdout", log_file, self.listeners)),
+            loop.create_task(_copy_stream(process.stderr, "stderr", log_file, self.listeners)),
+        ]
+        self._init_pid: int | None = None
         self._exit_code: int | None = None
-        self._waiter = asyncio.get_running_loop().create_task(self._wait())
+        self._waiter = loop.create_task(self._wait())
 
     async def _wait(self) -> int:
         returncode = await self.process.wait()
-        self._signal_group(signal.SIGKILL)  # the container's other processes go with it
-        if self._readers:
-            _, pending = await asyncio.wait(self._readers, timeout=2)
-            for task in pending:
-                task.cancel()
+        self._signal_group(signal.SIGKILL)  # rewrite mode: the container's other processes
+        _, pending = await asyncio.wait(self._readers, timeout=2)
+        for task in pending:
+            task.cancel()
         self._log_file.close()
         self._exit_code = 128 - returncode if returncode < 0 else returncode
         return self._exit_code
+
+    def init_pid(self) -> int | None:
+        """The container's PID 1 (namespace mode), or None once it is gone."""
+        if self.context.mode != "namespace" or self._waiter.done():
+            return None
+        if self._init_pid is None or not os.path.exists(f"/proc/{self._init_pid}"):
+            children = _children(self.pid)
+            self._init_pid = children[0] if children else None
+        return self._init_pid
 
     def _signal_group(self, signum) -> None:
         try:
             os.killpg(self.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+    def main_pid(self) -> int | None:
+        """The container's command: the init's first child (orphans it adopts come later)."""
+        init = self.init_pid()
+        children = _children(init) if init is not None else []
+        return min(children, key=_namespace_pid) if children else None
+
+    async def _terminate(self) -> None:
+        """SIGTERM to the container's command, as the kubelet sends it to PID 1."""
+        if self.context.mode != "namespace":
+            self._signal_group(signal.SIGTERM)
+            return
+        # a container still starting has no command yet: wait for it (or its end)
+        while not self._waiter.done():
+            main = self.main_pid()
+            if main is not None:
+                try:
+                    os.kill(main, signal.SIGTERM)
+                    return
+                except ProcessLookupError:
+                    pass
+            await asyncio.sleep(0.01)
 
     @property
     def exited(self) -> bool:
@@ -342,69 +444,20 @@ class ProcessHandle:
 
     async def stop(self, grace: float) -> int:
         if not self._waiter.done():
-            # Children in sessions of their own (the hub's idle culler) leave the
-            # process group and, once the main process is gone, its tree: as a
-            # container runtime ends every process of the container, the ones
-            # found now are killed after the main process.
-            family = descendants(self.pid)
-            self._signal_group(signal.SIGTERM)
-            if not await self._main_exits(max(grace, 0)):
+            deadline = asyncio.get_running_loop().time() + max(grace, 0)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._terminate()
+                    await asyncio.shield(self._waiter)
+            except TimeoutError:
                 self._signal_group(signal.SIGKILL)
-                await self._main_exits(10)
-            _kill_all(family)
         return await self.wait()
 
-    async def _main_exits(self, timeout: float) -> bool:
-        """Whether the main process exited within `timeout`. Not self.wait():
-        asyncio's wait() also waits until no process holds our stdout/stderr
-        pipes, and the children left to kill still do."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while self.process.returncode is None:
-            if asyncio.get_running_loop().time() > deadline:
-                return False
-            await asyncio.sleep(0.05)
-        return True
-
     def kill(self) -> None:
+        # unshare and the init share our process group; --kill-child and the PID
+        # namespace take care of everything the container started
         if not self._waiter.done():
-            family = descendants(self.pid)
             self._signal_group(signal.SIGKILL)
-            _kill_all(family)
-
-
-def _stat(pid) -> tuple[int, int] | None:
-    """(parent pid, start time) of a process, None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        return int(fields[1]), int(fields[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def descendants(pid: int) -> list[tuple[int, int]]:
-    """(pid, start time) of every process below `pid` now."""
-    children: dict[int, list[tuple[int, int]]] = {}
-    for entry in os.listdir("/proc"):
-        facts = _stat(entry) if entry.isdigit() else None
-        if facts:
-            children.setdefault(facts[0], []).append((int(entry), facts[1]))
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
-        found.append(child)
-        todo += children.get(child[0], [])
-    return found
-
-
-def _kill_all(processes: list[tuple[int, int]]) -> None:
-    for pid, started in processes:
-        facts = _stat(pid)
-        if facts and facts[1] == started:  # the same process, not a reused pid
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 class ProcessRuntime:
@@ -449,6 +502,22 @@ class ProcessRuntime:
                 env["HOME"] = home
         return env
 
+    def _image_workdir_mount(self, launch: ContainerLaunch, workdir: str) -> list[Mount]:
+        """The image's WORKDIR (an image rule's working_dir) is the container's own, as
+        the image's files are: a fresh directory per container over it, so two
+        containers of one image (two hubs writing jupyterhub.sqlite) never share it."""
+        targets = {m.target.rstrip("/") for m in launch.mounts}
+        rule_dir = launch.rule.working_dir if launch.rule else None
+        own = not launch.container.get("workingDir") and rule_dir and workdir == rule_dir
+        if not own or not launch.pod_dir:
+            return []
+        if any(workdir == t or workdir.startswith(t + "/") for t in targets):
+            return []
+        path = os.path.join(launch.pod_dir, "workdir", launch.container["name"])
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, 0o777)  # the image would own it; any runAsUser may write
+        return [Mount(path, workdir, False)]
+
     def _track_missing(self, path: str) -> None:
         """Remember the topmost ancestor of `path` that does not exist yet (for close())."""
         missing = path
@@ -489,7 +558,7 @@ class ProcessRuntime:
                 mounts.append(Mount(shim, SHIM_MOUNT, True))
                 shim = SHIM_MOUNT
             env["PYTHONPATH"] = ":".join(p for p in (shim, env.get("PYTHONPATH")) if p)
-            require = f"--require {shim}/bind.js"
+            require = f"--require {os.path.join(shim, 'bind.js')}"
             env["NODE_OPTIONS"] = " ".join(p for p in (require, env.get("NODE_OPTIONS")) if p)
         if self.mode == "namespace" and launch.pod_dir:
             mounts += self._dns_mounts(launch)
@@ -513,6 +582,7 @@ class ProcessRuntime:
                 "extra_groups": launch.supplemental_groups or None,
             }
         else:
+            mounts += self._image_workdir_mount(launch, workdir)
             in_copies = make_mountpoints_in_copies(image_mounts, list(launch.mounts))
             for mount in mounts:
                 if mount.target not in in_copies:
@@ -537,10 +607,13 @@ class ProcessRuntime:
                 "--uts",  # its own hostname, as each pod sandbox has
                 "--propagation",
                 "private",
+                "--pid",
+                "--fork",
+                "--kill-child",  # unshare killed -> the init killed -> the namespace
                 "--",
                 "/bin/sh",
                 "-c",
-                _MOUNT_SCRIPT,
+                _CONTAINER_SCRIPT,
                 "kubesim-container",
                 poddns.pod_hostname(launch.pod),
                 *mount_args,
@@ -554,7 +627,15 @@ class ProcessRuntime:
             extra = {}
         os.makedirs(os.path.dirname(launch.log_path), exist_ok=True)
         log_file = open(launch.log_path, "ab")
-        return full_argv, argv, env, extra, log_file
+        context = ExecContext(
+            self.mode,
+            env,
+            workdir,
+            launch.run_as_user,
+            launch.run_as_group,
+            list(launch.supplemental_groups),
+        )
+        return full_argv, argv, context, extra, log_file
 
     def _dns_mounts(self, launch: ContainerLaunch) -> list[Mount]:
         """The pod's own /etc/resolv.conf and /etc/hosts (see `poddns`), written to
@@ -586,7 +667,9 @@ class ProcessRuntime:
         if launch.rule and launch.rule.pause:
             return pause_handle(launch, self.delays)
         try:
-            full_argv, argv, env, extra, log_file = await asyncio.to_thread(self._prepare, launch)
+            full_argv, argv, context, extra, log_file = await asyncio.to_thread(
+                self._prepare, launch
+            )
         except OSError as error:  # e.g. a mount point or working dir that cannot be made
             raise CreateContainerError(
                 f'failed to create container "{launch.container["name"]}": {error}'
@@ -594,8 +677,11 @@ class ProcessRuntime:
         try:
             process = await asyncio.create_subprocess_exec(
                 *full_argv,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
+                env=context.env,
+                # `stdin: true` keeps a pipe open for pods/attach
+                stdin=asyncio.subprocess.PIPE
+                if launch.container.get("stdin")
+                else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
@@ -607,15 +693,7 @@ class ProcessRuntime:
                 f'failed to start container "{launch.container["name"]}": exec: '
                 f'"{argv[0]}": {error.strerror or error}'
             ) from None
-        readers = [
-            asyncio.get_running_loop().create_task(
-                _copy_stream(process.stdout, "stdout", log_file)
-            ),
-            asyncio.get_running_loop().create_task(
-                _copy_stream(process.stderr, "stderr", log_file)
-            ),
-        ]
-        handle = ProcessHandle(process, log_file, readers)
+        handle = ProcessHandle(process, log_file, context, launch.container)
         self.handles.add(handle)
         self._launches[handle] = launch
         handle._waiter.add_done_callback(lambda _: self._forget(handle))
@@ -625,6 +703,26 @@ class ProcessRuntime:
         self.handles.discard(handle)
         self._launches.pop(handle, None)
 
+    def open_stream(self, handle: ProcessHandle, kind: str, options):
+        """pods/exec or pods/attach (podstream.StreamOptions): starts the session."""
+        from . import runtime_exec
+
+        if kind == "attach":
+
+            async def attach():
+                return runtime_exec.AttachSession(
+                    handle, options.stdin, options.stdout, options.stderr
+                )
+
+            return attach
+
+        async def execute():
+            return await runtime_exec.start_exec(
+                handle, options.command, options.stdin, options.stdout, options.stderr, options.tty
+            )
+
+        return execute
+
     async def exec_probe(self, launch: ContainerLaunch, handle, command, timeout: float) -> bool:
         """An exec probe: the command inside the container's mount namespace."""
         if isinstance(handle, PauseHandle):
@@ -632,8 +730,9 @@ class ProcessRuntime:
         if getattr(handle, "exited", True):
             return False
         argv = list(command)
-        if self.mode == "namespace":
-            argv = ["nsenter", "-t", str(handle.pid), "-m", "--", *argv]
+        init = handle.init_pid()
+        if init is not None:  # in the container's namespaces, so it dies with the container
+            argv = ["nsenter", "-t", str(init), "-m", "-p", "-u", "--", *argv]
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,

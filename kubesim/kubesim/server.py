@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import apiwarnings, discovery, errors, openapi, podlog, protobuf, tables
+from . import apiwarnings, discovery, errors, openapi, podlog, podstream, protobuf, tables
 from .admission import FIELD_VALIDATION, SCHEMA_CHECK
 from .disruption import check_eviction
 from .errors import ApiError
@@ -137,6 +137,7 @@ class ApiServer:
         faults: Faults | None = None,
         log_reader: LogReader | None = None,
         admin: Any = None,
+        stream_opener: Callable | None = None,
     ):
         self.store = store
         self.version = version
@@ -145,6 +146,7 @@ class ApiServer:
         self.counters: Counter[tuple[str, str]] = Counter()
         self.log_reader = log_reader
         self.admin = admin  # kubesim.admin.AdminApi or None
+        self.stream_opener = stream_opener  # pods/exec, pods/attach (kubesim.podstream)
         self.server_address = "127.0.0.1:0"
         self._streams: set[web.StreamResponse] = set()
 
@@ -325,6 +327,8 @@ class ApiServer:
         dry_run = request.query.get("dryRun") == "All"
         if sub == "log":
             return await self._pod_log(request, route)
+        if sub in ("exec", "attach"):
+            return await self._pod_stream(request, route)
         if sub in ("binding", "eviction") or rt.plural == "bindings":
             return await self._pod_action(request, route)
         if sub == "scale":
@@ -683,6 +687,19 @@ class ApiServer:
                 "status": {"token": self.token or "", "expirationTimestamp": now_rfc3339(seconds)},
             },
             201,
+        )
+
+    async def _pod_stream(self, request: web.Request, route: Route) -> web.StreamResponse:
+        pods = self.store.resource("pods")
+        pod = self.store.peek(pods, route.name, route.namespace)
+        if pod is None:
+            raise errors.not_found(pods, route.name)
+        options = podstream.parse_options(request, pod, route.subresource)
+        if self.stream_opener is None:
+            raise ApiError(400, "BadRequest", "this kubesim runs no kubelet, so nothing runs")
+        opener = self.stream_opener
+        return await podstream.serve(
+            request, route.subresource, options, lambda: opener(pod, route.subresource, options)
         )
 
     async def _pod_log(self, request: web.Request, route: Route) -> web.StreamResponse:

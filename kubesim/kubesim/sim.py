@@ -99,6 +99,7 @@ class KubeSim:
             self.token if self.require_token else None,
             self.faults,
             log_reader=self.read_log,
+            stream_opener=self.open_stream,
             admin=AdminApi(self),
         )
 
@@ -216,6 +217,14 @@ class KubeSim:
 
     def reset_counters(self) -> None:
         self.api.counters.clear()
+
+    def open_stream(self, pod: dict, kind: str, options):
+        """pods/exec and pods/attach: see kubesim.podstream."""
+        if self.nodes is None:
+            from .podstream import KubeletError
+
+            raise KubeletError(f'container not found ("{options.container}")')
+        return self.nodes.open_stream(pod, kind, options)
 
     async def read_log(
         self, namespace: str, pod: str, container: str | None = None, **options: Any

@@ -266,6 +266,20 @@ async def test_pod_conditions_and_events_in_order_through_watches(kubesim_factor
     assert running.status.host_ip and running.status.container_statuses[0].ready
 
 
+def host_pid_running(script: str) -> int:
+    """The host PID of the process whose command line holds `script`."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    argv = cmdline.read().split(b"\0")
+            except OSError:
+                continue
+            if script.encode() in argv and argv[0] == PY.encode():
+                return int(entry)
+    raise AssertionError(f"no process runs {script!r}")
+
+
 async def test_graceful_deletion_over_http_waits_for_the_process(kubesim_factory):
     sim = await kubesim_factory(nodes=1, runtime="process")
     polite = (
@@ -299,9 +313,11 @@ async def test_graceful_deletion_over_http_waits_for_the_process(kubesim_factory
         for name in ("polite", "stubborn"):
             await wait_pod(core, name, is_ready)
             async with asyncio.timeout(20):  # the PID line means the handler is installed
-                while not (log := await core.read_namespaced_pod_log(name, NS)).strip():
+                while not (await core.read_namespaced_pod_log(name, NS)).strip():
                     await asyncio.sleep(0.05)
-            pids[name] = int(log.split()[0])
+            # the printed PID is the container's own (its PID namespace): find the host's
+            scripts = {"polite": polite, "stubborn": stubborn}
+            pids[name] = await asyncio.to_thread(host_pid_running, scripts[name])
         loop = asyncio.get_running_loop()
         for name, grace in (("polite", 30), ("stubborn", 2)):
             since = (await core.read_namespaced_pod(name, NS)).metadata.resource_version

@@ -675,26 +675,3 @@ def test_kubectl_shows_a_load_balancers_ingress_as_external_ip():
     svc["status"] = {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}
     svc["spec"]["externalIPs"] = ["10.0.0.1"]
     assert _service_row(svc)[3] == "127.0.0.1,10.0.0.1"
-
-
-async def test_a_stopped_container_takes_children_of_other_sessions_with_it(make_cluster):
-    """As the hub's idle culler (its own session): a container runtime ends
-    every process of the container, not only the main one's process group."""
-    store, sim = await make_cluster()
-    script = "setsid sleep 300 & echo child $!; exec sleep 300"
-    await store.create("pods", pod("family", container(["/bin/sh", "-c", script])))
-    await wait_for(store, "pods", "family", NS, ready, timeout=20)
-    await wait_for_log(sim, "family", "child ")
-    child = int((await sim.read_log(NS, "family")).split()[1])
-
-    def running() -> bool:
-        try:
-            with open(f"/proc/{child}/stat") as stat:
-                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-        except FileNotFoundError:
-            return False
-
-    assert running()
-    await store.delete("pods", "family", NS, grace_period_seconds=1)
-    await wait_gone(store, "pods", "family", NS, timeout=30)
-    assert not running()

@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,3 +216,56 @@ async def close_shared_apis() -> None:
         del _shared[key]
         if task.done() and not task.cancelled() and task.exception() is None:
             await task.result().api_client.close()
+    await close_shared_clients()
+
+
+# ---- upstream's surface: typed kubernetes_asyncio clients ----------------------
+# KubeSpawner 7 exposes these to hub config and subclasses (its own I/O uses
+# them); ours goes through KubeAPI above. They share the configuration
+# loading, and the clients are closed with close_shared_apis().
+
+_typed_clients: dict[tuple, Any] = {}
+_loaded_config: dict[tuple, k8s_client.Configuration] = {}
+
+
+def load_config(host=None, ssl_ca_cert=None, verify_ssl=None) -> None:
+    """Make kubernetes_asyncio's default Configuration the in-cluster one or
+    the kubeconfig's, with these overrides (upstream's signature; callable
+    with or without a running loop). Done once per set of arguments."""
+    key = (host, ssl_ca_cert, verify_ssl)
+    if key not in _loaded_config:
+        settings = ApiSettings(host=host, ssl_ca_cert=ssl_ca_cert, verify_ssl=verify_ssl)
+        # load_configuration is async (kubeconfig exec plugins); run it on a
+        # loop of its own so a caller inside a running loop can wait for it
+        with ThreadPoolExecutor(1) as pool:
+            configuration = pool.submit(asyncio.run, load_configuration(settings)).result()
+        _loaded_config[key] = configuration
+    k8s_client.Configuration.set_default(_loaded_config[key])
+
+
+def shared_client(ClientType: str, *args, **kwargs):
+    """One ``kubernetes_asyncio.client.<ClientType>`` (e.g. "CoreV1Api") per
+    running loop and arguments, on the default Configuration (see
+    load_config)."""
+    loop = asyncio.get_running_loop()
+    key = (loop, ClientType, args, tuple(sorted(kwargs.items())))
+    client = _typed_clients.get(key)
+    if client is None:
+        try:
+            client_class = getattr(k8s_client, ClientType)
+        except AttributeError:
+            raise ValueError(
+                f"shared_client({ClientType!r}): kubernetes_asyncio.client has no such "
+                "API class; use one like 'CoreV1Api' or 'NetworkingV1Api'"
+            ) from None
+        client = _typed_clients[key] = client_class(*args, **kwargs)
+    return client
+
+
+async def close_shared_clients() -> None:
+    """Close the typed clients made on the running loop."""
+    loop = asyncio.get_running_loop()
+    for key, client in list(_typed_clients.items()):
+        if key[0] is loop:
+            del _typed_clients[key]
+            await client.api_client.close()

@@ -8,6 +8,7 @@ no I/O: everything that talks to Kubernetes lives in the spawner.
 """
 
 import os
+import warnings
 
 from jupyterhub.traitlets import Command
 from traitlets import (
@@ -22,6 +23,7 @@ from traitlets import (
     Union,
     default,
     observe,
+    validate,
 )
 from traitlets.config import LoggingConfigurable
 
@@ -69,16 +71,27 @@ class DeprecatedAlias(TraitType):
         return getattr(obj, self.new_name)
 
     def set(self, obj, value):
-        obj.log.warning(
-            "%s.%s is deprecated since %s: use %s.%s instead (it was set to %r)",
-            type(obj).__name__,
-            self.name,
-            self.version,
-            type(obj).__name__,
-            self.new_name,
-            value,
+        message = (
+            f"{type(obj).__name__}.{self.name} is deprecated since {self.version}: use "
+            f"{type(obj).__name__}.{self.new_name} instead (it was set to {value!r})"
         )
+        obj.log.warning("%s", message)
+        # as upstream: a DeprecationWarning too (tests and linters see it)
+        warnings.warn(message, DeprecationWarning, stacklevel=3)
+        if _configured(obj, self.new_name):
+            # both spellings configured: today's name wins, whatever the order
+            return
         setattr(obj, self.new_name, value)
+
+
+def _configured(obj, name: str) -> bool:
+    """``name`` is set in the config section of obj's class or a parent."""
+    config = getattr(obj, "config", None) or {}
+    for cls in type(obj).__mro__:
+        section = config.get(cls.__name__) if cls.__name__ in config else None
+        if section is not None and name in section:
+            return True
+    return False
 
 
 _SINGLEUSER_RENAMED = [
@@ -370,8 +383,14 @@ class KubeSpawnerTraits(_Aliases):
 
     image_pull_policy = Enum(
         ["Always", "IfNotPresent", "Never"],
-        default_value="IfNotPresent",
-        help="When the kubelet pulls ``image``: Always, IfNotPresent (default) or Never.",
+        default_value=None,
+        allow_none=True,
+        help="""
+        When the kubelet pulls ``image``: Always, IfNotPresent or Never. None
+        (the default, as KubeSpawner since 6.2) leaves it to Kubernetes:
+        Always for ``:latest`` and untagged images, so a moved tag is pulled
+        again, else IfNotPresent.
+        """,
     ).tag(config=True)
 
     image_pull_secrets = Union(
@@ -380,8 +399,17 @@ class KubeSpawnerTraits(_Aliases):
         help="""
         Secrets holding registry credentials for pulling ``image``: a list of
         secret names (or ``{"name": ...}`` dicts), or one name as a string.
+        A string reads back as ``[{"name": ...}]`` (as upstream).
         """,
     ).tag(config=True)
+
+    @validate("image_pull_secrets")
+    def _normalize_image_pull_secrets(self, proposal):
+        # one name becomes [{"name": ...}] as upstream; lists stay as given
+        value = proposal.value
+        if isinstance(value, str):
+            return [{"name": value}] if value else []
+        return value
 
     working_dir = Unicode(
         None,
@@ -476,11 +504,15 @@ class KubeSpawnerTraits(_Aliases):
         """,
     ).tag(config=True)
 
-    tolerations = List(
+    tolerations = Union(
+        [List(), Dict()],
         help="""
         Tolerations of the user's pod (list of Toleration dicts), letting it run
         on tainted nodes, e.g. ``[{"key": "gpu", "operator": "Exists",
         "effect": "NoSchedule"}]``.
+        Also a dict whose values (in key order) are the list, so profiles
+        can override one entry by its key; model objects (V1Toleration,
+        V1Container) are accepted too.
         """,
     ).tag(config=True)
 
@@ -548,19 +580,27 @@ class KubeSpawnerTraits(_Aliases):
         """,
     ).tag(config=True)
 
-    init_containers = List(
+    init_containers = Union(
+        [List(), Dict()],
         help="""
         Init containers of the user's pod (Container dicts), run before the
         server starts, e.g. to block the cloud metadata endpoint with
         iptables. Templates are expanded.
+        Also a dict whose values (in key order) are the list, so profiles
+        can override one entry by its key; model objects (V1Toleration,
+        V1Container) are accepted too.
         """
         + _FIELDS_HELP,
     ).tag(config=True)
 
-    extra_containers = List(
+    extra_containers = Union(
+        [List(), Dict()],
         help="""
         Containers added to the user's pod next to the notebook server
         (Container dicts, e.g. a cron sidecar). Templates are expanded.
+        Also a dict whose values (in key order) are the list, so profiles
+        can override one entry by its key; model objects (V1Toleration,
+        V1Container) are accepted too.
         """
         + _FIELDS_HELP,
     ).tag(config=True)
@@ -709,6 +749,21 @@ class KubeSpawnerTraits(_Aliases):
         help="""
         Keep using the PVC name a server first got (it is saved in its state),
         even if ``pvc_name_template`` changes later, so users keep their data.
+        """,
+    ).tag(config=True)
+
+    handle_legacy_names = Bool(
+        True,
+        help="""
+        Find the claims of servers started before KubeSpawner 7 (z2jh 3):
+        when a server's saved state has no PVC name and no claim exists under
+        today's name, look for the user's claim under the ``escape`` scheme's
+        name (today's ``pvc_name_template``, z2jh 3's
+        ``claim-{username}{servername}`` and KubeSpawner 6's
+        ``claim-{username}--{servername}``), use it and keep its name in
+        state. A claim annotated with another user or server is never taken.
+        Needs ``remember_pvc_name``; costs one GET per name tried, once per
+        such server. Safe to disable if no claims predate KubeSpawner 7.
         """,
     ).tag(config=True)
 
@@ -878,6 +933,10 @@ class KubeSpawnerConfig(ManifestsMixin, UserOptionsMixin, KubeSpawnerTraits):
     """
 
     def __init__(self, *args, **kwargs):
+        # upstream's test-suite switch: a stand-in user and hub
+        if kwargs.pop("_mock", False):
+            kwargs.setdefault("user", _MockUser())
+            kwargs.setdefault("hub", _MockHub())
         super().__init__(*args, **kwargs)
         self._profile_snapshot = {}
         self._applied_user_options = None
@@ -889,3 +948,19 @@ class KubeSpawnerConfig(ManifestsMixin, UserOptionsMixin, KubeSpawnerTraits):
 def hub_namespace_from_environment() -> str:
     """The hub's namespace: $POD_NAMESPACE, the service account's, or 'default'."""
     return os.environ.get("POD_NAMESPACE") or clients.in_cluster_namespace("default")
+
+
+class _MockUser:
+    """The user of a ``KubeSpawner(_mock=True)`` (upstream's test switch)."""
+
+    name = "mock@name"
+    id = "mock_id"
+    url = "mock_url"
+    escaped_name = "mock%40name"
+
+
+class _MockHub:
+    public_host = "mock_public_host"
+    url = "mock_url"
+    base_url = "mock_base_url"
+    api_url = "mock_api_url"

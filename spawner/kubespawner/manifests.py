@@ -7,18 +7,33 @@ A mixin for KubeSpawnerConfig; the pure builders live in ``objects``.
 from collections.abc import Mapping
 from urllib.parse import urlparse, urlunparse
 
+import jupyterhub
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio.client.exceptions import OpenApiException
 
 from . import models, objects, slugs
-from .expansion import NameParts, expand, normalize_template, render_name, template_fields
+from ._version import __version__
+from .expansion import NameParts, expand, render, render_name, template_fields
 from .utils import format_template, maybe_await, resolve_callable
 
 USERNAME_LABEL = "hub.jupyter.org/username"
 SERVERNAME_LABEL = "hub.jupyter.org/servername"
 USERNAME_ANNOTATION = "hub.jupyter.org/username"
 SERVERNAME_ANNOTATION = "hub.jupyter.org/servername"
+KUBESPAWNER_VERSION_ANNOTATION = "hub.jupyter.org/kubespawner-version"
+JUPYTERHUB_VERSION_ANNOTATION = "hub.jupyter.org/jupyterhub-version"
 COMPONENT_LABEL = "component"
+APP_COMPONENT_LABEL = "app.kubernetes.io/component"
+
+
+def _list_items(value) -> list:
+    """A list trait's items as dicts: a dict form gives its values in key
+    order (as upstream), kubernetes models become their JSON."""
+    if isinstance(value, Mapping):
+        value = [value[key] for key in sorted(value)]
+    return [
+        models.to_dict(item) if hasattr(item, "attribute_map") else item for item in value or []
+    ]
 
 
 class ManifestsMixin:
@@ -43,13 +58,11 @@ class ManifestsMixin:
 
     def _expand_user_properties(self, template: str, slug_scheme=None) -> str:
         """Expand the template fields in one string."""
-        scheme = slug_scheme or self.slug_scheme
-        return format_template(normalize_template(template, scheme), self._template_fields(scheme))
+        return render(template, self._template_fields(slug_scheme))
 
     def _expand_all(self, value, slug_scheme=None):
         """Expand template fields in every string of a nested structure."""
-        scheme = slug_scheme or self.slug_scheme
-        return expand(value, self._template_fields(scheme), scheme)
+        return expand(value, self._template_fields(slug_scheme))
 
     def update_names(self, *, keep_pvc_name: bool = False) -> None:
         """(Re)compute namespace, pod, PVC, Secret and DNS names from the
@@ -75,18 +88,15 @@ class ManifestsMixin:
         """Labels that identify this server's objects (used as selectors)."""
         return {
             COMPONENT_LABEL: self.component_label,
+            APP_COMPONENT_LABEL: self.component_label,
             USERNAME_LABEL: self._label_value(self.user.name),
             SERVERNAME_LABEL: self._label_value(getattr(self, "name", "") or ""),
         }
 
-    def _label_value(self, raw: str) -> str:
-        if not raw:
-            return ""
-        if self.slug_scheme == "escape":
-            escaped = slugs.escape_slug(raw)
-            if slugs.is_valid_label_value(escaped):
-                return escaped
-        return slugs.safe_slug(raw, max_length=slugs.LABEL_VALUE_MAX)
+    @staticmethod
+    def _label_value(raw: str) -> str:
+        # upstream's label values, whatever the slug scheme
+        return slugs.label_value_slug(raw)
 
     def _build_labels(self, extra: dict | None = None) -> dict:
         labels = dict(self.common_labels)
@@ -95,10 +105,12 @@ class ManifestsMixin:
         return labels
 
     def _build_annotations(self, extra: dict | None = None) -> dict:
-        annotations = {
-            USERNAME_ANNOTATION: self.user.name,
-            SERVERNAME_ANNOTATION: getattr(self, "name", "") or "",
-        }
+        # upstream's: raw names (servername only when set), the versions
+        annotations = {USERNAME_ANNOTATION: self.user.name}
+        if getattr(self, "name", ""):
+            annotations[SERVERNAME_ANNOTATION] = self.name
+        annotations[KUBESPAWNER_VERSION_ANNOTATION] = __version__
+        annotations[JUPYTERHUB_VERSION_ANNOTATION] = jupyterhub.__version__
         annotations.update(self._expand_all(extra or {}))
         return annotations
 
@@ -111,6 +123,8 @@ class ManifestsMixin:
         ``environment`` have already been called by JupyterHub.
         """
         env = super().get_env()
+        # the image the server runs, as upstream tells it (SPEC: older name)
+        env["JUPYTER_IMAGE_SPEC"] = env["JUPYTER_IMAGE"] = self.image
         if self.hub_connect_ip and not self.hub_connect_url:
             for key in ("JUPYTERHUB_API_URL", "JUPYTERHUB_ACTIVITY_URL"):
                 if env.get(key):
@@ -118,7 +132,7 @@ class ManifestsMixin:
         fields = self._template_fields()
         for key in self.environment:
             if key in env:
-                env[key] = expand(env[key], fields, self.slug_scheme)
+                env[key] = expand(env[key], fields)
         return env
 
     def _reroute_hub_url(self, url: str) -> str:
@@ -131,7 +145,34 @@ class ManifestsMixin:
     async def _resolve(self, value):
         return await resolve_callable(value, self)
 
-    async def get_pod_manifest(self) -> dict:
+    # --- upstream's surface: the same manifests as kubernetes models -------
+    # Subclasses written for KubeSpawner call super() and set attributes
+    # (``pod.spec.priority_class_name = ...``); the spawner itself works on
+    # the JSON dicts of build_*_manifest and converts only when a subclass
+    # overrides one of these (see spawner._pod_manifest_for_start).
+
+    async def get_pod_manifest(self) -> k8s_client.V1Pod:
+        """The pod for this server, after ``modify_pod_hook``, as a V1Pod."""
+        return models.to_model(await self.build_pod_manifest(), "V1Pod")
+
+    def get_pvc_manifest(self) -> k8s_client.V1PersistentVolumeClaim:
+        """This server's claim as a V1PersistentVolumeClaim."""
+        return models.to_model(self.build_pvc_manifest(), "V1PersistentVolumeClaim")
+
+    def get_service_manifest(self, owner_reference, port=None) -> k8s_client.V1Service:
+        """The Service in front of the pod as a V1Service (``port``: upstream's
+        argument, default ``self.port``)."""
+        manifest = self.build_service_manifest(models.to_dict(owner_reference), port)
+        return models.to_model(manifest, "V1Service")
+
+    def get_secret_manifest(self, owner_reference) -> k8s_client.V1Secret:
+        """The internal-SSL Secret as a V1Secret."""
+        manifest = self.build_secret_manifest(models.to_dict(owner_reference))
+        return models.to_model(manifest, "V1Secret")
+
+    # --- our manifests: the API's JSON ---------------------------------------
+
+    async def build_pod_manifest(self) -> dict:
         """The pod manifest (a dict of the API's JSON) for this server, after
         ``modify_pod_hook``."""
         uid = await self._resolve(self.uid)
@@ -151,7 +192,7 @@ class ManifestsMixin:
             cmd=cmd,
             port=self.port,
             image=self.image,
-            image_pull_policy=self.image_pull_policy,
+            image_pull_policy=self.image_pull_policy or None,
             image_pull_secrets=self.image_pull_secrets,
             node_selector=self.node_selector,
             run_as_uid=uid,
@@ -175,13 +216,13 @@ class ManifestsMixin:
             extra_resource_limits=self.extra_resource_limits,
             extra_resource_guarantees=self.extra_resource_guarantees,
             lifecycle_hooks=self.lifecycle_hooks,
-            init_containers=self._expand_all(self.init_containers),
-            extra_containers=self._expand_all(self.extra_containers),
+            init_containers=self._expand_all(_list_items(self.init_containers)),
+            extra_containers=self._expand_all(_list_items(self.extra_containers)),
             extra_container_config=self.extra_container_config,
             extra_pod_config=self.extra_pod_config,
             service_account=self.service_account,
             automount_service_account_token=self.automount_service_account_token,
-            tolerations=self.tolerations,
+            tolerations=_list_items(self.tolerations),
             node_affinity_required=self.node_affinity_required,
             node_affinity_preferred=self.node_affinity_preferred,
             pod_affinity_required=self.pod_affinity_required,
@@ -228,7 +269,7 @@ class ManifestsMixin:
             "End the hook with `return pod`."
         )
 
-    def get_pvc_manifest(self) -> dict:
+    def build_pvc_manifest(self) -> dict:
         """The PVC manifest for this server's storage."""
         labels = self._build_labels(self.storage_extra_labels)
         # the PVC outlives pods and may be shared by a user's servers
@@ -243,7 +284,7 @@ class ManifestsMixin:
             storage=self.storage_capacity,
             labels=labels,
             annotations=annotations,
-            selector=self.storage_selector,
+            selector=self._expand_all(self.storage_selector),
             namespace=self.namespace,
         )
 
@@ -257,11 +298,11 @@ class ManifestsMixin:
             annotations=self._expand_all(self.user_namespace_annotations),
         )
 
-    def get_service_manifest(self, owner_reference: dict) -> dict:
+    def build_service_manifest(self, owner_reference: dict, port=None) -> dict:
         """The Service in front of the pod (named like the pod), owned by it."""
         return objects.make_service(
             name=self.pod_name,
-            port=self.port,
+            port=port or self.port,
             selector=self._identity_labels(),
             labels=self._build_labels(self.extra_labels),
             annotations=self._build_annotations(),
@@ -274,18 +315,20 @@ class ManifestsMixin:
 
     async def move_certs(self, paths: dict) -> dict:
         """Remember the hub-side certificate files (put into the Secret by
-        ``get_secret_manifest``) and return where the server will find them."""
+        ``build_secret_manifest``) and return where the server will find them."""
         self._hub_cert_paths = dict(paths)
         mount = self.secret_mount_path.rstrip("/")
         return {key: f"{mount}/{name}" for key, name in self.SSL_FILES.items()}
 
-    def get_secret_manifest(self, owner_reference: dict, cert_paths: dict | None = None) -> dict:
+    def build_secret_manifest(self, owner_reference: dict, cert_paths: dict | None = None) -> dict:
         """The Secret with the server's internal-SSL key, certificate and CA
         bundle, owned by the pod. ``cert_paths`` are hub-side files
         (default: the ones given to ``move_certs``)."""
         paths = cert_paths or getattr(self, "_hub_cert_paths", None)
         if not paths:
-            raise RuntimeError("get_secret_manifest: no certificate paths (move_certs not called)")
+            raise RuntimeError(
+                "build_secret_manifest: no certificate paths (move_certs not called)"
+            )
         data = {}
         for key, name in self.SSL_FILES.items():
             with open(paths[key], "rb") as f:

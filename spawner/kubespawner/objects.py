@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from . import ingress, models
 from .utils import camelize_keys, recursive_update
 
 NOTEBOOK_CONTAINER = "notebook"
@@ -189,7 +190,7 @@ def make_pod(
     cmd=None,
     port=8888,
     image_spec=None,
-    image_pull_policy="IfNotPresent",
+    image_pull_policy=None,
     image_pull_secret=None,
     node_selector=None,
     run_as_uid=None,
@@ -260,10 +261,12 @@ def make_pod(
     container: dict = {
         "name": NOTEBOOK_CONTAINER,
         "image": image,
-        "imagePullPolicy": image_pull_policy,
         "ports": [{"name": PORT_NAME, "containerPort": port}],
         "env": make_env(env or {}),
     }
+    if image_pull_policy:
+        # unset: Kubernetes' own default (Always for :latest)
+        container["imagePullPolicy"] = image_pull_policy
     if cmd is not None:
         container["args"] = [str(c) for c in cmd]
     if working_dir:
@@ -392,15 +395,10 @@ def make_pvc(
     class at all (bind to a pre-provisioned volume). ``storage`` is a
     Kubernetes quantity ("10Gi"). ``selector`` is a LabelSelector.
     """
-    if not storage:
-        raise ValueError(
-            f"make_pvc({name!r}): storage (the requested size, e.g. '10Gi') is required; "
-            "set c.KubeSpawner.storage_capacity"
-        )
-    spec: dict = {
-        "accessModes": list(access_modes),
-        "resources": {"requests": {"storage": str(storage)}},
-    }
+    spec: dict = {"accessModes": list(access_modes)}
+    if storage:
+        # without a size the API refuses the claim; the spawner says so first
+        spec["resources"] = {"requests": {"storage": str(storage)}}
     annotations = dict(annotations or {})
     if storage_class is not None:
         spec["storageClassName"] = storage_class
@@ -480,3 +478,41 @@ def make_service(
             "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}],
         },
     }
+
+
+# ---- upstream's model-returning surface ------------------------------------
+
+
+def make_ingress(
+    name,
+    routespec,
+    target,
+    data,
+    namespace,
+    common_labels=None,
+    ingress_extra_labels=None,
+    ingress_extra_annotations=None,
+    ingress_class_name=None,
+    ingress_specifications=None,
+    reuse_existing_services=False,
+):
+    """(V1Endpoints or None, V1Service or None, V1Ingress) routing
+    ``routespec`` to ``target`` (KubeIngressProxy's objects, as upstream)."""
+    endpoints, service, route = ingress.route_manifests(
+        name,
+        routespec,
+        target,
+        data,
+        namespace,
+        common_labels,
+        ingress_extra_labels,
+        ingress_extra_annotations,
+        ingress_class_name,
+        ingress_specifications,
+        reuse_existing_services,
+    )
+    return (
+        endpoints and models.to_model(endpoints, "V1Endpoints"),
+        service and models.to_model(service, "V1Service"),
+        models.to_model(route, "V1Ingress"),
+    )

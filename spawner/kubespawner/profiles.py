@@ -18,6 +18,8 @@ import copy
 import re
 from collections.abc import Mapping
 
+from .utils import lenient_format
+
 UNLISTED_SUFFIX = "--unlisted-choice"
 # value of the "Other…" entry in a choice <select>
 UNLISTED_CHOICE_VALUE = "unlisted-choice"
@@ -223,10 +225,11 @@ def _choose_option(profile, name, option, user_options):
 
 
 def _format_value(override, value: str):
-    """``{value}`` in an unlisted choice's override becomes the user's text.
-    Only that one field is expanded; other braces are left alone."""
+    """``{value}`` in an unlisted choice's override becomes the user's text,
+    ``{{``/``}}`` become braces (as upstream, at any depth); other
+    ``{fields}`` such as ``${HOME}`` are left alone."""
     if isinstance(override, str):
-        return override.replace("{value}", value)
+        return lenient_format(override, {"value": value})
     if isinstance(override, Mapping):
         return {k: _format_value(v, value) for k, v in override.items()}
     if isinstance(override, list):
@@ -277,3 +280,36 @@ def form_data_to_user_options(formdata: Mapping) -> dict:
         if profile is not None and key.startswith(prefix):
             user_options[key[len(prefix) :]] = first(value)
     return user_options
+
+
+def initialized_profile_list(profile_list) -> list[dict]:
+    """A copy of a list of profiles with only the gaps upstream fills filled
+    (its ``_get_initialized_profile_list``): missing slugs from the display
+    name, a default choice per option, ``unlisted_choice`` with ``enabled``,
+    and one default profile. normalize_profile_list is the full form our
+    own code uses."""
+    profile_list = copy.deepcopy(list(profile_list or []))
+    for profile in profile_list:
+        profile.setdefault("slug", _slugify(profile["display_name"]))
+        for option in (profile.get("profile_options") or {}).values():
+            choices = option.get("choices") or {}
+            if choices and not any(c.get("default") for c in choices.values()):
+                choices[next(iter(choices))]["default"] = True
+            unlisted = option.setdefault("unlisted_choice", {})
+            unlisted.setdefault("enabled", False)
+            if unlisted["enabled"]:
+                unlisted.setdefault("display_name_in_choices", "Other...")
+    if profile_list and not any(p.get("default") for p in profile_list):
+        profile_list[0]["default"] = True
+    return profile_list
+
+
+def find_profile(slug, profile_list: list[dict]) -> dict:
+    """The profile named ``slug``, or the (first) default for a falsy slug."""
+    if not slug:
+        return next(p for p in profile_list if p.get("default"))
+    for profile in profile_list:
+        if profile["slug"] == slug:
+            return profile
+    allowed = ", ".join(p["slug"] for p in profile_list)
+    raise ProfileError(f"profile {slug!r} does not exist; choose one of: {allowed}")

@@ -26,7 +26,7 @@ from traitlets import Float, Int
 from . import models, podstatus
 from .clients import ApiSettings, KubeAPI, shared_api
 from .config import COMPONENT_LABEL, KubeSpawnerConfig
-from .expansion import render_name, template_fields
+from .expansion import claim_belongs_to, legacy_pvc_names, render_name, template_fields
 from .objects import make_owner_reference
 from .reflector import EventReflector, PodReflector, ReflectorFailed, shared_reflector
 from .retry import call_with_retries, describe_error
@@ -108,6 +108,9 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         # the pod reflector poll() reads (found on the first poll after a
         # start, since a profile may change the namespace)
         self._poll_reflector: PodReflector | None = None
+        # state from before KubeSpawner 7 (z2jh 3) names no claim: look
+        # for it under the legacy names before making a new, empty one
+        self._legacy_pvc_lookup_due = False
 
     # ---- API plumbing -------------------------------------------------------
 
@@ -194,28 +197,37 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
 
     # ---- start --------------------------------------------------------------
 
-    async def start(self):
-        """Create the pod (and what it needs) and return its URL once ready."""
+    def start(self) -> asyncio.Task:
+        """Create the pod (and what it needs); the returned task, already
+        running (as upstream's), gives its URL once ready. So code that calls
+        start() and iterates progress() before awaiting it works."""
         loop = asyncio.get_running_loop()
         self._start_finished = loop.create_future()
         self._start_began = time.monotonic()
         self._pod_uid = None
         self._poll_reflector = None
         self._start_called.set()
+        return loop.create_task(self._run_start(self._start_finished))
+
+    async def _run_start(self, finished: asyncio.Future) -> str:
         try:
             return await self._start()
         finally:
-            if not self._start_finished.done():
-                self._start_finished.set_result(None)
+            if not finished.done():
+                finished.set_result(None)
 
     async def _start(self) -> str:
+        # the profile, if apply_user_options has not applied it (an admin's
+        # own apply_user_options, or a spawner started outside a hub);
+        # a no-op when it has
+        await self.load_user_options()
         pods = await self._pods()
         events = await self._events() if self.events_enabled else None
         if self.enable_user_namespaces:
             await self._ensure_namespace()
         if self.storage_pvc_ensure:
             await self._ensure_pvc()
-        manifest = await self.get_pod_manifest()
+        manifest = await self._pod_manifest_for_start()
         pod = await self._create_pod(manifest)
         try:
             await self._create_owned_objects(pod)
@@ -235,6 +247,21 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             self._pvc_ensured_name = None
             raise
         return self._url_for(ready)
+
+    def _overrides(self, method: str) -> bool:
+        """A subclass overrides upstream's model-returning ``method``."""
+        return getattr(type(self), method) is not getattr(KubeSpawner, method)
+
+    async def _pod_manifest_for_start(self) -> dict:
+        # the models cost a conversion each way: only for subclasses that ask
+        if self._overrides("get_pod_manifest"):
+            return models.to_dict(await self.get_pod_manifest())
+        return await self.build_pod_manifest()
+
+    def _json_manifest(self, method: str, build, *args) -> dict:
+        if self._overrides(method):
+            return models.to_dict(getattr(self, method)(*args))
+        return build(*args)
 
     async def _known_namespaces(self) -> set[str]:
         """Namespaces this hub created or found on this API server. User
@@ -266,7 +293,16 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         """Create the user's PVC unless we know it exists (one POST per user)."""
         if self._pvc_ensured_name == self.pvc_name:
             return
-        manifest = self.get_pvc_manifest()
+        if self._legacy_pvc_lookup_due:
+            self._legacy_pvc_lookup_due = False
+            if await self._adopt_legacy_pvc():
+                return
+        if not self.storage_capacity:
+            raise ValueError(
+                f"storage_pvc_ensure is set but storage_capacity is {self.storage_capacity!r}: "
+                "set c.KubeSpawner.storage_capacity to the claim's size, e.g. '10Gi'"
+            )
+        manifest = self._json_manifest("get_pvc_manifest", self.build_pvc_manifest)
         try:
             await self._call(
                 f"create PVC {self.pvc_name}",
@@ -292,17 +328,50 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self._pvc_ensured_name = self.pvc_name
 
     async def _pvc_exists(self) -> bool:
+        return await self._read_pvc(self.pvc_name) is not None
+
+    async def _read_pvc(self, name: str) -> dict | None:
         try:
-            await self._call(
-                f"read PVC {self.pvc_name}",
+            return await self._call(
+                f"read PVC {name}",
                 "GET",
-                self._path("persistentvolumeclaims", self.namespace, self.pvc_name),
+                self._path("persistentvolumeclaims", self.namespace, name),
             )
         except ApiException as error:
             if error.status == 404:
-                return False
+                return None
             raise
-        return True
+
+    async def _adopt_legacy_pvc(self) -> bool:
+        """Use the claim an older deployment made for this server (see
+        ``handle_legacy_names``) if today's name has none; True if the
+        server's claim is known to exist afterwards."""
+        if await self._read_pvc(self.pvc_name) is not None:
+            self._pvc_ensured_name = self.pvc_name
+            return True
+        candidates = legacy_pvc_names(self.pvc_name_template, self._name_parts(), self.pvc_name)
+        for name in candidates:
+            pvc = await self._read_pvc(name)
+            if pvc is None:
+                continue
+            if not claim_belongs_to(pvc, self.user.name, self.name or ""):
+                self.log.warning(
+                    "Not using PVC %s/%s for %s: its annotations name another user or server",
+                    self.namespace,
+                    name,
+                    self._log_name,
+                )
+                continue
+            self.log.warning(
+                "Using legacy PVC %s/%s for %s (no claim named %s; the name is kept in its state)",
+                self.namespace,
+                name,
+                self._log_name,
+                self.pvc_name,
+            )
+            self.pvc_name = self._pvc_ensured_name = name
+            return True
+        return False
 
     async def _create_pod(self, manifest: dict) -> dict:
         """POST the pod; a leftover pod of the same name is deleted first
@@ -363,11 +432,11 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             return
         owner = make_owner_reference(pod["metadata"]["name"], pod["metadata"]["uid"])
         if self.internal_ssl:
-            secret = self.get_secret_manifest(owner)
+            secret = self._json_manifest("get_secret_manifest", self.build_secret_manifest, owner)
             await self._create_replacing(
                 "secrets", secret["metadata"]["name"], secret, "internal SSL secret"
             )
-        service = self.get_service_manifest(owner)
+        service = self._json_manifest("get_service_manifest", self.build_service_manifest, owner)
         await self._create_replacing("services", service["metadata"]["name"], service, "service")
 
     async def _create_replacing(self, resource: str, name: str, body: dict, what: str) -> None:
@@ -489,6 +558,10 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
 
     # ---- URL --------------------------------------------------------------------
 
+    def _get_pod_url(self, pod) -> str:
+        """The server's URL for ``pod`` (upstream's name; a dict or V1Pod)."""
+        return self._url_for(pod if isinstance(pod, dict) else models.to_dict(pod))
+
     def _url_for(self, pod: dict) -> str:
         if self.get_pod_url:
             return self.get_pod_url(self, pod)
@@ -497,10 +570,16 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         return f"{proto}://{host}:{self.port}"
 
     def _connect_host(self, pod: dict) -> str:
+        # pod_connect_ip wins over the Service name, as upstream
+        if self.pod_connect_ip:
+            # one DNS label at a time, so an empty servername leaves no
+            # dangling "-" inside the name (as upstream)
+            return ".".join(
+                self._expand_user_properties(part) if "{" in part else part
+                for part in self.pod_connect_ip.split(".")
+            )
         if self.internal_ssl or self.services_enabled:
             return self.dns_name
-        if self.pod_connect_ip:
-            return self._expand_user_properties(self.pod_connect_ip)
         ip = (pod.get("status") or {}).get("podIP") or ""
         return f"[{ip}]" if ":" in ip else ip
 
@@ -726,6 +805,13 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         if state.get("pvc_name") and self.remember_pvc_name:
             self.pvc_name = state["pvc_name"]
         self._pvc_ensured_name = state.get("pvc_ensured")
+        # saved by a spawner that did not record claims (KubeSpawner 6)
+        self._legacy_pvc_lookup_due = bool(
+            state
+            and not state.get("pvc_name")
+            and self.handle_legacy_names
+            and self.remember_pvc_name
+        )
 
     def clear_state(self):
         """Forget the stopped server's names (a new one uses today's templates),

@@ -88,6 +88,22 @@ class UserOptionsMixin:
             keep_pvc = self.remember_pvc_name and "pvc_name_template" not in overrides
             self.update_names(keep_pvc_name=keep_pvc)
 
+    # ---- upstream's profile methods, for subclasses that call them ----------
+
+    def _get_initialized_profile_list(self, profile_list) -> list[dict]:
+        """``profile_list`` (already resolved) with upstream's defaults filled in."""
+        return profiles.initialized_profile_list(profile_list)
+
+    def _get_profile(self, slug, profile_list: list[dict]) -> dict:
+        """The profile named ``slug``, or the default one for a falsy slug;
+        ValueError naming the allowed slugs otherwise."""
+        return profiles.find_profile(slug, profile_list)
+
+    async def _load_profile(self, slug, profile_list: list[dict]) -> None:
+        """Apply profile ``slug`` (with the user's option choices)."""
+        self.user_options = dict(self.user_options or {}, profile=slug)
+        await self.load_user_options()
+
     def _restore_profile_snapshot(self) -> set[str]:
         """Undo the previous profile's overrides; return the names restored."""
         restored = set(self._profile_snapshot)
@@ -124,10 +140,15 @@ class UserOptionsMixin:
             self.update_names(keep_pvc_name=self.remember_pvc_name)
 
 
+class InvalidUserOptions(web.HTTPError, ValueError):
+    """Bad user options: an HTTP error for the hub's handlers, and the
+    ValueError upstream's callers of load_user_options catch."""
+
+
 def invalid_user_options(message: str, status: int = 400) -> web.HTTPError:
     """An HTTPError carrying ``message`` verbatim (it may contain '%' or any
     text the user typed) to the API response and the spawn page."""
-    error = web.HTTPError(status, "%s", message)
+    error = InvalidUserOptions(status, "%s", message)
     error.jupyterhub_message = message
     return error
 

@@ -2,6 +2,7 @@
 expansion through nested structures, key case conversion, and awaiting values
 that may or may not be awaitable."""
 
+import copy
 import inspect
 import re
 import string
@@ -145,3 +146,65 @@ _USER_KEYED = frozenset(
         "volumeAttributes",
     }
 )
+
+
+# ---- kubernetes model helpers (upstream's utils surface) ----------------------
+
+
+def _get_k8s_model_attribute(model_type, key: str) -> str:
+    """The python attribute of ``model_type`` for an API field name
+    (``nodeSelector``) or an attribute name (``node_selector``)."""
+    if key in model_type.attribute_map:
+        return key
+    for attribute, field in model_type.attribute_map.items():
+        if field == key:
+            return attribute
+    raise ValueError(
+        f"{model_type.__name__} has no field {key!r}; its fields are "
+        f"{', '.join(sorted(model_type.attribute_map.values()))}"
+    )
+
+
+def _model_fields(model_type, value) -> dict:
+    if isinstance(value, model_type):
+        return {a: getattr(value, a) for a in model_type.attribute_map}
+    if isinstance(value, Mapping):
+        return {_get_k8s_model_attribute(model_type, k): v for k, v in value.items()}
+    raise AttributeError(
+        f"expected a dict or a {model_type.__name__}, got {type(value).__name__}: {value!r}"
+    )
+
+
+def get_k8s_model(model_type, model_dict):
+    """A ``model_type`` (e.g. V1Toleration) from a dict (camelCase or
+    snake_case keys; nested values are passed as they are) or from a model
+    of that type (a copy is returned either way)."""
+    value = copy.deepcopy(model_dict)
+    if isinstance(value, model_type):
+        return value
+    return model_type(**_model_fields(model_type, value))
+
+
+def update_k8s_model(target, changes, logger=None, target_name=None, changes_name=None):
+    """Set the fields of model ``target`` (e.g. a V1PodSpec) from ``changes``,
+    a dict (every key it has) or a model of the same type (its set fields).
+    With ``logger`` and ``changes_name``, an overridden value is logged."""
+    if not hasattr(target, "attribute_map"):
+        raise AttributeError(
+            f"update_k8s_model: target must be a kubernetes model (e.g. V1PodSpec), "
+            f"got {type(target).__name__}"
+        )
+    model_type = type(target)
+    is_model = isinstance(changes, model_type)
+    for attribute, value in _model_fields(model_type, copy.deepcopy(changes)).items():
+        if is_model and not value:
+            continue  # a model's unset fields are not changes
+        current = getattr(target, attribute)
+        if current and logger and changes_name:
+            # one preformatted message: loggers written for upstream take one argument
+            logger.info(
+                f"'{target_name}.{attribute}' current value: '{current}' is overridden "
+                f"with '{value}', which is the value of '{changes_name}.{attribute}'."
+            )
+        setattr(target, attribute, value)
+    return target

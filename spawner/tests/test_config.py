@@ -155,6 +155,21 @@ def test_old_names_set_the_new_trait_and_warn(old, caplog):
     assert any(old in m and f".{new} instead" in m for m in messages), messages
 
 
+def test_old_names_raise_deprecation_warnings_and_lose_to_new_names():
+    c = Config()
+    c.KubeSpawner.singleuser_fs_gid = 5
+    c.KubeSpawner.fs_gid = 10
+    with pytest.warns(DeprecationWarning, match="singleuser_fs_gid"):
+        spawner = make(c)
+    assert spawner.fs_gid == spawner.singleuser_fs_gid == 10
+
+
+def test_a_string_image_pull_secret_reads_back_as_a_list():
+    spawner = make()
+    spawner.image_pull_secrets = "k8s-secret-a"
+    assert spawner.image_pull_secrets == [{"name": "k8s-secret-a"}]
+
+
 SAMPLES = {
     "image": "example.org/nb:1.2",
     "extra_annotations": {"a": "b"},
@@ -164,7 +179,7 @@ SAMPLES = {
     "extra_pod_config": {"dnsPolicy": "None"},
     "fs_gid": 100,
     "image_pull_policy": "Always",
-    "image_pull_secrets": "regcred",
+    "image_pull_secrets": [{"name": "regcred"}],
     "init_containers": [{"name": "init", "image": "busybox"}],
     "lifecycle_hooks": {"preStop": {"exec": {"command": ["true"]}}},
     "node_selector": {"disktype": "ssd"},
@@ -251,9 +266,11 @@ def test_names_from_templates_for_named_servers():
 def test_escape_scheme_names():
     c = Config()
     c.KubeSpawner.slug_scheme = "escape"
-    c.KubeSpawner.pod_name_template = "jupyter-{username}{servername}"
+    c.KubeSpawner.pod_name_template = "jupyter-{username}--{servername}"
     spawner = make(c, name="Al.ice", server="x")
-    assert spawner.pod_name == "jupyter--41l-2eice-x"
+    # KubeSpawner 6 / 7's escape scheme: {servername} has no "-" of its own
+    assert spawner.pod_name == "jupyter--41l-2eice--x"
+    assert make(c, name="Al.ice").pod_name == "jupyter--41l-2eice"
 
 
 def test_bad_slug_scheme_is_rejected():

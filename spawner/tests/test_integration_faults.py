@@ -173,7 +173,7 @@ async def test_503_creating_the_user_namespace_and_pvc_is_retried(hub_factory, s
     spawner = await hub.spawn("m")
     assert await spawner.poll() is None
     assert [rule.hits for rule in faults] == [1, 1], "both creates failed once"
-    assert sim.get("namespaces", "default-m") is not None
-    assert sim.get("persistentvolumeclaims", "claim-m", "default-m") is not None
+    assert sim.get("namespaces", "user-m") is not None
+    assert sim.get("persistentvolumeclaims", "claim-m", "user-m") is not None
     assert sim.requests("create", "namespaces") == 2
     assert sim.requests("create", "persistentvolumeclaims") == 2

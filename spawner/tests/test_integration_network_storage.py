@@ -127,11 +127,11 @@ async def test_user_namespaces(hub_factory, sim):
     )
     spawner = await hub.spawn("gus")
     ns = spawner.namespace
-    assert ns == "default-gus"
+    assert ns == "user-gus"
     assert sim.get("namespaces", ns)["metadata"]["labels"]["owner"] == "gus"
     assert sim.get("pods", "jupyter-gus", ns) is not None
     await hub.spawn("hal")
-    assert sim.get("pods", "jupyter-hal", "default-hal") is not None
+    assert sim.get("pods", "jupyter-hal", "user-hal") is not None
     assert spawner.orm_spawner.state["namespace"] == ns
     await hub.stop("gus")
     assert sim.get("pods", "jupyter-gus", ns) is None
@@ -195,14 +195,14 @@ async def test_user_namespace_deleted_behind_our_back_is_recreated(hub_factory, 
     hub = await hub_factory(enable_user_namespaces=True)
     await hub.spawn("nell")
     await hub.stop("nell")
-    await api.request("DELETE", "/api/v1/namespaces/default-nell")
+    await api.request("DELETE", "/api/v1/namespaces/user-nell")
     for _ in range(200):  # namespace deletion finishes asynchronously
-        if sim.get("namespaces", "default-nell") is None:
+        if sim.get("namespaces", "user-nell") is None:
             break
         await asyncio.sleep(0.02)
     spawner = await hub.spawn("nell")
     assert await spawner.poll() is None
-    assert sim.get("pods", "jupyter-nell", "default-nell") is not None
+    assert sim.get("pods", "jupyter-nell", "user-nell") is not None
 
 
 @pytest.mark.parametrize("events_enabled", [True, False])
@@ -236,7 +236,7 @@ async def test_delete_namespace_on_stop(hub_factory, sim):
     hub = await hub_factory(enable_user_namespaces=True, delete_namespace_on_stop=True)
     await hub.spawn("pia")
     await hub.stop("pia")
-    ns = sim.get("namespaces", "default-pia")
+    ns = sim.get("namespaces", "user-pia")
     assert ns is None or ns["metadata"].get("deletionTimestamp")
     spawner = await hub.spawn("pia")  # and it comes back on the next spawn
     assert await spawner.poll() is None

@@ -8,6 +8,7 @@ import pytest
 from jupyterhub import orm
 from jupyterhub.objects import Hub
 from jupyterhub.spawner import Spawner
+from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio.client import V1EnvVar, V1Pod
 from traitlets.config import Config
 
@@ -47,7 +48,7 @@ def valid(manifest):
 
 
 async def pod_of(**traits):
-    return valid(await make(**traits).get_pod_manifest())
+    return valid(await make(**traits).build_pod_manifest())
 
 
 def container(pod):
@@ -343,7 +344,7 @@ async def test_modify_pod_hook_must_return_the_pod(returned):
         return returned
 
     with pytest.raises(TypeError, match="modify_pod_hook returned .*return pod"):
-        await make(modify_pod_hook=hook).get_pod_manifest()
+        await make(modify_pod_hook=hook).build_pod_manifest()
 
 
 async def test_modify_pod_hook_warns_of_fields_the_models_lack(caplog):
@@ -351,7 +352,7 @@ async def test_modify_pod_hook_warns_of_fields_the_models_lack(caplog):
         modify_pod_hook=lambda spawner, pod: pod,
         extra_pod_config={"futureField": {"on": True}},
     )
-    pod = await spawner.get_pod_manifest()
+    pod = await spawner.build_pod_manifest()
     assert "futureField" not in pod["spec"]
     assert "spec.futureField" in caplog.text and "modify_pod_hook" in caplog.text
 
@@ -359,7 +360,7 @@ async def test_modify_pod_hook_warns_of_fields_the_models_lack(caplog):
 async def test_internal_ssl_mounts_the_secret():
     spawner = make(server="gpu")
     spawner.internal_ssl = True
-    pod = valid(await spawner.get_pod_manifest())
+    pod = valid(await spawner.build_pod_manifest())
     vols = {v["name"]: v for v in pod["spec"]["volumes"]}
     assert vols["jupyterhub-internal-certs"]["secret"]["secretName"] == "jupyter-alice--gpu"
     assert {"name": "jupyterhub-internal-certs", "mountPath": "/etc/jupyterhub/ssl/"} in container(
@@ -376,15 +377,16 @@ async def test_secret_and_service_owned_by_pod(tmp_path):
     pod_paths = await spawner.move_certs({k: str(v) for k, v in files.items()})
     assert pod_paths["keyfile"] == "/etc/jupyterhub/ssl/ssl.key"
     owner = objects.make_owner_reference("jupyter-alice", "uid-1")
-    secret = valid(spawner.get_secret_manifest(owner))
+    secret = valid(spawner.build_secret_manifest(owner))
     assert secret["metadata"]["ownerReferences"] == [owner]
     assert base64.b64decode(secret["data"]["ssl.crt"]) == b"--certfile--"
     assert base64.b64decode(secret["data"]["notebooks-ca_trust.crt"]) == b"--cafile--"
-    service = valid(spawner.get_service_manifest(owner))
+    service = valid(spawner.build_service_manifest(owner))
     assert service["metadata"]["name"] == "jupyter-alice"
     assert service["metadata"]["ownerReferences"] == [owner]
     assert service["spec"]["selector"] == {
         "component": "singleuser-server",
+        "app.kubernetes.io/component": "singleuser-server",
         "hub.jupyter.org/username": "alice",
         "hub.jupyter.org/servername": "",
     }
@@ -400,7 +402,7 @@ def test_pvc_from_storage_traits():
         storage_extra_labels={"owner": "{username}"},
         storage_extra_annotations={"note": "{unescaped_username}"},
     )
-    pvc = valid(spawner.get_pvc_manifest())
+    pvc = valid(spawner.build_pvc_manifest())
     assert pvc["metadata"]["name"] == "claim-alice"
     assert pvc["spec"] == {
         "accessModes": ["ReadWriteMany"],
@@ -414,7 +416,7 @@ def test_pvc_from_storage_traits():
 
 
 def test_pvc_without_class_uses_cluster_default():
-    pvc = valid(make(storage_capacity="1Gi").get_pvc_manifest())
+    pvc = valid(make(storage_capacity="1Gi").build_pvc_manifest())
     assert "storageClassName" not in pvc["spec"]
 
 
@@ -467,9 +469,10 @@ def test_unknown_template_field_in_names_is_reported():
         make(pod_name_template="jupyter-{usrname}")
 
 
-def test_pvc_without_capacity_names_the_setting():
-    with pytest.raises(ValueError, match="storage_capacity"):
-        make(storage_pvc_ensure=True).get_pvc_manifest()
+def test_pvc_without_a_size_is_built_as_upstream():
+    pvc = objects.make_pvc("c", storage=None)
+    assert "resources" not in pvc["spec"]
+    assert make(storage_pvc_ensure=True).get_pvc_manifest().spec.resources is None
 
 
 def test_none_label_values_are_dropped():
@@ -477,13 +480,43 @@ def test_none_label_values_are_dropped():
     assert pod["metadata"]["labels"] == {"a": "1"}
 
 
-async def test_legacy_claim_spelling_in_volumes_matches_the_pvc_name():
+async def test_claim_name_templates_expand_as_upstream():
+    # {pvc_name} always matches; a z2jh 3 spelling gives what upstream gives
     spawner = make(
         server="gpu",
         volumes=[
-            {"name": "home", "persistentVolumeClaim": {"claimName": "claim-{username}{servername}"}}
+            {"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}},
+            {"name": "old", "persistentVolumeClaim": {"claimName": "claim-{username}{servername}"}},
         ],
     )
-    pod = valid(await spawner.get_pod_manifest())
-    claim = pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
-    assert claim == spawner.pvc_name == "claim-alice--gpu"
+    pod = valid(await spawner.build_pod_manifest())
+    claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["spec"]["volumes"]]
+    assert claims == [spawner.pvc_name, "claim-alicegpu"]
+    assert spawner.pvc_name == "claim-alice--gpu"
+
+
+async def test_upstream_pod_details():
+    # issue 18 items 3-7: models and dict forms in list traits, the
+    # app.kubernetes.io/component label, no pull policy, JUPYTER_IMAGE
+    spawner = make(
+        init_containers=[k8s_client.V1Container(name="init", image="busybox")],
+        extra_containers={"b": {"name": "b", "image": "x"}, "a": {"name": "a", "image": "x"}},
+        tolerations={"gpu": {"key": "gpu", "operator": "Exists"}},
+    )
+    pod = valid(await spawner.build_pod_manifest())
+    spec = pod["spec"]
+    assert spec["initContainers"] == [{"name": "init", "image": "busybox"}]
+    assert [c["name"] for c in spec["containers"]] == ["notebook", "a", "b"]
+    assert spec["tolerations"] == [{"key": "gpu", "operator": "Exists"}]
+    assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "singleuser-server"
+    notebook = spec["containers"][0]
+    assert "imagePullPolicy" not in notebook
+    env = {e["name"]: e.get("value") for e in notebook["env"]}
+    assert env["JUPYTER_IMAGE"] == env["JUPYTER_IMAGE_SPEC"] == spawner.image
+
+
+def test_storage_selector_templates_are_expanded():
+    spawner = make(
+        storage_pvc_ensure=True, storage_selector={"matchLabels": {"user": "{username}"}}
+    )
+    assert spawner.build_pvc_manifest()["spec"]["selector"] == {"matchLabels": {"user": "alice"}}

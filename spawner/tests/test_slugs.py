@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +32,7 @@ def pod_and_pvc(user, server=""):
 @given(names)
 def test_safe_slug_is_a_dns_1035_label_and_label_value(name):
     slug = slugs.safe_slug(name)
-    assert DNS_1035.match(slug) and len(slug) <= slugs.MAX_SLUG_LENGTH
+    assert DNS_1035.match(slug) and len(slug) <= slugs.DEFAULT_HASHED_LENGTH
     assert slugs.is_valid_label_value(slug)
     assert slugs.is_valid_label_value(slugs.safe_label_value(name))
 
@@ -71,9 +72,22 @@ def test_default_and_named_servers_of_a_user_get_distinct_names(servers):
 
 def test_valid_names_are_kept_verbatim():
     assert slugs.safe_slug("alice") == "alice"
-    assert slugs.multi_slug(["alice", "gpu"]) == "alice--gpu"
     assert pod_and_pvc("alice")[0] == "jupyter-alice"
     assert pod_and_pvc("alice", "gpu")[0] == "jupyter-alice--gpu"
+
+
+def test_upstream_signatures_and_results():
+    # KubeSpawner 7's documented examples and edge cases
+    assert slugs.safe_slug("user@example.com") == "user-example-com---b4c9a289"
+    assert slugs.safe_slug("Alice", is_valid=slugs.is_valid_label) == "Alice"
+    assert slugs.safe_slug("a--b").endswith("---" + slugs.strip_and_hash("a--b")[-8:])
+    assert len(slugs.safe_slug("a" * 100)) == slugs.DEFAULT_HASHED_LENGTH
+    assert len(slugs.safe_slug("a" * 100, max_length=48)) == 48
+    assert re.fullmatch(r"x-1---[0-9a-f]{8}", slugs.strip_and_hash("1"))
+    assert re.fullmatch(r"alice--gpu---[0-9a-f]{8}", slugs.multi_slug(["alice", "gpu"]))
+    assert slugs.is_valid_label("") and not slugs.is_valid_object_name("")
+    with pytest.raises(ValueError, match="max_length=11"):
+        slugs.strip_and_hash("x", max_length=11)
 
 
 def test_changed_names_carry_a_hash_suffix():
@@ -81,23 +95,24 @@ def test_changed_names_carry_a_hash_suffix():
     assert re.fullmatch(r"alice-example-com---[0-9a-f]{8}", slug)
     assert re.fullmatch(r"x---[0-9a-f]{8}", slugs.safe_slug("ÄÖÜ"))
     assert slugs.safe_slug("_leading") != slugs.safe_slug("leading")
-    long = "a" * 100
-    assert len(slugs.safe_slug(long)) == slugs.MAX_SLUG_LENGTH
 
 
 def test_escape_scheme_is_the_legacy_escaping():
     fields = template_fields(NameParts(username="Alice.B", servername="x y"), "escape")
     assert fields["username"] == "-41lice-2e-42"
-    assert fields["servername"] == "-x-20y"
-    assert render_name("jupyter-{username}{servername}", fields, "escape") == (
-        "jupyter--41lice-2e-42-x-20y"
+    assert fields["servername"] == "x-20y"
+    assert render_name("jupyter-{username}--{servername}", fields, "escape") == (
+        "jupyter--41lice-2e-42--x-20y"
     )
 
 
-def test_legacy_template_spelling_means_user_server_under_safe():
-    fields = template_fields(NameParts(username="alice", servername="gpu"), "safe")
-    assert render_name("jupyter-{username}{servername}", fields, "safe") == "jupyter-alice--gpu"
-    assert render_name("jupyter-{username}--{servername}", fields, "safe") == "jupyter-alice--gpu"
+def test_an_empty_servername_leaves_no_dangling_dashes():
+    fields = template_fields(NameParts(username="alex"), "escape")
+    assert render_name("claim-{username}--{servername}", fields, "escape") == "claim-alex"
+    fields = template_fields(NameParts(username="alex"), "safe")
+    assert render_name("claim-{username}--{servername}", fields, "safe") == "claim-alex"
+    # a template that ends in "-" keeps it
+    assert render_name("claim-{username}-", fields, "escape") == "claim-alex-"
 
 
 def test_too_long_rendered_names_are_shortened_with_a_hash():

@@ -30,6 +30,7 @@ def test_default_install(prerendered):
     assert args_of(hub, "hub") == [
         "jupyterhub",
         "--config=$(Z2JH_CONFIG_ROOT)/jupyterhub_config.py",
+        "--upgrade-db",  # sqlite-pvc with hub.db.upgrade unset, as z2jh
     ]
     assert container(hub, "hub")["livenessProbe"]["httpGet"]["path"] == "/hub/health"
     assert (
@@ -76,7 +77,7 @@ def test_https_letsencrypt(prerendered):
     r = render(("seed/31-https-letsencrypt",))
     assert public_ports(r) == {"http": "http", "https": "https"}
     assert (
-        r.find("Service", "proxy-public")["spec"]["selector"]["app.kubernetes.io/component"]
+        r.find("Service", "proxy-public")["spec"]["selector"]["component"]
         == "autohttps"
     )
     static = yaml.safe_load(r.find("ConfigMap", "autohttps")["data"]["traefik.yaml"])
@@ -144,12 +145,13 @@ def test_cloud_metadata_allowed_drops_the_network_tools_image(tmp_path):
 
 def test_pod_priority(prerendered):
     r = render(("maximal",))
-    assert pod_spec(r.find("Deployment", "max-hub"))["priorityClassName"] == "max-default-priority"
+    # z2jh's names with a prefix: <prefix>, <prefix>-user-placeholder
+    assert pod_spec(r.find("Deployment", "max-hub"))["priorityClassName"] == "max"
     assert (
         pod_spec(r.find("StatefulSet", "max-user-placeholder"))["priorityClassName"]
-        == "max-user-placeholder-priority"
+        == "max-user-placeholder"
     )
-    assert r.find("PriorityClass", "max-user-placeholder-priority")["value"] == -7003
+    assert r.find("PriorityClass", "max-user-placeholder")["value"] == -7003
 
 
 def test_database_password_and_upgrade():

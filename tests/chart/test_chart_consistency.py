@@ -41,7 +41,7 @@ def user_pod_labels(r) -> dict:
     values = hub_values(r)
     return (
         selector
-        | {"app.kubernetes.io/component": "singleuser-server"}
+        | {"component": "singleuser-server", "app.kubernetes.io/component": "singleuser-server"}
         | values["singleuser"]["extraLabels"]
     )
 

@@ -158,7 +158,7 @@ def test_seed_letsencrypt_example_turns_https_on():
     r = render(("seed/31-https-letsencrypt",))
     assert r.find("Deployment", "autohttps")
     assert (
-        r.find("Service", "proxy-public")["spec"]["selector"]["app.kubernetes.io/component"]
+        r.find("Service", "proxy-public")["spec"]["selector"]["component"]
         == "autohttps"
     )
 

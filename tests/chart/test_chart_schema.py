@@ -105,6 +105,11 @@ REFUSED = [
     ({"storage2": {"capacity": "2Gi"}}, ["'storage2' not allowed"]),
     ({"hub": {"db": {"type": "sqlite"}}}, ["/hub/db/type"]),
     ({"proxy": {"service": {"type": "Public"}}}, ["/proxy/service/type"]),
+    # z2jh's own lint values write DualStack, which Kubernetes refuses.
+    (
+        {"proxy": {"service": {"ipFamilyPolicy": "DualStack"}}},
+        ["/proxy/service/ipFamilyPolicy", "PreferDualStack", "RequireDualStack"],
+    ),
     ({"singleuser": {"image": {"name": ""}}}, ["/singleuser/image/name"]),
     ({"hub": {"baseUrl": "jupyter"}}, ["/hub/baseUrl"]),
     ({"singleuser": {"schedulerStrategy": "random"}}, ["/singleuser/schedulerStrategy"]),

@@ -28,7 +28,7 @@ DIRECT = [
     ("singleuser.memory.guarantee", "KubeSpawner", "mem_guarantee"),
     ("singleuser.cpu.limit", "KubeSpawner", "cpu_limit"),
     ("singleuser.cpu.guarantee", "KubeSpawner", "cpu_guarantee"),
-    ("singleuser.defaultUrl", "KubeSpawner", "default_url"),
+    ("singleuser.defaultUrl", "Spawner", "default_url"),  # as z2jh
     ("singleuser.lifecycleHooks", "KubeSpawner", "lifecycle_hooks"),
     ("singleuser.serviceAccountName", "KubeSpawner", "service_account"),
     ("singleuser.extraAnnotations", "KubeSpawner", "extra_annotations"),

@@ -35,7 +35,9 @@ def test_defaults(hub_setup):
     assert hub_setup().config.Spawner.consecutive_failure_limit == 5
     assert hub.allow_named_servers is False
     assert hub.db_url == "sqlite:///jupyterhub.sqlite"
-    for unset in ("active_server_limit", "upgrade_db", "log_level", "redirect_to_server"):
+    # z2jh's default for sqlite-pvc (JupyterHub keeps a backup of the file)
+    assert hub.upgrade_db is True
+    for unset in ("active_server_limit", "log_level", "redirect_to_server"):
         assert unset not in hub
 
 
@@ -133,6 +135,11 @@ def _db(hub_setup, db, env=None):
     "db, url",
     [
         ({"type": "sqlite-pvc"}, "sqlite:///jupyterhub.sqlite"),
+        # z2jh ignores hub.db.url with sqlite-pvc: the file on hub-db-dir
+        (
+            {"type": "sqlite-pvc", "url": "sqlite:////elsewhere.sqlite"},
+            "sqlite:///jupyterhub.sqlite",
+        ),
         ({"type": "sqlite-memory"}, "sqlite://"),
         # without a driver: the one the image has
         (
@@ -151,6 +158,20 @@ def _db(hub_setup, db, env=None):
 )
 def test_database_types(hub_setup, db, url):
     assert _db(hub_setup, db).db_url == url
+
+
+@pytest.mark.parametrize(
+    "db, upgrade",
+    [
+        ({"type": "sqlite-pvc"}, True),
+        ({"type": "sqlite-pvc", "upgrade": False}, False),
+        ({"type": "postgres", "url": "postgresql://hub@db/hub"}, None),
+        ({"type": "postgres", "url": "postgresql://hub@db/hub", "upgrade": True}, True),
+    ],
+)
+def test_upgrade_db_as_z2jh(hub_setup, db, upgrade):
+    hub = _db(hub_setup, db)
+    assert hub.get("upgrade_db") == upgrade
 
 
 def test_mysql_password_from_env(hub_setup):

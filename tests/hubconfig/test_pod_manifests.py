@@ -43,19 +43,19 @@ async def test_manifests_are_valid(hub_setup, values_file):
     hub_setup.prerender(*FILES)
     setup = hub_setup(values_file)
     spawner = spawner_for(setup.config)
-    pod = valid(await spawner.get_pod_manifest())
+    pod = valid(await spawner.build_pod_manifest())
     assert pod["metadata"]["namespace"] == setup.pod.env["POD_NAMESPACE"]
     labels = pod["metadata"]["labels"]
     assert labels["app.kubernetes.io/component"] == "singleuser-server"
     assert labels["app.kubernetes.io/instance"] == setup.pod.values["Release"]["Name"]
     if setup.config.KubeSpawner.get("storage_pvc_ensure"):
-        valid(spawner.get_pvc_manifest())
+        valid(spawner.build_pvc_manifest())
 
 
 async def test_maximal_singleuser_pod(hub_setup):
     setup = hub_setup("singleuser.yaml")
     spawner = spawner_for(setup.config)
-    pod = await spawner.get_pod_manifest()
+    pod = await spawner.build_pod_manifest()
     spec = pod["spec"]
     notebook = spec["containers"][0]
     assert notebook["image"] == "registry.example.org/team/notebook:2024.1"
@@ -73,7 +73,7 @@ async def test_maximal_singleuser_pod(hub_setup):
     env = {e["name"]: e for e in notebook["env"]}
     assert env["EDITOR"]["value"] == "vim"
     assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
-    pvc = spawner.get_pvc_manifest()
+    pvc = spawner.build_pvc_manifest()
     assert pvc["spec"]["storageClassName"] == "ssd"
     assert pvc["spec"]["resources"]["requests"]["storage"] == "2Gi"
     assert pvc["metadata"]["labels"]["backup"] == "daily"
@@ -84,7 +84,7 @@ async def test_pack_affinity_selects_our_own_pods(hub_setup):
     running user pods: its selector must match the labels our pods carry."""
     values = {"singleuser": {"schedulerStrategy": "pack"}}
     spawner = spawner_for(hub_setup().load(existing_values=values))
-    pod = valid(await spawner.get_pod_manifest())
+    pod = valid(await spawner.build_pod_manifest())
     (term,) = pod["spec"]["affinity"]["podAffinity"][
         "preferredDuringSchedulingIgnoredDuringExecution"
     ]

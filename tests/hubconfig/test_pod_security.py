@@ -24,7 +24,7 @@ def user_pod(hub_setup, tmp_path):
     async def make(values):
         path = tmp_path / "config.yaml"
         path.write_text(yaml.safe_dump(values))
-        pod = valid(await spawner_for(hub_setup(path).config).get_pod_manifest())
+        pod = valid(await spawner_for(hub_setup(path).config).build_pod_manifest())
         return pod["spec"]
 
     return make

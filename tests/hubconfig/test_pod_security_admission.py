@@ -92,7 +92,7 @@ async def test_restricted_namespace_admits_every_chart_and_user_pod(kubesim_fact
         spawner = spawner_for(config)
         spawner.user_options = {"profile": profile["slug"]}
         await spawner.load_user_options()
-        manifest = await spawner.get_pod_manifest()
+        manifest = await spawner.build_pod_manifest()
         assert "initContainers" not in manifest["spec"]  # no metadata blocker
         status, body = await create_pod(
             sim, f"user-{i}", manifest["spec"], manifest["metadata"]["labels"]
@@ -119,7 +119,7 @@ async def test_the_iptables_blocker_is_refused_naming_what_to_change(kubesim_fac
     manifests = render(files, release="jhub", namespace=NAMESPACE)
     pod = hub_pod(manifests, namespace=NAMESPACE)
     config = load_hub_config(materialise(pod, tmp_path / "root"), pod.env)
-    manifest = await spawner_for(config).get_pod_manifest()
+    manifest = await spawner_for(config).build_pod_manifest()
     status, body = await create_pod(sim, "user-blocked", manifest["spec"])
     assert status == 403
     message = body["message"]

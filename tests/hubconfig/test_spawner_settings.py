@@ -41,7 +41,7 @@ def test_user_pods_carry_the_labels_the_chart_selects(default_spawner, hub_setup
     }
 
 
-def test_defaults(default_spawner):
+def test_defaults(default_spawner, hub_setup):
     assert default_spawner.image.endswith(
         "singleuser-sample:" + default_spawner.image.split(":")[-1]
     )
@@ -64,7 +64,9 @@ def test_defaults(default_spawner):
     ]
     assert {t["value"] for t in default_spawner.tolerations} == {"user"}
     assert "image_pull_secrets" not in default_spawner
-    assert "cmd" not in default_spawner  # the image's own command
+    # z2jh's default, on Spawner as there: images whose CMD is another program
+    assert "cmd" not in default_spawner
+    assert hub_setup().config.Spawner.cmd == "jupyterhub-singleuser"
 
 
 def test_image_and_pull_secrets(spawner):
@@ -80,6 +82,12 @@ def test_image_and_pull_secrets(spawner):
     ]
 
 
+def test_empty_pull_policy_means_unset(hub_setup):
+    # z2jh's schema allows pullPolicy ""; Kubernetes then chooses.
+    values = {"singleuser": {"image": {"pullPolicy": ""}}}
+    assert "image_pull_policy" not in hub_setup().load(existing_values=values).KubeSpawner
+
+
 def test_pull_secret_without_automatic_reference_injection(hub_setup):
     values = {"imagePullSecret": {"automaticReferenceInjection": False}}
     spawner = hub_setup("singleuser.yaml").load(existing_values=values).KubeSpawner
@@ -92,9 +100,10 @@ def test_pull_secret_without_automatic_reference_injection(hub_setup):
     ]
 
 
-def test_process_and_security(spawner):
-    assert spawner.cmd == ["jupyterhub-singleuser", "--debug"]
-    assert spawner.default_url == "/lab"
+def test_process_and_security(spawner, hub_setup):
+    on_spawner = hub_setup("singleuser.yaml").config.Spawner
+    assert on_spawner.cmd == ["jupyterhub-singleuser", "--debug"]
+    assert on_spawner.default_url == "/lab"
     assert spawner.start_timeout == 600
     assert spawner.uid == 1001
     assert spawner.fs_gid == 101
@@ -379,3 +388,32 @@ def test_profile_list(spawner):
     assert spawner.profile_list[1]["kubespawner_override"] == {
         "extra_resource_limits": {"nvidia.com/gpu": "1"}
     }
+
+
+def effective_spawner_config(config) -> dict:
+    """What a KubeSpawner instance reads from `config`: traitlets merges the
+    sections of its classes from base to subclass (Configurable.section_names),
+    so c.KubeSpawner.x beats c.Spawner.x."""
+    from kubespawner import KubeSpawner
+
+    merged = {}
+    for section in KubeSpawner.section_names():
+        if section in config:
+            merged.update(config[section])
+    return merged
+
+
+def test_extra_config_meets_chart_values_on_z2jh_classes(hub_setup):
+    """z2jh sets singleuser.cmd and defaultUrl on c.Spawner, the rest on
+    c.KubeSpawner: a user's `c.Spawner.default_url` in hub.extraConfig wins,
+    their `c.Spawner.mem_limit` loses to singleuser.memory.limit."""
+    user_code = 'c.Spawner.default_url = "/tree"\nc.Spawner.cmd = ["my-server"]\n'
+    user_code += 'c.Spawner.mem_limit = "9G"\n'
+    values = {
+        "singleuser": {"defaultUrl": "/lab", "memory": {"limit": "2G"}},
+        "hub": {"extraConfig": {"users-own": user_code}},
+    }
+    effective = effective_spawner_config(hub_setup().load(existing_values=values))
+    assert effective["default_url"] == "/tree"
+    assert effective["cmd"] == ["my-server"]
+    assert effective["mem_limit"] == "2G"

@@ -198,11 +198,11 @@ async def check_accepted(manifests, tmp, seen):
     try:
         config = load_hub_config(materialise(pod, tmp), pod.env)
         spawner = spawner_for(config)
-        manifest = await spawner.get_pod_manifest()
+        manifest = await spawner.build_pod_manifest()
         for version in VERSIONS:
             kubernetes_validate.validate(manifest, version, strict=True)
             if config.KubeSpawner.get("storage_pvc_ensure"):
-                kubernetes_validate.validate(spawner.get_pvc_manifest(), version, strict=True)
+                kubernetes_validate.validate(spawner.build_pvc_manifest(), version, strict=True)
     except (Exception, SystemExit) as e:  # noqa: BLE001 - every way the hub could fail
         problems.append(f"hub: {type(e).__name__}: {str(e)[:300]}")
     return problems

@@ -103,12 +103,15 @@ apiVersion: apps/v1
 kind: DaemonSet
 metadata:
   {{- include "jupyterhub.metadata" (list $ $short $component) | nindent 2 }}
-  {{- if or $hook $pp.annotations }}
+  {{- /* As z2jh: prePuller.annotations go on the pods, daemonsetAnnotations
+         of the hook or continuous puller on the DaemonSet. */}}
+  {{- $own := ($hook | ternary $pp.hook $pp.continuous).daemonsetAnnotations }}
+  {{- if or $hook $own }}
   annotations:
     {{- if $hook }}
     {{- include "jupyterhub.imagePuller.hookAnnotations" "-10" | nindent 4 }}
     {{- end }}
-    {{- with $pp.annotations }}
+    {{- with $own }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
   {{- end }}
@@ -130,6 +133,10 @@ spec:
         {{- with $pp.labels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+      {{- with $pp.annotations }}
+      annotations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
     spec:
       {{- toYaml $podSpec | nindent 6 }}
 {{- end }}
