@@ -25,11 +25,35 @@ def _hostname(pid: int) -> str | None:
     return None
 
 
+# What kubesim's process runtime wraps a container's command in (mount and
+# PID namespaces, the user switch, the namespace's init).
+WRAPPERS = {"unshare", "sh", "setpriv", "nsenter"}
+
+
+def _argv0(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+    except OSError:
+        return ""
+    return Path(raw.decode(errors="replace")).name
+
+
 def container_pids(kubesim_pid: int, pod_name: str) -> list[int]:
-    """Pids of the pod's containers: kubesim's children whose HOSTNAME is the pod."""
-    found = []
+    """Pids of the pod's containers' commands: below kubesim's children whose
+    HOSTNAME is the pod, the first process that is not one of kubesim's wrappers."""
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _ppid(int(entry.name)) == kubesim_pid:
-            if _hostname(int(entry.name)) == pod_name:
-                found.append(int(entry.name))
+        if entry.name.isdigit():
+            children.setdefault(_ppid(int(entry.name)), []).append(int(entry.name))
+    found = []
+    for top in children.get(kubesim_pid, []):
+        if _hostname(top) != pod_name:
+            continue
+        level = [top]
+        while level:
+            commands = [p for p in level if _argv0(p) not in WRAPPERS]
+            if commands:
+                found += commands
+                break
+            level = [c for p in level for c in children.get(p, [])]
     return sorted(found)
