@@ -1,9 +1,11 @@
 """The hub's spawn capacity: the whole system of `ci/dev up` (kubesim, the
-chart rendered with dev-config.yaml, the hub, configurable-http-proxy), N
+chart installed with dev-config.yaml: the hub and configurable-http-proxy
+as kubesim pods), N
 users spawned through the hub's REST API at once, with and without kubesim
 failing a share of all Kubernetes API requests.
 
-Started by ci/bench-hub. Users' pods run on kubesim's pause runtime; a
+Started by ci/bench-hub. Users' pods run without processes (kubesim's
+`pause` image rule for the singleuser image); a
 stand-in answers the hub's one HTTP check per server (see
 bench_hub_responder.py for why). Time to ready runs from the POST to the
 moment the hub calls the server ready (POST 201, or the progress stream's
@@ -74,7 +76,7 @@ class Bench:
         self.responder = responder
         self.plan = plan
         self.say = say
-        self.hub_pid = find_hub_pid(dep.hub.pid)  # the same for the whole run
+        self.hub_pid = find_hub_pid(dep.pid_of("hub"))  # the same for the whole run
         self.options = default_options(dep.values)
 
     async def kubesim_admin(self, method: str, path: str, body: dict | None = None):
@@ -135,7 +137,7 @@ class Bench:
         if left:
             raise RuntimeError(
                 f"{len(left)} servers still there {self.plan.stop_timeout:.0f} s after "
-                f"stopping, e.g. {left[:3]}; see {self.dep.layout.logs}/hub.log"
+                f"stopping, e.g. {left[:3]}; see `ci/dev kubectl --state-dir {self.dep.layout.root} logs deploy/hub -n jhub`"
             )
         took = time.perf_counter() - started
         self.say(f"stopped {len(names)} servers in {took:.1f} s")
@@ -288,7 +290,7 @@ def main(argv=None) -> int:
     )
     hub_pid = None
     try:
-        hub_pid = find_hub_pid(dep.hub.pid)
+        hub_pid = find_hub_pid(dep.pid_of("hub"))
         say(f"deployment up at {dep.url} (state and logs in {args.state_dir})")
         results = asyncio.run(measure(dep, token, server_port, plan, say))
         if args.profile_hub:

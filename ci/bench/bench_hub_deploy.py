@@ -1,5 +1,5 @@
 """The deployment the hub benchmark measures: `ci/dev up`'s machinery
-(localdeploy) with dev-config.yaml, the pause runtime for users' pods and a
+(localdeploy) with dev-config.yaml, users' pods without processes and a
 values overlay with what a benchmark needs."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import yaml
-from localdeploy.addresses import free_port
 from localdeploy.deployment import LocalDeployment, Options, purge
+from localdeploy.ports import free_port
 from localdeploy.progress import Progress
 
 SERVICE = "bench-hub"

@@ -1,14 +1,16 @@
-"""Command line of ci/dev: up, down, kubeconfig."""
+"""Command line of ci/dev: up, upgrade, down, kubeconfig, helm, kubectl."""
 
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+from . import render
 from .deployment import LocalDeployment, Options, purge
-from .paths import DEFAULT_STATE, StateLayout
+from .paths import CHART, DEFAULT_STATE, DEV_CONFIG, HELM, KUBECTL, VENV, StateLayout
 from .procs import ComponentFailed, kill_recorded
 from .progress import Progress
 
@@ -69,6 +71,9 @@ def cmd_up(args) -> int:
         values=tuple(Path(f).resolve() for f in args.values),
         runtime=args.runtime,
         nodes=args.nodes,
+        chart=Path(args.chart).resolve(),
+        hub_venv=Path(args.hub_venv).resolve(),
+        base_values=tuple(Path(f).resolve() for f in args.base_values or [DEV_CONFIG]),
     )
     dep = LocalDeployment(options, progress)
     code = 0
@@ -78,9 +83,9 @@ def cmd_up(args) -> int:
         progress.say("up", f"logs in {layout.logs}; kubeconfig {layout.kubeconfig}; Ctrl-C stops")
         ticks = 0
         while True:
-            for proc in (dep.hub, dep.proxy, dep.kubesim):
-                if not proc.alive():
-                    raise proc.failure(f"exited with code {proc.proc.returncode}")
+            failed = dep.failure()
+            if failed:
+                raise failed
             time.sleep(1)
             ticks += 1
             if ticks % 10 == 0:
@@ -120,6 +125,35 @@ def cmd_down(args) -> int:
     return 0
 
 
+def _env_for(layout: StateLayout) -> dict[str, str]:
+    if not layout.kubeconfig.exists():
+        raise SystemExit(f"ci/dev: no deployment runs with state {layout.root}; `ci/dev up` first")
+    env = dict(os.environ, KUBECONFIG=str(layout.kubeconfig))
+    for what in ("CACHE", "CONFIG", "DATA"):
+        env[f"HELM_{what}_HOME"] = str(layout.helm_home / what.lower())
+    return env
+
+
+def cmd_upgrade(args) -> int:
+    """helm upgrade of the running deployment with dev-config.yaml and the -f files."""
+    layout = StateLayout(Path(args.state_dir).resolve())
+    files = [Path(f).resolve() for f in args.base_values or [DEV_CONFIG]]
+    files += [Path(f).resolve() for f in args.values]
+    render.check_files(files)
+    command = render.helm_install_command(files, chart=Path(args.chart).resolve())
+    command[2:3] = []  # `helm upgrade`, not --install: the release must be there
+    print("helm " + " ".join(command[1:]), flush=True)
+    return subprocess.call(command, env=_env_for(layout))
+
+
+def cmd_tool(tool: Path):
+    def run(args) -> int:
+        layout = StateLayout(Path(args.state_dir).resolve())
+        return subprocess.call([str(tool), *args.args], env=_env_for(layout))
+
+    return run
+
+
 def cmd_kubeconfig(args) -> int:
     layout = StateLayout(Path(args.state_dir).resolve())
     print(layout.kubeconfig)
@@ -134,9 +168,16 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--state-dir", default=str(DEFAULT_STATE), help="state folder (default .state/dev)"
     )
+    chart = argparse.ArgumentParser(add_help=False)
+    chart.add_argument("--chart", default=str(CHART), help="chart folder (default ./chart)")
+    chart.add_argument(
+        "--base-values",
+        action="append",
+        help="values file(s) instead of dev-config.yaml (repeatable), e.g. for another chart",
+    )
     top = argparse.ArgumentParser(prog="ci/dev", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", parents=[common], help="run the whole system until Ctrl-C")
+    up = sub.add_parser("up", parents=[common, chart], help="run the whole system until Ctrl-C")
     up.add_argument("--port", type=int, default=8080, help="public port (default 8080)")
     up.add_argument(
         "-f", "--values", action="append", default=[], help="extra values file (repeatable)"
@@ -148,7 +189,26 @@ def parser() -> argparse.ArgumentParser:
         help="kubesim runtime for users' pods: real processes (default) or none (benchmarks)",
     )
     up.add_argument("--nodes", type=int, default=1, help="simulated nodes (default 1)")
+    up.add_argument(
+        "--hub-venv",
+        default=str(VENV),
+        help="virtualenv the hub images run from (default .venv), e.g. one built from "
+        "z2jh's pinned images/hub/requirements.txt",
+    )
     up.set_defaults(func=cmd_up)
+    upgrade = sub.add_parser(
+        "upgrade", parents=[common, chart], help="helm upgrade the running deployment"
+    )
+    upgrade.add_argument(
+        "-f", "--values", action="append", default=[], help="extra values file (repeatable)"
+    )
+    upgrade.set_defaults(func=cmd_upgrade)
+    for name, tool in (("helm", HELM), ("kubectl", KUBECTL)):
+        run = sub.add_parser(
+            name, parents=[common], help=f"{name} with the running deployment's kubeconfig"
+        )
+        run.add_argument("args", nargs=argparse.REMAINDER)
+        run.set_defaults(func=cmd_tool(tool))
     down = sub.add_parser("down", parents=[common], help="stop a running `ci/dev up`")
     down.add_argument("--purge", action="store_true", help="also remove the state folder")
     down.set_defaults(func=cmd_down)

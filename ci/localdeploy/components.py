@@ -1,16 +1,21 @@
-"""The two chart pods ci/dev runs itself: the hub and the proxy. Pure
-functions that find them in the rendered objects and adapt what cannot be
-the same on one machine (where the proxy listens)."""
+"""Facts of the rendered chart ci/dev needs: the resource names and the
+values as the hub sees them (pure functions over `helm template`'s objects)."""
+
+import base64
 
 import yaml
 
-from .localpod import LocalPod
-from .order import find
-from .podenv import configmap_data, decode_secret
+from .render import find
 
 
 class ChartError(ValueError):
     pass
+
+
+def decode_secret(secret: dict) -> dict[str, str]:
+    data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+    data.update(secret.get("stringData") or {})
+    return data
 
 
 def resource_names(objects: list[dict]) -> dict[str, str]:
@@ -33,65 +38,8 @@ def rendered_values(objects: list[dict], names: dict[str, str]) -> dict:
     return yaml.safe_load(decode_secret(secret)["values.yaml"]) or {}
 
 
-def deployment(objects: list[dict], names: dict[str, str], short: str) -> dict:
-    obj = find(objects, "Deployment", names.get(short, short))
-    if obj is None:
-        raise ChartError(f"the chart rendered no Deployment {names.get(short, short)!r} ({short})")
-    return obj
-
-
-def hub_pod(objects, names, address: str) -> LocalPod:
-    return LocalPod(deployment(objects, names, "hub"), address, "hub")
-
-
-def proxy_pod(objects, names, address: str) -> LocalPod:
-    return LocalPod(deployment(objects, names, "proxy"), address, "chp")
-
-
-def set_flag(argv: list[str], flag: str, value: str) -> list[str]:
-    """argv with `--flag=value` (replacing `--flag=...` or `--flag ...`)."""
-    out, i, found = [], 0, False
-    while i < len(argv):
-        part = argv[i]
-        if part == flag and i + 1 < len(argv):
-            out.append(f"{flag}={value}")
-            found, i = True, i + 2
-            continue
-        if part.startswith(flag + "="):
-            out.append(f"{flag}={value}")
-            found = True
-        else:
-            out.append(part)
-        i += 1
-    if not found:
-        out.append(f"{flag}={value}")
-    return out
-
-
-def flag_value(argv: list[str], flag: str) -> str | None:
-    for i, part in enumerate(argv):
-        if part.startswith(flag + "="):
-            return part.split("=", 1)[1]
-        if part == flag and i + 1 < len(argv):
-            return argv[i + 1]
-    return None
-
-
-def publish_proxy(
-    argv: list[str], public_host: str, public_port: int, pod_address: str
-) -> list[str]:
-    """configurable-http-proxy's rendered args listen on every interface
-    (`--ip=`, `--api-ip=`), as a pod does on its own network. Here the
-    public side is published on `public_host:public_port` (what the
-    proxy-public LoadBalancer would be) and the API stays on the pod's own
-    loopback address; every other flag is kept as rendered."""
-    argv = set_flag(argv, "--ip", public_host)
-    argv = set_flag(argv, "--port", str(public_port))
-    return set_flag(argv, "--api-ip", pod_address)
-
-
-def configmaps_and_secrets(configmaps: list[dict], secrets: list[dict]):
-    return (
-        {c["metadata"]["name"]: configmap_data(c) for c in configmaps},
-        {s["metadata"]["name"]: decode_secret(s) for s in secrets},
-    )
+def user_scheduler_name(values: dict, names: dict[str, str]) -> str | None:
+    """The scheduler name users' pods ask for when the chart's user-scheduler
+    is on; kubesim's scheduler serves it (kube-scheduler cannot run here)."""
+    enabled = values.get("scheduling", {}).get("userScheduler", {}).get("enabled")
+    return names.get("user-scheduler") if enabled else None

@@ -1,41 +1,32 @@
-"""The whole system on one machine, start to stop. `ci/dev up` drives this;
-the e2e tests and benchmarks use it as a library:
+"""The whole system on one machine, start to stop: kubesim (controllers on,
+process runtime) and `helm upgrade --install` of the chart into it, so every
+chart pod runs as a kubesim pod. `ci/dev up` drives this; the e2e tests and
+benchmarks use it as a library:
 
     with LocalDeployment(Options(state_dir=..., port=...)) as dep:
         requests.get(dep.url + "hub/api")
 """
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 import urllib.request
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import components, render
-from .addresses import pod_address, pod_subnet, port_free
-from .apply import apply_all
-from .incluster import in_cluster_argv, mount_namespaces_work
+from .imagerules import write_image_rules
 from .keep import restore_claims, save_claims
-from .kubeapi import KubeClient, read_kubeconfig
-from .localpod import LocalPod, kubernetes_service_env, prepare_launch, services_env
-from .paths import (
-    DEFAULT_STATE,
-    DEV_CONFIG,
-    HUB_CONFIG_FILES,
-    HUB_IMAGE_DIR,
-    StateLayout,
-    tool_path,
-)
-from .podenv import PodFacts
-from .procs import ComponentFailed, ManagedProcess, kill_recorded
+from .kubeapi import ApiError, KubeClient
+from .paths import CHART, DEFAULT_STATE, DEV_CONFIG, POD_VENVS, VENV, StateLayout, tool_path
+from .podprocs import container_pids
+from .podvenv import pod_venv
+from .ports import port_free
+from .procs import ComponentFailed, ManagedProcess, kill_recorded, tail
 from .progress import Progress
 from .simrunner import kubesim_process, start_kubesim
-from .volumes import host_path, link_image_files, write_service_account
-
-# What the hub image holds at its config root (images/hub/Dockerfile).
-HUB_IMAGE_ROOT = "/usr/local/etc/jupyterhub"
-# Env vars of the chart's pods that hold a path inside the image.
-PATH_ENV = ("Z2JH_CONFIG_ROOT",)
 
 
 @dataclass
@@ -43,17 +34,36 @@ class Options:
     state_dir: Path = DEFAULT_STATE
     port: int = 8080
     values: tuple[Path, ...] = ()  # after dev-config.yaml, later ones win
-    runtime: str = "process"  # kubesim runtime for users' pods
+    runtime: str = "process"  # "pause": users' pods without processes (see _paused_images)
     nodes: int = 1
     kubesim_args: tuple[str, ...] = ()
-    timeout: float = 180
+    timeout: float = 300
     base_values: tuple[Path, ...] = field(default_factory=lambda: (DEV_CONFIG,))
+    chart: Path = CHART
+    hub_venv: Path = VENV  # the hub image's virtualenv (see images.yaml)
 
 
-def _http_ok(url: str, headers: dict | None = None) -> bool:
-    req = urllib.request.Request(url, headers=headers or {})
-    with urllib.request.urlopen(req, timeout=5) as resp:
+# Container states a pod stays in when it cannot run (kubelet reasons).
+FAILING = {
+    "CrashLoopBackOff",
+    "CreateContainerError",
+    "CreateContainerConfigError",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "RunContainerError",
+}
+
+
+def _http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=5) as resp:
         return resp.status == 200
+
+
+def _ready(pod: dict) -> bool:
+    if pod["metadata"].get("deletionTimestamp"):
+        return False
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
 class LocalDeployment:
@@ -61,22 +71,21 @@ class LocalDeployment:
         self.options = options or Options()
         self.progress = progress or Progress()
         self.layout = StateLayout(Path(self.options.state_dir).resolve())
-        subnet = pod_subnet(str(self.layout.root))
-        self.hub_address = pod_address(subnet, 0)
-        self.proxy_address = pod_address(subnet, 1)
         self.public_host = "127.0.0.1"
         self.client: KubeClient | None = None
         self.objects: list[dict] = []
         self.names: dict[str, str] = {}
         self.values: dict = {}
-        self.services: dict[str, str] = {}
         self.kubesim: ManagedProcess | None = None
-        self.hub: ManagedProcess | None = None
-        self.proxy: ManagedProcess | None = None
+        self.balancer: ManagedProcess | None = None
         self.namespace = render.NAMESPACE
         self._claims_restored = False
 
     # --- public facts ------------------------------------------------------
+    @property
+    def values_files(self) -> list[Path]:
+        return [*self.options.base_values, *self.options.values]
+
     @property
     def base_url(self) -> str:
         return (self.values.get("hub", {}).get("baseUrl") or "/").rstrip("/") + "/"
@@ -86,17 +95,49 @@ class LocalDeployment:
         return f"http://{self.public_host}:{self.options.port}{self.base_url}"
 
     @property
-    def hub_url(self) -> str:
-        """The hub itself, not through the proxy."""
-        return f"http://{self.hub_address}:{self._service('hub', 'PORT')}{self.base_url}"
-
-    @property
     def kubeconfig(self) -> Path:
         return self.layout.kubeconfig
 
-    def _service(self, short: str, what: str) -> str:
-        prefix = self.names[short].upper().replace("-", "_")
-        return self.services[f"{prefix}_SERVICE_{what}"]
+    def hub_pod(self) -> dict:
+        """The hub's current pod (the Deployment's newest ready one)."""
+        pods = self.pods_of("hub")
+        ready = [p for p in pods if _ready(p)]
+        if not ready:
+            raise ComponentFailed(f"no ready hub pod; hub log:\n{self.pod_log('hub')}")
+        return max(ready, key=lambda p: p["metadata"]["creationTimestamp"])
+
+    @property
+    def hub_url(self) -> str:
+        """The hub itself, not through the proxy: its pod's address."""
+        return f"http://{self.hub_pod()['status']['podIP']}:8081{self.base_url}"
+
+    def pods_of(self, short: str) -> list[dict]:
+        """Pods of a rendered Deployment (short name: hub, proxy, ...)."""
+        deployment = render.find(self.objects, "Deployment", self.names.get(short, short))
+        if deployment is None:
+            raise ComponentFailed(f"the chart rendered no Deployment {short!r}")
+        labels = deployment["spec"]["selector"].get("matchLabels") or {}
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        return self.client.list("v1", "Pod", self.namespace, label_selector=selector)
+
+    def pid_of(self, short: str) -> int:
+        """The local process of a chart Deployment's newest pod's container."""
+        pods = self.pods_of(short)
+        for pod in sorted(pods, key=lambda p: p["metadata"]["creationTimestamp"], reverse=True):
+            pids = container_pids(self.kubesim.pid, pod["metadata"]["name"])
+            if pids:
+                return pids[0]
+        raise ComponentFailed(f"no process of a {short} pod runs")
+
+    def pod_log(self, short: str) -> str:
+        """The last lines `kubectl logs` shows of a chart pod (for errors)."""
+        try:
+            pods = self.pods_of(short)
+            if not pods:
+                return "(no pod)"
+            return self.pod_log_of(pods[-1]["metadata"]["name"], previous=False)
+        except (ApiError, OSError, ComponentFailed) as err:
+            return f"(no log: {err})"
 
     # --- the steps -----------------------------------------------------------
     def start(self) -> "LocalDeployment":
@@ -104,82 +145,218 @@ class LocalDeployment:
         leftovers = kill_recorded(self.layout.pids)
         if leftovers:
             say("set-up", f"stopped leftovers of an earlier run: {', '.join(leftovers)}")
-        self._check_ports()
+        if not port_free(self.public_host, self.options.port):
+            raise ComponentFailed(
+                f"port {self.public_host}:{self.options.port} is taken; choose another with "
+                "--port, or stop what uses it (`ci/dev down` if it is another ci/dev)"
+            )
         self.layout.logs.mkdir(parents=True, exist_ok=True)
         try:
             self._render()
             self._start_kubesim()
-            self._apply()
-            self.start_proxy()
-            self.start_hub()
-            self._wait_public()
+            self._start_balancer()
+            self.install()
+            self._restore_claims()
+            self.wait_public()
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _check_ports(self) -> None:
-        wanted = [(self.public_host, self.options.port)]
-        for host, port in wanted:
-            if not port_free(host, port):
-                raise ComponentFailed(
-                    f"port {host}:{port} is taken; choose another with --port, "
-                    "or stop what uses it (`ci/dev down` if it is another ci/dev)"
-                )
-
     def _render(self) -> None:
+        """helm template with the same files: the names and values ci/dev
+        needs before the install (the user-scheduler's name, the base URL)."""
         say = self.progress.say
-        generated = render.ensure_generated_values(self.layout.generated_values)
-        files = [generated, *self.options.base_values, *self.options.values]
-        say("render", "helm template " + " ".join(f"-f {f}" for f in files))
-        text = render.render(files)
+        text = render.render(self.values_files, chart=self.options.chart)
         self.layout.rendered.write_text(text)
         self.objects = render.parse_manifests(text)
         self.names = components.resource_names(self.objects)
         self.values = components.rendered_values(self.objects, self.names)
-        say("render", f"{len(self.objects)} objects (saved in {self.layout.rendered})")
+        say("render", f"{len(self.objects)} objects (helm template, in {self.layout.rendered})")
 
     def _start_kubesim(self) -> None:
         say = self.progress.say
+        rules = write_image_rules(
+            self.layout.image_rules,
+            hub_venv=pod_venv(self.options.hub_venv, POD_VENVS),
+            pod_venv=pod_venv(VENV, POD_VENVS),
+            paused=self._paused_images(),
+        )
         say(
             "kubesim",
-            f"starting ({self.options.runtime} runtime, state in {self.layout.kubesim_state})",
+            f"starting (controllers, process runtime{self._runtime_note()}, image rules {rules}, "
+            f"state in {self.layout.kubesim_state})",
         )
+        scheduler = components.user_scheduler_name(self.values, self.names)
+        extra = ("--scheduler-name", scheduler) if scheduler else ()
         self.kubesim = kubesim_process(
             self.layout.kubeconfig,
             self.layout.kubesim_state,
             self.layout.log("kubesim"),
-            self._base_env(),
+            self._env(),
             self.layout.pids,
-            runtime=self.options.runtime,
+            rules,
             nodes=self.options.nodes,
-            extra_args=self._scheduler_args() + tuple(self.options.kubesim_args),
+            extra_args=extra + tuple(self.options.kubesim_args),
         )
         self.client = start_kubesim(self.kubesim, self.layout.kubeconfig, self.options.timeout)
         say("kubesim", f"ready at {self.client.creds.server} (kubeconfig {self.layout.kubeconfig})")
+        if scheduler:
+            say(
+                "kubesim",
+                f"stand-in: kubesim's scheduler serves {scheduler!r} (the user-scheduler's "
+                "kube-scheduler pods run a stand-in that only answers health checks)",
+            )
 
-    def _scheduler_args(self) -> tuple[str, ...]:
-        """The chart's user-scheduler is a kube-scheduler Deployment, which
-        cannot run here; kubesim's scheduler serves its scheduler name in
-        its place, so users' pods that ask for it are still scheduled."""
-        enabled = self.values.get("scheduling", {}).get("userScheduler", {}).get("enabled")
-        name = self.names.get("user-scheduler")
-        return ("--scheduler-name", name) if enabled and name else ()
+    def _paused_images(self) -> tuple[str, ...]:
+        """With runtime "pause", users' pods run without processes (benchmarks):
+        the singleuser image gets kubesim's `pause` rule; chart pods still run."""
+        if self.options.runtime != "pause":
+            return ()
+        image = self.values.get("singleuser", {}).get("image", {})
+        return (f"{image['name']}:{image['tag']}",)
 
-    def _apply(self) -> None:
-        say = self.progress.say
-        report = apply_all(self.client, self.objects, self.namespace)
-        for line in report.skipped:
-            say("apply", f"skipped {line}")
-        say(
-            "apply",
-            f"{len(report.created)} created, {len(report.replaced)} updated, "
-            f"{len(report.kept)} kept from the last run",
+    def _runtime_note(self) -> str:
+        paused = self._paused_images()
+        return f"; no processes for {', '.join(paused)}" if paused else ""
+
+    def _start_balancer(self) -> None:
+        """The stand-in for the cloud's load balancer of proxy-public."""
+        listen = f"{self.public_host}:{self.options.port}"
+        argv = [
+            sys.executable,
+            "-m",
+            "localdeploy.loadbalancer",
+            "--kubeconfig",
+            str(self.layout.kubeconfig),
+            "--namespace",
+            self.namespace,
+            "--service",
+            self.names["proxy-public"],
+            "--listen",
+            listen,
+            "--timeout",
+            str(self.options.timeout),
+        ]
+        self.balancer = ManagedProcess(
+            "loadbalancer",
+            argv,
+            self._env(),
+            self.layout.log("loadbalancer"),
+            None,
+            self.layout.pids,
+        ).start()
+        self.progress.say(
+            "kubesim",
+            f"stand-in: the LoadBalancer Service {self.names['proxy-public']} is published "
+            f"on {listen}",
         )
+
+    def _env(self) -> dict[str, str]:
+        env = {
+            "PATH": tool_path(),
+            "LANG": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            "KUBECONFIG": str(self.layout.kubeconfig),
+        }
+        home = self.layout.helm_home
+        env.update(
+            HELM_CACHE_HOME=str(home / "cache"),
+            HELM_CONFIG_HOME=str(home / "config"),
+            HELM_DATA_HOME=str(home / "data"),
+            HOME=os.environ.get("HOME", str(home)),
+        )
+        return env
+
+    def helm(self, *args: str, what: str = "helm", timeout: float | None = None) -> str:
+        """Run helm against this deployment's kubesim; its output goes to
+        helm.log. A chart pod that keeps failing (what `kubectl get pods`
+        would show a user) stops it early, with that pod's log, rather than
+        after helm's whole --wait timeout."""
+        argv = [str(render.HELM), *args]
+        log_path = self.layout.log("helm")
+        out_path = self.layout.logs / "helm.out"
+        with open(out_path, "w") as out:
+            proc = subprocess.Popen(
+                argv, env=self._env(), stdout=out, stderr=subprocess.STDOUT, text=True
+            )
+        deadline = time.monotonic() + (timeout or self.options.timeout + 60)
+        failing = None
+        try:
+            while proc.poll() is None and not failing and time.monotonic() < deadline:
+                time.sleep(0.5)
+                failing = self.failing_pod()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        output = out_path.read_text()
+        with open(log_path, "a") as log:
+            log.write(f"\n=== {time.strftime('%H:%M:%S')} {' '.join(argv)}\n{output}")
+        if failing:
+            pod = failing.split()[1]
+            raise ComponentFailed(
+                f"{what} stopped: {failing}; last lines of its log:\n{self.pod_log_of(pod)}"
+            )
+        if proc.returncode != 0:
+            reason = "no answer in time" if proc.returncode < 0 else f"exit {proc.returncode}"
+            raise ComponentFailed(
+                f"{what} failed ({reason}):\n{output.strip()[-3000:]}\n"
+                f"hub pod's log:\n{self.pod_log('hub')}"
+            )
+        return output
+
+    def failing_pod(self) -> str | None:
+        """'pod NAME is REASON' for a chart pod whose container keeps failing
+        (chart pods have an owner: a ReplicaSet, StatefulSet, Job, DaemonSet;
+        users' servers have none and may fail on their own)."""
+        try:
+            pods = self.client.list("v1", "Pod", self.namespace)
+        except (ApiError, OSError):
+            return None
+        for pod in pods:
+            if not pod["metadata"].get("ownerReferences"):
+                continue
+            for status in (pod.get("status") or {}).get("containerStatuses") or []:
+                waiting = (status.get("state") or {}).get("waiting") or {}
+                if waiting.get("reason") in FAILING:
+                    message = f": {waiting['message']}" if waiting.get("message") else ""
+                    return f"pod {pod['metadata']['name']} is {waiting['reason']}{message}"
+        return None
+
+    def pod_log_of(self, pod: str, previous: bool = True) -> str:
+        base = f"/api/v1/namespaces/{self.namespace}/pods/{pod}/log?tailLines=30"
+        try:
+            return self.client.request_text("GET", base + ("&previous=true" if previous else ""))
+        except (ApiError, OSError) as err:
+            return f"(no log: {err})"
+
+    def install(self, values: tuple[Path, ...] | None = None) -> None:
+        """`helm upgrade --install` (the first time an install, then an upgrade)."""
+        say = self.progress.say
+        if values is not None:
+            self.options.values = tuple(values)
+        render.check_files(self.values_files)
+        command = render.helm_install_command(
+            self.values_files, chart=self.options.chart, timeout=self.options.timeout
+        )
+        say("helm", " ".join(["helm", *command[1:]]))
+        self.helm(*command[1:], what="helm upgrade --install")
+        say("helm", f"release {render.RELEASE} deployed: {self.describe_pods()}")
+
+    def describe_pods(self) -> str:
+        pods = self.client.list("v1", "Pod", self.namespace)
+        phases = [
+            f"{p['metadata']['name']} {(p.get('status') or {}).get('phase', '?')}" for p in pods
+        ]
+        return ", ".join(sorted(phases)) or "no pods"
+
+    def _restore_claims(self) -> None:
         restored = restore_claims(self.client, self.layout.kept_claims)
         self._claims_restored = True  # from now on kubesim holds every claim we know
         if restored:
-            say("apply", f"{restored} users' claims from the last run created again")
+            self.progress.say("helm", f"{restored} users' claims from the last run created again")
 
     def save_claims(self) -> None:
         """Remember users' claims for the next run (see keep.py). Not before
@@ -190,134 +367,58 @@ class LocalDeployment:
             }
             save_claims(self.client, self.namespace, rendered, self.layout.kept_claims)
 
-    # --- pods ci/dev runs itself -------------------------------------------
-    def _base_env(self) -> dict[str, str]:
-        """What an image would set: the tools on PATH, a locale."""
-        return {"PATH": tool_path(), "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
-
-    def _pods(self) -> tuple[LocalPod, LocalPod]:
-        hub = components.hub_pod(self.objects, self.names, self.hub_address)
-        proxy = components.proxy_pod(self.objects, self.names, self.proxy_address)
-        return hub, proxy
-
-    def _facts(self, pod: LocalPod) -> PodFacts:
-        """The pod's identity plus the live Secrets and ConfigMaps (a user's
-        own Secret, e.g. hub.existingSecret, is there too)."""
-        configmaps, secrets = components.configmaps_and_secrets(
-            self.client.list("v1", "ConfigMap", self.namespace),
-            self.client.list("v1", "Secret", self.namespace),
-        )
-        return PodFacts(
-            name=f"{pod.name}-local",
-            namespace=self.namespace,
-            pod_ip=pod.address,
-            uid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.layout.root}/{pod.name}")),
-            service_account=pod.spec.get("serviceAccountName", "default"),
-            labels=pod.labels,
-            annotations=pod.template.get("metadata", {}).get("annotations") or {},
-            secrets=secrets,
-            configmaps=configmaps,
-        )
-
-    def _compute_services(self) -> None:
-        hub, proxy = self._pods()
-        services = [o for o in self.objects if o["kind"] == "Service"]
-        published = {self.names["proxy-public"]: (self.public_host, self.options.port)}
-        self.services = services_env(services, [hub, proxy], published)
-        self.services.update(kubernetes_service_env(self.client.creds.server))
-
-    def _launch(self, pod: LocalPod, image_files: dict[str, Path]):
-        if not self.services:
-            self._compute_services()
-        pod_dir = self.layout.pod_dir(pod.name)
-        fs_root = pod_dir / "fs"
-        link_image_files(fs_root, image_files)
-        env = self._base_env()
-        env["HOME"] = str(host_path(fs_root, "/home/jovyan"))
-        launch = prepare_launch(
-            pod,
-            self._facts(pod),
-            self.services,
-            fs_root,
-            self.layout.claim_dir,
-            path_env=PATH_ENV,
-            base_env=env,
-        )
-        Path(launch.env["HOME"]).mkdir(parents=True, exist_ok=True)
-        argv = launch.argv
-        if launch.automount_token:
-            creds = read_kubeconfig(self.layout.kubeconfig)
-            token_dir = write_service_account(
-                pod_dir / "serviceaccount", creds.token or "", creds.ca_pem or "", self.namespace
-            )
-            if mount_namespaces_work():
-                argv = in_cluster_argv(argv, token_dir)
-            else:
-                # no mount namespaces (not root?): the client falls back to KUBECONFIG
-                launch.env["KUBECONFIG"] = str(self.layout.kubeconfig)
-        return argv, launch
-
-    def start_proxy(self) -> None:
-        say = self.progress.say
-        _, proxy = self._pods()
-        argv, launch = self._launch(proxy, {})
-        argv = components.publish_proxy(argv, self.public_host, self.options.port, proxy.address)
-        self.proxy = ManagedProcess(
-            "proxy", argv, launch.env, self.layout.log("proxy"), launch.cwd, self.layout.pids
-        ).start()
-        api = f"http://{self._service('proxy-api', 'HOST')}:{self._service('proxy-api', 'PORT')}"
-        token = launch.env.get("CONFIGPROXY_AUTH_TOKEN", "")
-        self.proxy.wait_until(
-            lambda: _http_ok(f"{api}/api/routes", {"Authorization": f"token {token}"}),
-            self.options.timeout,
-            "answering on its API",
-        )
-        say("proxy", f"API at {api}, public side at http://{self.public_host}:{self.options.port}")
-
-    def start_hub(self) -> None:
-        say = self.progress.say
-        hub, _ = self._pods()
-        image_files = {
-            f"{HUB_IMAGE_ROOT}/{name}": HUB_IMAGE_DIR / name for name in HUB_CONFIG_FILES
-        }
-        argv, launch = self._launch(hub, image_files)
-        say("hub", "starting " + " ".join(launch.argv))
-        self.hub = ManagedProcess(
-            "hub", argv, launch.env, self.layout.log("hub"), launch.cwd, self.layout.pids
-        ).start()
-        self.hub.wait_until(
-            lambda: _http_ok(self.hub_url + "hub/health"), self.options.timeout, "healthy"
-        )
-        say("hub", f"healthy at {self.hub_url}")
-
-    def stop_hub(self) -> None:
-        if self.hub:
-            self.hub.stop()
-
-    def kill_hub(self) -> None:
-        """SIGKILL the hub, as when its pod dies without warning."""
-        if self.hub:
-            self.hub.kill()
-
-    def _wait_public(self) -> None:
-        self.proxy.wait_until(
+    def wait_public(self) -> None:
+        """Until the hub answers /hub/health through proxy-public."""
+        self.balancer.wait_until(
             lambda: _http_ok(self.url + "hub/health"),
             self.options.timeout,
-            "reaching the hub through its public port",
+            "reaching the hub through the public port",
         )
+
+    # --- the hub pod ---------------------------------------------------------
+    def kill_hub(self) -> str:
+        """Delete the hub pod with no grace period, as when its node dies;
+        the Deployment makes a new one. Returns the old pod's name."""
+        old = self.hub_pod()["metadata"]["name"]
+        path = f"/api/v1/namespaces/{self.namespace}/pods/{old}"
+        self.client.request("DELETE", path, {"gracePeriodSeconds": 0})
+        return old
+
+    def wait_hub(self, old: str | None = None) -> dict:
+        """Until a hub pod (other than `old`) is ready and reachable through the proxy."""
+        deadline = time.monotonic() + self.options.timeout
+        while True:
+            try:
+                pod = self.hub_pod()
+                if pod["metadata"]["name"] != old and _http_ok(self.url + "hub/health"):
+                    return pod
+            except (ComponentFailed, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise ComponentFailed(
+                    f"no new ready hub pod after {self.options.timeout:.0f} s; "
+                    f"hub log:\n{self.pod_log('hub')}"
+                )
+            time.sleep(0.2)
 
     # --- stop ----------------------------------------------------------------
     def stop(self) -> None:
-        """Stop everything this deployment started: the hub first (user
-        servers keep running, as on a hub upgrade), then the proxy, then
-        kubesim, which stops users' pods."""
+        """Stop everything this deployment started: the load balancer, then
+        kubesim, which stops every pod (hub, proxy, users' servers)."""
         try:
             self.save_claims()
         except Exception as err:  # noqa: BLE001 - stopping matters more
             self.progress.say("down", f"could not save users' claims: {err}")
-        for proc in (self.hub, self.proxy, self.kubesim):
+        for proc in (self.balancer, self.kubesim):
             if proc is not None:
-                proc.stop()
+                proc.stop(grace=30)
+
+    def failure(self) -> ComponentFailed | None:
+        """Why the deployment no longer runs (a stand-in or kubesim exited)."""
+        for proc in (self.kubesim, self.balancer):
+            if proc is not None and not proc.alive():
+                return proc.failure(f"exited with code {proc.proc.returncode}")
+        return None
 
     def __enter__(self) -> "LocalDeployment":
         return self.start()
@@ -331,3 +432,6 @@ def purge(state_dir: Path) -> None:
     kill_recorded(layout.pids)
     if layout.root.exists():
         shutil.rmtree(layout.root)
+
+
+__all__ = ["LocalDeployment", "Options", "purge", "tail"]

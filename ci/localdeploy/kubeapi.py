@@ -106,6 +106,13 @@ class KubeClient:
         return cls(read_kubeconfig(path))
 
     def request(self, method: str, path: str, body: dict | None = None, what: str = "") -> dict:
+        return json.loads(self._send(method, path, body, what) or b"{}")
+
+    def request_text(self, method: str, path: str, what: str = "") -> str:
+        """A plain-text answer (e.g. pods/log)."""
+        return self._send(method, path, None, what).decode(errors="replace")
+
+    def _send(self, method: str, path: str, body: dict | None, what: str) -> bytes:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.creds.server + path, data=data, method=method)
         req.add_header("Accept", "application/json")
@@ -115,7 +122,7 @@ class KubeClient:
             req.add_header("Authorization", f"Bearer {self.creds.token}")
         try:
             with urllib.request.urlopen(req, timeout=self.timeout, context=self._ssl) as resp:
-                return json.loads(resp.read() or b"{}")
+                return resp.read()
         except urllib.error.HTTPError as err:
             raw = err.read().decode(errors="replace")
             try:

@@ -5,20 +5,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-VENV_BIN = REPO / ".venv" / "bin"
+VENV = REPO / ".venv"
+VENV_BIN = VENV / "bin"
 HELM = REPO / ".bin" / "helm"
+KUBECTL = REPO / ".bin" / "kubectl"
 CHART = REPO / "chart"
 DEV_CONFIG = REPO / "dev-config.yaml"
+IMAGE_RULES = Path(__file__).with_name("images.yaml")
 HUB_IMAGE_DIR = REPO / "images" / "hub"
-# The files of HUB_IMAGE_DIR the hub image has in its config root (its Dockerfile copies them).
+# The files of HUB_IMAGE_DIR the hub image has in its config root (its Dockerfile
+# copies them; images.yaml gives kubesim the same list).
 HUB_CONFIG_FILES = (
     "jupyterhub_config.py",
     "z2jh.py",
     "profile_check.py",
     "kubespawner_traits.json",
 )
-CHP = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
 DEFAULT_STATE = REPO / ".state" / "dev"
+POD_VENVS = REPO / ".state" / "pod-venvs"  # see podvenv.py; shared by all deployments
 
 
 def tool_path() -> str:
@@ -29,9 +33,9 @@ def tool_path() -> str:
 
 @dataclass(frozen=True)
 class StateLayout:
-    """The state folder. Everything that must survive `ci/dev up` twice (the
-    hub database, kubesim's objects and users' PVC data, generated secrets)
-    lives here; `ci/dev down --purge` removes it."""
+    """The state folder. Everything that must survive `ci/dev up` twice
+    (kubesim's state: PV data such as the hub database and users' files;
+    users' claims) lives here; `ci/dev down --purge` removes it."""
 
     root: Path
 
@@ -44,8 +48,13 @@ class StateLayout:
         return self.root / "kubesim"
 
     @property
-    def generated_values(self) -> Path:
-        return self.root / "generated-values.yaml"
+    def image_rules(self) -> Path:
+        return self.root / "image-rules.yaml"
+
+    @property
+    def helm_home(self) -> Path:
+        """Helm's cache/config/data folders (not the user's ~/.cache/helm)."""
+        return self.root / "helm"
 
     @property
     def kept_claims(self) -> Path:
@@ -66,14 +75,6 @@ class StateLayout:
     @property
     def up_pid(self) -> Path:
         return self.root / "up.pid"
-
-    def pod_dir(self, pod: str) -> Path:
-        """A locally run pod's filesystem view: mounts, working dir, token."""
-        return self.root / "pods" / pod
-
-    def claim_dir(self, claim: str) -> Path:
-        """Data of a PersistentVolumeClaim mounted by a locally run pod."""
-        return self.root / "volumes" / claim
 
     def log(self, component: str) -> Path:
         return self.logs / f"{component}.log"

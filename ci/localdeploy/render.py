@@ -1,6 +1,6 @@
-"""Render the chart with `helm template` and read the documents back."""
+"""The helm commands of a deployment (pure), and `helm template`'s objects
+read back (ci/dev reads names and values out of them before installing)."""
 
-import secrets
 import subprocess
 from pathlib import Path
 
@@ -16,21 +16,58 @@ class RenderError(RuntimeError):
     pass
 
 
-def helm_template_command(
-    values_files: list[Path], release: str = RELEASE, namespace: str = NAMESPACE
-) -> list[str]:
-    cmd = [str(HELM), "template", release, str(CHART), "--namespace", namespace]
+def values_args(values_files) -> list[str]:
+    args = []
     for path in values_files:
-        cmd += ["--values", str(path)]
-    return cmd
+        args += ["--values", str(path)]
+    return args
 
 
-def render(values_files: list[Path], release: str = RELEASE, namespace: str = NAMESPACE) -> str:
+def helm_template_command(
+    values_files, release: str = RELEASE, namespace: str = NAMESPACE, chart: Path = CHART
+) -> list[str]:
+    return [str(HELM), "template", release, str(chart), "--namespace", namespace] + values_args(
+        values_files
+    )
+
+
+def helm_install_command(
+    values_files,
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+    chart: Path = CHART,
+    timeout: float = 300,
+) -> list[str]:
+    """Exactly what a user runs on a cluster (hooks on), waiting until every
+    Deployment, StatefulSet, PVC and LoadBalancer Service is ready."""
+    return [
+        str(HELM),
+        "upgrade",
+        "--install",
+        release,
+        str(chart),
+        "--namespace",
+        namespace,
+        "--create-namespace",
+        *values_args(values_files),
+        "--wait",
+        "--timeout",
+        f"{int(timeout)}s",
+    ]
+
+
+def check_files(values_files) -> None:
     for path in values_files:
         if not Path(path).is_file():
             raise RenderError(f"values file {path} does not exist; check the -f argument")
+
+
+def render(values_files, release: str = RELEASE, namespace: str = NAMESPACE, chart=CHART) -> str:
+    check_files(values_files)
     proc = subprocess.run(
-        helm_template_command(values_files, release, namespace), capture_output=True, text=True
+        helm_template_command(values_files, release, namespace, chart),
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         raise RenderError(f"helm template failed:\n{proc.stderr.strip()}")
@@ -53,26 +90,5 @@ def parse_manifests(text: str) -> list[dict]:
     return objects
 
 
-def generated_secret_values() -> dict:
-    """Values for the secrets the chart would generate on every `helm
-    template` (it cannot `lookup` the previous ones). Made once per state
-    folder, so cookies and encrypted auth state survive `ci/dev up` twice,
-    as they survive `helm upgrade` in a cluster."""
-    return {
-        "hub": {
-            "cookieSecret": secrets.token_hex(32),
-            "config": {"CryptKeeper": {"keys": [secrets.token_hex(32)]}},
-        },
-        "proxy": {"secretToken": secrets.token_hex(32)},
-    }
-
-
-def ensure_generated_values(path: Path) -> Path:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            "# Made by ci/dev once for this state folder; removed by `ci/dev down --purge`.\n"
-            + yaml.safe_dump(generated_secret_values(), sort_keys=True)
-        )
-        path.chmod(0o600)
-    return path
+def find(objects: list[dict], kind: str, name: str) -> dict | None:
+    return next((o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name), None)

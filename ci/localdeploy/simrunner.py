@@ -6,8 +6,6 @@ from pathlib import Path
 from .kubeapi import KubeClient
 from .procs import ManagedProcess
 
-IMAGE_RULES = Path(__file__).with_name("images.yaml")
-
 
 def kubesim_process(
     kubeconfig: Path,
@@ -15,7 +13,7 @@ def kubesim_process(
     log: Path,
     env: dict[str, str],
     pid_dir: Path,
-    runtime: str = "process",
+    image_rules: Path,
     nodes: int = 1,
     extra_args: tuple[str, ...] = (),
 ) -> ManagedProcess:
@@ -30,18 +28,16 @@ def kubesim_process(
         "--nodes",
         str(nodes),
         "--runtime",
-        runtime,
+        "process",
         "--state-dir",
         str(state_dir),
         # in-cluster clients only speak HTTPS with a CA file and a token
         "--https",
         "--log-level",
         "INFO",
-        # our images' ENTRYPOINT/CMD/ENV/WORKDIR, which the process runtime needs
+        # what our images hold (ENTRYPOINT/CMD/ENV/WORKDIR, files): see images.yaml
         "--image-rules",
-        str(IMAGE_RULES),
-        # ci/dev runs hub and proxy itself: kubesim must not run their Deployments too
-        "--no-controllers",
+        str(image_rules),
         *extra_args,
     ]
     return ManagedProcess("kubesim", argv, env, log, pid_dir=pid_dir)

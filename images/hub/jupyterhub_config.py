@@ -176,12 +176,18 @@ def service_url(name):
 def hub_bind(c):
     """Where the hub listens, and the URL its own services use to reach it.
 
-    In a pod the hub listens on every interface on its container port. When
-    the hub Service's variables point at loopback (the local deployment, with
-    no pod network) it listens exactly there instead.
+    In a pod the hub listens on every interface on its container port. A pod
+    whose own address (POD_IP) is on loopback runs on kubesim's process
+    runtime, where pods share this machine's network: the hub listens on
+    exactly that address (every interface would take the port from every
+    other pod). When only the hub Service's variables point at loopback (a
+    hub run without any pod network) it listens exactly there instead.
     """
     host, port, connect_url = service_url("hub")
-    if _is_loopback(host):
+    pod_ip = os.environ.get("POD_IP", "")
+    if _is_loopback(pod_ip):
+        bind_host, bind_port = pod_ip, HUB_CONTAINER_PORT
+    elif _is_loopback(host):
         bind_host, bind_port = host, int(port)
     else:
         bind_host, bind_port = "", HUB_CONTAINER_PORT

@@ -183,6 +183,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def read_image_rules(path: Path) -> list:
+    """The rules file; relative host paths in `files` are relative to the file."""
+    rules = yaml.safe_load(path.read_text()) or []
+    for rule in rules:
+        if isinstance(rule, dict) and isinstance(rule.get("files"), dict):
+            rule["files"] = {
+                target: str((path.parent / source).resolve())
+                for target, source in rule["files"].items()
+            }
+    return rules
+
+
 async def run(args: argparse.Namespace) -> None:
     from .sim import KubeSim  # imported after argument parsing: bad arguments fail fast
 
@@ -207,7 +219,7 @@ async def run(args: argparse.Namespace) -> None:
         node_labels=dict(args.node_label),
         node_taints=args.node_taint,
         delays=dict(args.delay),
-        image_rules=yaml.safe_load(args.image_rules.read_text()) if args.image_rules else None,
+        image_rules=read_image_rules(args.image_rules) if args.image_rules else None,
     )
     async with sim:
         print(f"kubesim: serving {sim.url}; kubeconfig: {sim.kubeconfig_path}", flush=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import random
 import re
 from typing import Any
 
@@ -104,7 +105,14 @@ class Admission:
         # Cluster IPs come from loopback (127.96.0.0/16), not 10.96.0.0/12 as on a
         # real cluster: a client here that follows a Service IP must never send
         # traffic off this machine, and kubesim's kube-proxy can serve loopback.
-        self._cluster_ips = (f"127.96.{(i >> 8) & 255}.{i & 255}" for i in itertools.count(10))
+        # From a random start, as pod IPs (podnet): several simulators on one
+        # machine must not hand the same Service IP to their kube-proxies.
+        first = random.randrange(10, 0xFFFF - 10)
+        self._cluster_ips = (
+            f"127.96.{(i >> 8) & 255}.{i & 255}"
+            for i in itertools.chain(range(first, 0xFFFF), range(10, first))
+            if i & 255 not in (0, 255)
+        )
 
     def __call__(self, rt, obj: dict, old: dict | None, operation: str) -> None:
         if operation == "CREATE":

@@ -190,7 +190,7 @@ class NodeSimulator:
         if self.runtime_name == "process":
             from .runtime_process import ProcessRuntime
 
-            self.runtime = await asyncio.to_thread(ProcessRuntime, self.mount_mode)
+            self.runtime = await asyncio.to_thread(ProcessRuntime, self.mount_mode, self.delays)
         else:
             self.runtime = PauseRuntime(self.delays)
         if self.default_storage_class:

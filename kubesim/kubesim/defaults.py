@@ -112,6 +112,31 @@ WORKLOADS = (
 )
 
 
+def default_workload_spec(key: str, spec: dict) -> None:
+    if key != "daemonsets.apps" and key != "jobs.batch":
+        spec.setdefault("replicas", 1)
+    if key == "deployments.apps":
+        spec.setdefault(
+            "strategy",
+            {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+            },
+        )
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("progressDeadlineSeconds", 600)
+    if key == "daemonsets.apps":
+        # the apps/v1 defaults (SetDefaults_DaemonSet)
+        spec.setdefault(
+            "updateStrategy",
+            {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+        )
+        spec.setdefault("revisionHistoryLimit", 10)
+    template_spec = (spec.get("template") or {}).get("spec")
+    if isinstance(template_spec, dict):
+        default_pod_spec(template_spec)
+
+
 def apply_defaults(rt, obj: dict, admission: Any) -> None:
     key = rt.key
     if key == "pods":
@@ -120,29 +145,7 @@ def apply_defaults(rt, obj: dict, admission: Any) -> None:
         default_tolerations(spec)
         obj["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
     elif key in WORKLOADS:
-        spec = obj.setdefault("spec", {})
-        if key != "daemonsets.apps" and key != "jobs.batch":
-            spec.setdefault("replicas", 1)
-        if key == "deployments.apps":
-            spec.setdefault(
-                "strategy",
-                {
-                    "type": "RollingUpdate",
-                    "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
-                },
-            )
-            spec.setdefault("revisionHistoryLimit", 10)
-            spec.setdefault("progressDeadlineSeconds", 600)
-        if key == "daemonsets.apps":
-            # the apps/v1 defaults (SetDefaults_DaemonSet)
-            spec.setdefault(
-                "updateStrategy",
-                {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
-            )
-            spec.setdefault("revisionHistoryLimit", 10)
-        template_spec = (spec.get("template") or {}).get("spec")
-        if isinstance(template_spec, dict):
-            default_pod_spec(template_spec)
+        default_workload_spec(key, obj.setdefault("spec", {}))
         # the status fields the schema requires start at zero, as a new object's do
         obj["status"] = _INITIAL_STATUS.get(key, {}).copy()
     elif key == "services":
@@ -220,11 +223,11 @@ def carry_server_defaults(rt, obj: dict, old: dict) -> None:
         ):
             if key not in spec and key in old_spec:
                 spec[key] = old_spec[key]
-    elif rt.key in WORKLOADS:
-        # defaulting runs on every decode, so an update's template gets what a create's did
-        template_spec = ((obj.get("spec") or {}).get("template") or {}).get("spec")
-        if isinstance(template_spec, dict):
-            default_pod_spec(template_spec)
+    elif rt.key in WORKLOADS and isinstance(obj.get("spec"), dict):
+        # kube-apiserver defaults every write it decodes, not only creates: an
+        # updated template must equal the ReplicaSet made from it (helm --wait
+        # finds a Deployment's new ReplicaSet by comparing the two)
+        default_workload_spec(rt.key, obj["spec"])
     elif rt.key == "pods" and isinstance(obj.get("spec"), dict):
         default_pod_spec(obj["spec"])
         default_tolerations(obj["spec"])

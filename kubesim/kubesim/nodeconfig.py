@@ -24,6 +24,10 @@ the container's image applies:
      "args": [],                              # the image's CMD (process runtime)
      "env": {"HOME": "/home/jovyan"},         # the image's ENV (process runtime)
      "working_dir": "/srv",                   # the image's WORKDIR (process runtime)
+     "files": {"/usr/local/etc/app": "/src/app"},  # the image's own files (process runtime):
+                                              # a copy of each host path at that path
+     "pause": True,                           # process runtime: no process for this
+                                              # image, it runs as in the pause runtime
      "exit_code": 1, "run_seconds": 0.5}      # pause runtime: the container exits
 """
 
@@ -73,6 +77,8 @@ _RULE_KEYS = {
     "args",
     "env",
     "working_dir",
+    "files",
+    "pause",
     "exit_code",
     "run_seconds",
 }
@@ -87,6 +93,8 @@ class ImageRule:
     args: list[str] | None = None
     env: dict[str, str] = field(default_factory=dict)
     working_dir: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    pause: bool = False
     exit_code: int | None = None
     run_seconds: float | None = None
 
@@ -105,6 +113,12 @@ class ImageRule:
                 f"image rule for {value['image']!r} has unknown keys {sorted(unknown)}; "
                 f"known keys: {sorted(_RULE_KEYS)}"
             )
+        for target, source in (value.get("files") or {}).items():
+            if not str(target).startswith("/") or not str(source).startswith("/"):
+                raise ValueError(
+                    f"image rule for {value['image']!r}: files {{{target!r}: {source!r}}} "
+                    "needs an absolute path inside the image and an absolute host path"
+                )
         return cls(**value)
 
     def matches(self, image: str) -> bool:

@@ -57,6 +57,19 @@ class PauseHandle:
         self._exit(SIGKILL_EXIT)
 
 
+def pause_handle(launch: ContainerLaunch, delays: Delays) -> PauseHandle:
+    """A container without a process (also the process runtime's, for images
+    whose rule says `pause`)."""
+    rule = launch.rule
+    exit_code = 0
+    sidecar = launch.container.get("restartPolicy") == "Always"
+    exit_after = 0.0 if launch.init and not sidecar else None
+    if rule is not None and (rule.exit_code is not None or rule.run_seconds is not None):
+        exit_code = rule.exit_code or 0
+        exit_after = rule.run_seconds or 0.0
+    return PauseHandle(exit_after, exit_code, delays)
+
+
 class PauseRuntime:
     name = "pause"
 
@@ -64,14 +77,7 @@ class PauseRuntime:
         self.delays = delays
 
     async def start(self, launch: ContainerLaunch) -> PauseHandle:
-        rule = launch.rule
-        exit_code = 0
-        sidecar = launch.container.get("restartPolicy") == "Always"
-        exit_after = 0.0 if launch.init and not sidecar else None
-        if rule is not None and (rule.exit_code is not None or rule.run_seconds is not None):
-            exit_code = rule.exit_code or 0
-            exit_after = rule.run_seconds or 0.0
-        return PauseHandle(exit_after, exit_code, self.delays)
+        return pause_handle(launch, self.delays)
 
     def validate(self, launch: ContainerLaunch) -> None:
         pass  # any image "runs"

@@ -34,6 +34,20 @@ Volumes, two modes, chosen once at start:
   materialised directory. Enough for programs that take their paths from
   configuration; readOnly is not enforced and runAsUser needs root.
 
+Image files (`ImageRule.files`, {path in the image: host path}): the image's
+own files, copied afresh into the pod's folder at every container start (a
+container starts from its image, not from its last run's changes), then
+bind-mounted at their path before the volumes (read-only with
+`readOnlyRootFilesystem`); in "rewrite" mode their paths are rewritten like
+mountPaths. Volumes mounted inside such a path get their mount point in the copy.
+
+Node.js processes get the same wildcard-bind rule as Python ones through
+`NODE_OPTIONS=--require` (a `listen()` on "", "0.0.0.0" or "::" listens on
+the pod IP).
+
+Images whose rule says `pause` get no process: their containers run as in
+the pause runtime (benchmarks: many users' pods beside a hub that runs).
+
 DNS (namespace mode): each container gets the pod's resolv.conf and managed
 /etc/hosts bind-mounted (`poddns`; the nameserver is `clusterdns`), and its
 own UTS namespace with the pod's hostname (hostNetwork pods keep the machine's).
@@ -56,7 +70,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import poddns
+from .nodeconfig import Delays
 from .runtime import ContainerLaunch, CreateContainerError, Mount, new_container_id
+from .runtime_pause import PauseHandle, pause_handle
 
 # Runs as PID 1 of the container's own PID namespace (see ProcessRuntime): the
 # mounts, then the container's command as its child with the container's
@@ -149,6 +165,71 @@ def write_bind_shim(directory: str, pod_ip: str) -> str:
     with open(os.path.join(directory, "bind.js"), "w") as handle:
         handle.write(_NODE_BIND_SHIM.format(pod_ip=json.dumps(pod_ip)))
     return directory
+
+
+def copy_image_files(launch: ContainerLaunch) -> list[Mount]:
+    """A fresh copy of the image's own files (the rule's `files`), as mounts."""
+    rule = launch.rule
+    if not rule or not rule.files:
+        return []
+    base = os.path.join(launch.pod_dir or "/tmp", "image-files", launch.container["name"])
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(base, exist_ok=True)
+    context = launch.container.get("securityContext") or {}
+    read_only = bool(context.get("readOnlyRootFilesystem"))
+    mounts = []
+    for index, (target, source) in enumerate(sorted(rule.files.items())):
+        copy = os.path.join(base, str(index))
+        if os.path.isdir(source):
+            shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        elif os.path.isfile(source):
+            shutil.copy2(source, copy)
+        else:
+            image = launch.container.get("image")
+            raise CreateContainerError(
+                f'kubesim process runtime: image rule for "{image}" gives files {target}: '
+                f"{source}, which does not exist on this machine; fix the rule's files"
+            )
+        mounts.append(Mount(copy, target, read_only))
+    return mounts
+
+
+def _inside(path: str, directory: str) -> bool:
+    return path.rstrip("/").startswith(directory.rstrip("/") + "/")
+
+
+def mount_order(mounts: list[Mount]) -> list[Mount]:
+    """Mounts whose target would hide another mount's source go last (e.g. an
+    emptyDir at /tmp while the state folder is under /tmp): a bind mount keeps
+    its source once made. Not when another mount goes inside that target."""
+
+    def hides(mount):
+        others = [o for o in mounts if o is not mount]
+        return any(_inside(o.source, mount.target) for o in others) and not any(
+            _inside(o.target, mount.target) for o in others
+        )
+
+    late = [m for m in mounts if hides(m)]
+    return [m for m in mounts if m not in late] + late
+
+
+def make_mountpoints_in_copies(image_mounts: list[Mount], volume_mounts: list[Mount]) -> set:
+    """Mount points of volumes inside an image-files path are made in its copy
+    (the real mount point is read-only there). Returns those volumes' targets."""
+    handled = set()
+    for volume in volume_mounts:
+        for image in image_mounts:
+            if not _inside(volume.target, image.target) or not os.path.isdir(image.source):
+                continue
+            relative = os.path.relpath(volume.target.rstrip("/"), image.target.rstrip("/"))
+            point = os.path.join(image.source, relative)
+            if os.path.isdir(volume.source):
+                os.makedirs(point, exist_ok=True)
+            elif not os.path.exists(point):
+                os.makedirs(os.path.dirname(point), exist_ok=True)
+                open(point, "a").close()
+            handled.add(volume.target)
+    return handled
 
 
 def namespaces_available() -> bool:
@@ -382,12 +463,13 @@ class ProcessHandle:
 class ProcessRuntime:
     name = "process"
 
-    def __init__(self, mode: str = "auto"):
+    def __init__(self, mode: str = "auto", delays=None):
         if mode == "auto":
             mode = "namespace" if namespaces_available() else "rewrite"
         if mode not in ("namespace", "rewrite"):
             raise ValueError(f"process runtime mount mode {mode!r}: use 'namespace' or 'rewrite'")
         self.mode = mode
+        self.delays = delays if delays is not None else Delays()
         self.handles: set[ProcessHandle] = set()
         self._created_paths: list[str] = []
         self._launches: dict[ProcessHandle, ContainerLaunch] = {}
@@ -460,13 +542,15 @@ class ProcessRuntime:
         """Raise CreateContainerError before "Created" when there is nothing to run,
         or when running it would change this machine itself."""
         refuse_host_network_admin(launch.container)
-        resolve_argv(launch)
+        if not (launch.rule and launch.rule.pause):
+            resolve_argv(launch)
 
     def _prepare(self, launch: ContainerLaunch):
         """argv, env, extra subprocess options and the open log file (blocking I/O)."""
         argv = [_rewrite_ip(a, launch.pod_ip) for a in resolve_argv(launch)]
         env = {k: _rewrite_ip(v, launch.pod_ip) for k, v in self._base_env(launch).items()}
-        mounts = list(launch.mounts)
+        image_mounts = sorted(copy_image_files(launch), key=lambda m: len(m.target))
+        mounts = image_mounts + list(launch.mounts)
         if launch.pod_dir and launch.pod_ip and not launch.pod["spec"].get("hostNetwork"):
             shim = write_bind_shim(os.path.join(launch.pod_dir, "kubesim-net"), launch.pod_ip)
             if self.mode == "namespace":
@@ -485,7 +569,7 @@ class ProcessRuntime:
         rule = launch.rule
         workdir = launch.container.get("workingDir") or (rule.working_dir if rule else None) or "/"
         if self.mode == "rewrite":
-            rewrite = _path_rewriter(launch.mounts)
+            rewrite = _path_rewriter(image_mounts + list(launch.mounts))
             argv = [rewrite(a) for a in argv]
             env = {k: rewrite(v) for k, v in env.items()}
             workdir = rewrite(workdir)
@@ -499,8 +583,11 @@ class ProcessRuntime:
             }
         else:
             mounts += self._image_workdir_mount(launch, workdir)
+            in_copies = make_mountpoints_in_copies(image_mounts, list(launch.mounts))
             for mount in mounts:
-                self._ensure_mountpoint(mount)
+                if mount.target not in in_copies:
+                    self._ensure_mountpoint(mount)
+            mounts = mount_order(mounts)
             mount_args = [str(len(mounts))]
             for mount in mounts:
                 mount_args += [mount.source, mount.target, "ro" if mount.read_only else "rw"]
@@ -576,7 +663,9 @@ class ProcessRuntime:
             mounts.append(Mount(path, target, False))
         return mounts
 
-    async def start(self, launch: ContainerLaunch) -> ProcessHandle:
+    async def start(self, launch: ContainerLaunch):
+        if launch.rule and launch.rule.pause:
+            return pause_handle(launch, self.delays)
         try:
             full_argv, argv, context, extra, log_file = await asyncio.to_thread(
                 self._prepare, launch
@@ -636,6 +725,8 @@ class ProcessRuntime:
 
     async def exec_probe(self, launch: ContainerLaunch, handle, command, timeout: float) -> bool:
         """An exec probe: the command inside the container's mount namespace."""
+        if isinstance(handle, PauseHandle):
+            return True  # nothing runs, so there is nothing to fail
         if getattr(handle, "exited", True):
             return False
         argv = list(command)

@@ -183,7 +183,14 @@ def _service_row(svc: Obj) -> list[Any]:
         )
         or "<none>"
     )
-    external = ",".join(spec.get("externalIPs") or []) or (
+    # kubectl's getServiceExternalIP: a LoadBalancer's status ingress addresses
+    # first, then spec.externalIPs; "<pending>" while a LoadBalancer has neither
+    addresses = list(spec.get("externalIPs") or [])
+    if spec.get("type") == "LoadBalancer":
+        ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        found = [i.get("ip") or i.get("hostname") for i in ingress]
+        addresses = [a for a in found if a] + addresses
+    external = ",".join(addresses) or (
         "<pending>" if spec.get("type") == "LoadBalancer" else "<none>"
     )
     selector = ",".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items())

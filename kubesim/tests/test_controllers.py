@@ -97,6 +97,36 @@ async def test_deployment_rolls_out_scales_and_updates(csim):
     )
 
 
+async def test_an_updated_template_is_defaulted_like_its_replicaset(csim):
+    """kube-apiserver defaults every write: helm --wait finds a Deployment's new
+    ReplicaSet by comparing the two templates, so a template replaced without
+    defaults must equal the ReplicaSet the controller makes from it."""
+    sim = csim
+    await sim.store.create("deployments.apps", workload("Deployment", "tpl", 1), "default")
+    changed = workload("Deployment", "tpl", 1)
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox:1.37"
+    stored = sim.get("deployments.apps", "tpl", "default")
+    changed["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"]
+    await sim.store.replace("deployments.apps", "tpl", changed, "default")
+    deployment = sim.get("deployments.apps", "tpl", "default")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["terminationMessagePath"] == "/dev/termination-log"
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+
+    def new_replicaset():
+        for rs in sim.objects("replicasets.apps", "default"):
+            template = {**rs["spec"]["template"]}
+            labels = dict(template["metadata"]["labels"])
+            labels.pop("pod-template-hash", None)
+            if {**template, "metadata": {**template["metadata"], "labels": labels}} == (
+                deployment["spec"]["template"]
+            ):
+                return rs
+        return None
+
+    assert await eventually(new_replicaset)
+
+
 async def test_statefulset_creates_ordered_pods_with_claims(csim):
     sim = csim
     sts = workload(

@@ -1,7 +1,12 @@
-"""The process runtime: real subprocesses with pod IPs, env, volumes, probes, logs."""
+"""The process runtime: real subprocesses with pod IPs, env, volumes, probes,
+logs; what image rules add (the image's files, `pause`); Node.js servers on
+the pod's own address; the mount order that keeps a state folder under /tmp
+usable when a pod mounts an emptyDir at /tmp."""
 
 import asyncio
 import os
+import shutil
+import subprocess
 import sys
 
 import aiohttp
@@ -9,8 +14,11 @@ import pytest
 
 from kubesim.admission import Admission
 from kubesim.cluster import NodeSimulator
-from kubesim.runtime_process import namespaces_available
+from kubesim.nodeconfig import ImageRule
+from kubesim.runtime import Mount
+from kubesim.runtime_process import mount_order, namespaces_available
 from kubesim.store import Store
+from kubesim.tables import _service_row
 from kubesim.waiting import wait_for, wait_gone
 
 NS = "default"
@@ -584,3 +592,86 @@ async def test_python_servers_binding_all_interfaces_get_their_pod_ip(make_clust
     for p in pods:
         status, _ = await get(f"http://{p['status']['podIP']}:8888/")
         assert status == 200
+
+
+needs_namespaces = pytest.mark.skipif(
+    not namespaces_available(), reason="bind mounts need root with unshare and setpriv"
+)
+
+
+@needs_namespaces
+async def test_image_files_are_a_fresh_read_only_copy_with_volumes_inside(make_cluster, tmp_path):
+    image = tmp_path / "image-files"
+    image.mkdir()
+    (image / "app.txt").write_text("from the image")
+    rule = {"image": "files-image:*", "files": {"/opt/kubesim-img": str(image)}}
+    store, sim = await make_cluster(image_rules=[rule])
+    await store.create(
+        "configmaps", {"metadata": {"name": "cm", "namespace": NS}, "data": {"c": "from cm"}}
+    )
+    script = (
+        "cat /opt/kubesim-img/app.txt; echo; cat /opt/kubesim-img/conf/c; echo;"
+        " touch /opt/kubesim-img/new 2>/dev/null && echo writable || echo read-only"
+    )
+    container = {
+        "name": "main",
+        "image": "files-image:1",
+        "command": ["/bin/sh", "-c", script],
+        "volumeMounts": [{"name": "conf", "mountPath": "/opt/kubesim-img/conf"}],
+        "securityContext": {"readOnlyRootFilesystem": True},
+    }
+    volumes = [{"name": "conf", "configMap": {"name": "cm"}}]
+    await store.create("pods", pod("files", container, volumes=volumes, restartPolicy="Never"))
+    await wait_for(store, "pods", "files", NS, terminated, timeout=30)
+    assert await sim.read_log(NS, "files") == "from the image\nfrom cm\nread-only\n"
+    # the host's folders are untouched: no mount point made in the source, none on the host path
+    assert sorted(p.name for p in image.iterdir()) == ["app.txt"]
+
+
+async def test_an_image_rule_with_files_needs_absolute_paths():
+    with pytest.raises(ValueError, match="absolute"):
+        ImageRule.from_value({"image": "x", "files": {"/opt/a": "relative/dir"}})
+
+
+async def test_a_paused_image_runs_without_a_process(make_cluster):
+    store, sim = await make_cluster(image_rules=[{"image": "paused:*", "pause": True}])
+    # no command anywhere: a process image would fail with CreateContainerError
+    await store.create("pods", pod("paused", {"name": "main", "image": "paused:1"}))
+    await wait_for(store, "pods", "paused", NS, ready, timeout=20)
+    assert await sim.read_log(NS, "paused") == ""
+    assert not sim.runtime.handles  # no process was started
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="no node on this machine")
+async def test_a_node_server_listening_everywhere_gets_the_pod_ip(make_cluster):
+    store, _ = await make_cluster()
+    code = "require('http').createServer((q, s) => s.end('hi')).listen(18931, '')"
+    container = {"name": "main", "image": "node:22", "command": ["node", "-e", code]}
+    probe = {"httpGet": {"path": "/", "port": 18931}, "periodSeconds": 1}
+    await store.create("pods", pod("node", {**container, "readinessProbe": probe}))
+    found = await wait_for(store, "pods", "node", NS, ready, timeout=30)
+    ss = await asyncio.to_thread(subprocess.run, ["ss", "-ltnH"], capture_output=True, text=True)
+    listening = ss.stdout
+    assert f"{found['status']['podIP']}:18931" in listening
+    assert "*:18931" not in listening and "0.0.0.0:18931" not in listening
+
+
+def test_a_mount_that_would_hide_another_ones_source_goes_last():
+    state = Mount("/tmp/state/pods/1/volumes/tmp", "/tmp")
+    token = Mount("/tmp/state/pods/1/volumes/token", "/var/run/secrets/sa", True)
+    config = Mount("/srv/state/config", "/etc/app")
+    assert mount_order([state, token, config]) == [token, config, state]
+    # unless another mount goes inside it: then it must come first
+    inner = Mount("/tmp/state/x", "/tmp/inner")
+    assert mount_order([state, inner]) == [state, inner]
+
+
+def test_kubectl_shows_a_load_balancers_ingress_as_external_ip():
+    svc = {
+        "metadata": {"name": "lb"},
+        "spec": {"type": "LoadBalancer", "clusterIP": "127.96.0.9", "ports": [{"port": 80}]},
+    }
+    assert _service_row(svc)[3] == "<pending>"
+    svc["status"] = {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}
+    svc["spec"]["externalIPs"] = ["10.0.0.1"]
+    assert _service_row(svc)[3] == "127.0.0.1,10.0.0.1"

@@ -5,8 +5,8 @@ import os
 import sys
 from pathlib import Path
 
-from localdeploy.addresses import free_port
 from localdeploy.deployment import LocalDeployment, Options, purge
+from localdeploy.ports import free_port
 from localdeploy.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[2]

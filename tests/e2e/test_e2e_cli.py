@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from e2e_hubclient import HubUser
 from e2e_support import ROOT, state_dir
-from localdeploy.addresses import free_port
+from localdeploy.ports import free_port
 from test_e2e_spawn import default_form
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -91,9 +91,9 @@ def _cmdline(pid: int) -> str:
 def process_tree(root: int) -> dict[int, tuple[int, str]]:
     """`root` and all its descendants now: pid -> (start time, command line).
 
-    Every process ci/dev runs descends from `ci/dev up` (the hub, the proxy and
-    kubesim are its children in sessions of their own, users' servers are
-    kubesim's), whether or not its command line names the state folder."""
+    Every process ci/dev runs descends from `ci/dev up` (kubesim and the load
+    balancer stand-in are its children in sessions of their own, every pod's
+    process is kubesim's), whether or not its command line names the state folder."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         facts = _stat(int(stat.parent.name))
@@ -122,11 +122,13 @@ def still_running(tree: dict[int, tuple[int, str]]) -> list[str]:
 
 
 def assert_tree_has_everything(tree: dict[int, tuple[int, str]], state: Path) -> None:
-    """The snapshot must hold what the leftover check is about, or it proves nothing."""
-    for component in ("kubesim", "proxy", "hub"):
+    """The snapshot must hold what the leftover check is about, or it proves nothing:
+    kubesim and the load balancer stand-in, and kubesim's pods' processes."""
+    for component in ("kubesim", "loadbalancer"):
         pid = int((state / "pids" / f"{component}.pid").read_text())
         assert pid in tree, (component, tree)
-    assert any("jupyterhub-singleuser" in cmdline for _, cmdline in tree.values()), tree
+    for command in ("jupyterhub-singleuser", "bin/jupyterhub ", "kube-scheduler"):
+        assert any(command in cmdline for _, cmdline in tree.values()), (command, tree)
     assert any("configurable-http-proxy" in cmdline for _, cmdline in tree.values()), tree
 
 
@@ -169,7 +171,7 @@ def test_dev_up_down_and_up_again_keeps_users_and_files():
     try:
         url = up.wait_for(READY).group(1)
         steps = [m.group(1) for m in map(PROGRESS.match, up.lines) if m]
-        for step in ("set-up", "render", "kubesim", "proxy", "hub"):
+        for step in ("set-up", "render", "kubesim", "helm"):
             assert step in steps, (step, up.lines)
         assert url == f"http://127.0.0.1:{port}/"
         kubeconfig = run_dev("kubeconfig", "--state-dir", str(state))
@@ -237,7 +239,7 @@ def test_a_hub_that_fails_stops_the_run_and_shows_the_end_of_its_log(tmp_path):
         timeout=600,
     )
     assert proc.returncode == 1, proc.stdout
-    assert "hub exited with code" in proc.stderr, proc.stderr
+    assert "is CrashLoopBackOff" in proc.stderr, proc.stderr
     assert "boom from the e2e test" in proc.stderr  # the hub log's last lines
     assert not processes_mentioning(str(state))
 

@@ -1,14 +1,20 @@
-"""The hub and the proxy run as their rendered Deployments say, and the hub
-reaches kubesim the way a pod does (service-account files, KUBERNETES_*)."""
+"""The chart's pods run as a cluster runs them: `helm upgrade --install` put
+them into kubesim, whose process runtime runs the hub and the proxy as the
+rendered Deployments say, with the image rules of ci/localdeploy/images.yaml;
+kubectl shows them with their events and logs."""
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
-from localdeploy.order import find
-from localdeploy.podenv import decode_secret
-from localdeploy.volumes import SERVICE_ACCOUNT_DIR
+from localdeploy.components import decode_secret
+from localdeploy.paths import KUBECTL
+from localdeploy.render import find
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 def environ(pid: int) -> dict[str, str]:
@@ -20,51 +26,98 @@ def cmdline(pid: int) -> list[str]:
     return [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]]
 
 
-def test_the_hub_runs_the_rendered_command_with_the_rendered_env(deployment):
+def mount_points(pid: int) -> set[str]:
+    lines = Path(f"/proc/{pid}/mountinfo").read_text().splitlines()
+    return {line.split()[4] for line in lines}
+
+
+def kubectl(deployment, *args: str) -> str:
+    proc = subprocess.run(
+        [str(KUBECTL), "--kubeconfig", str(deployment.kubeconfig), "-n", deployment.namespace]
+        + list(args),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def service_ip(deployment, short: str) -> str:
+    service = deployment.client.get("v1", "Service", deployment.names[short], deployment.namespace)
+    return service["spec"]["clusterIP"]
+
+
+def test_kubectl_shows_the_chart_pods_running_with_events_and_logs(deployment):
+    pods = json.loads(kubectl(deployment, "get", "pods", "-o", "json"))["items"]
+    phases = {p["metadata"]["name"]: p["status"]["phase"] for p in pods}
+    for short in ("hub", "proxy", "user-scheduler-deploy"):
+        mine = [n for n in phases if n.startswith(deployment.names[short] + "-")]
+        assert mine and all(phases[n] == "Running" for n in mine), (short, phases)
+    table = kubectl(deployment, "get", "deploy")
+    assert "hub" in table and "1/1" in table, table
+    assert "Started container hub" in kubectl(deployment, "get", "events")
+    assert "JupyterHub" in kubectl(deployment, "logs", "deploy/hub", "--tail=200")
+    # the stand-in says what it is
+    assert "stand-in for kube-scheduler" in kubectl(deployment, "logs", "deploy/user-scheduler")
+    # the LoadBalancer stand-in published proxy-public where the URL points
+    svc = kubectl(deployment, "get", "svc", deployment.names["proxy-public"])
+    assert "127.0.0.1" in svc, svc
+
+
+def test_the_hub_runs_the_rendered_command_with_kubesims_env(deployment):
     hub = find(deployment.objects, "Deployment", deployment.names["hub"])
     container = hub["spec"]["template"]["spec"]["containers"][0]
-    env = environ(deployment.hub.pid)
-    argv = cmdline(deployment.hub.pid)
+    pid = deployment.pid_of("hub")
+    env = environ(pid)
+    argv = cmdline(pid)
     # unshare and sh exec'd into the hub: the process is the rendered command
     assert Path(argv[1]).name == container["command"][0]
     root = env["Z2JH_CONFIG_ROOT"]
-    assert root.startswith(str(deployment.layout.root))
+    assert root == "/usr/local/etc/jupyterhub"  # the image's path, not a host folder
     assert argv[2:] == [a.replace("$(Z2JH_CONFIG_ROOT)", root) for a in container["args"]]
-    secret = decode_secret(find(deployment.objects, "Secret", deployment.names["hub"]))
-    assert env["CONFIGPROXY_AUTH_TOKEN"] == secret["hub.config.ConfigurableHTTPProxy.auth_token"]
+    # secretKeyRef from the Secret helm installed (its generated values, not helm template's)
+    live = deployment.client.get("v1", "Secret", deployment.names["hub"], deployment.namespace)
+    token = decode_secret(live)["hub.config.ConfigurableHTTPProxy.auth_token"]
+    assert env["CONFIGPROXY_AUTH_TOKEN"] == token
     assert env["POD_NAMESPACE"] == deployment.namespace
-    assert (Path(root) / "secret" / "values.yaml").is_file()
-    assert (Path(root) / "config" / "resource-names.yaml").is_file()
-    assert env["HUB_SERVICE_HOST"] == deployment.hub_address
-    assert env["PROXY_API_SERVICE_HOST"] == deployment.proxy_address
-    assert env["PROXY_PUBLIC_SERVICE_PORT"] == str(deployment.options.port)
+    assert env["HOSTNAME"] == deployment.hub_pod()["metadata"]["name"]
+    assert env["POD_IP"] == deployment.hub_pod()["status"]["podIP"]
+    # Service variables point at the Services' cluster IPs (kubesim's kube-proxy)
+    assert env["HUB_SERVICE_HOST"] == service_ip(deployment, "hub")
+    assert env["PROXY_API_SERVICE_HOST"] == service_ip(deployment, "proxy-api")
+    # the image's files and the chart's volumes where the pod spec says
+    mounts = mount_points(pid)
+    for path in (
+        "/usr/local/etc/jupyterhub/jupyterhub_config.py",
+        f"{root}/config",
+        f"{root}/secret",
+    ):
+        assert path in mounts or path + "/" in mounts, (path, sorted(mounts))
 
 
 def test_the_hub_talks_to_kubesim_through_the_in_cluster_path(deployment):
-    env = environ(deployment.hub.pid)
+    pid = deployment.pid_of("hub")
+    env = environ(pid)
     server = deployment.client.creds.server
     assert server == f"https://{env['KUBERNETES_SERVICE_HOST']}:{env['KUBERNETES_SERVICE_PORT']}"
     assert "KUBECONFIG" not in env
-    mounts = Path(f"/proc/{deployment.hub.pid}/mountinfo").read_text()
-    assert any(
-        line.split()[4] in (SERVICE_ACCOUNT_DIR, "/run/secrets/kubernetes.io/serviceaccount")
-        for line in mounts.splitlines()
-    )
-    # the bind mount exists only for the hub: this machine's path stays empty
+    mounts = mount_points(pid)
+    assert SERVICE_ACCOUNT_DIR in mounts or "/run/secrets/kubernetes.io/serviceaccount" in mounts
+    # the bind mount exists only for the pod: this machine's path stays empty
     assert not Path(SERVICE_ACCOUNT_DIR, "token").exists()
 
 
-def test_the_proxy_keeps_its_rendered_flags_but_listens_on_loopback(deployment):
+def test_the_proxy_runs_its_rendered_flags_unchanged(deployment):
     proxy = find(deployment.objects, "Deployment", deployment.names["proxy"])
     container = proxy["spec"]["template"]["spec"]["containers"][0]
-    argv = cmdline(deployment.proxy.pid)
-    listen = {"--ip", "--port", "--api-ip"}
+    pid = deployment.pid_of("proxy")
+    argv = cmdline(pid)
+    hub = f"http://{service_ip(deployment, 'hub')}:8081"
     rendered = container["command"] + (container.get("args") or [])
-    kept = [a for a in rendered[1:] if a.split("=")[0] not in listen]
-    hub = f"http://{deployment.hub_address}:8081"
-    expected = [a.replace("http://$(HUB_SERVICE_HOST):$(HUB_SERVICE_PORT)", hub) for a in kept]
-    for arg in expected:
-        assert arg in argv
-    assert "--ip=127.0.0.1" in argv
-    assert f"--port={deployment.options.port}" in argv
-    assert f"--api-ip={deployment.proxy_address}" in argv
+    expected = [a.replace("http://$(HUB_SERVICE_HOST):$(HUB_SERVICE_PORT)", hub) for a in rendered]
+    assert argv[-len(expected) + 1 :] == expected[1:], argv
+    # `--ip=` (every interface) lands on the pod's own address (kubesim's Node shim)
+    ip = deployment.pods_of("proxy")[0]["status"]["podIP"]
+    listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
+    assert f"{ip}:8000" in listening and f"{ip}:8001" in listening, listening

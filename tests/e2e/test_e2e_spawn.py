@@ -9,7 +9,8 @@ import pytest
 from e2e_hubclient import HubUser
 from e2e_support import admin_users, profiles, user_claims, user_pods
 from jupyterhub.traitlets import ByteSpecification
-from localdeploy.podenv import quantity
+
+from kubesim.quantities import parse_quantity
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -85,7 +86,9 @@ def test_each_profile_shows_in_the_pod_and_a_bad_choice_is_refused(deployment):
                 want = override[key]
                 if what == "memory":
                     want = ByteSpecification().validate(None, want)
-                assert quantity(resources[kind][what]) == pytest.approx(float(want)), key
+                assert float(parse_quantity(resources[kind][what])) == pytest.approx(float(want)), (
+                    key
+                )
         image = deployment.values["singleuser"]["image"]
         assert container["image"] == override.get("image", f"{image['name']}:{image['tag']}")
         user.stop()

@@ -71,6 +71,23 @@ def test_loopback_services_bind_the_hub_there(hub_setup):
     assert "--url=http://127.0.0.7:18081/jhub/hub/api" in culler["command"]
 
 
+def test_a_pod_on_loopback_binds_the_hub_to_its_own_address(hub_setup):
+    """kubesim's process runtime: pods share this machine's network, the
+    Services' cluster IPs are its kube-proxy's (not the hub's to take)."""
+    env = {
+        "POD_IP": "127.244.0.9",
+        "HUB_SERVICE_HOST": "127.96.0.20",
+        "HUB_SERVICE_PORT": "8081",
+        "PROXY_API_SERVICE_HOST": "127.96.0.21",
+        "PROXY_API_SERVICE_PORT": "8001",
+    }
+    config = hub_setup("hub.yaml").load(env=env)
+    assert config.JupyterHub.hub_bind_url == "http://127.244.0.9:8081"
+    assert config.JupyterHub.hub_connect_url == "http://127.96.0.20:8081"
+    culler = config.JupyterHub.services[0]
+    assert "--url=http://127.244.0.9:8081/jhub/hub/api" in culler["command"]
+
+
 def test_secrets_come_from_the_secret(hub_setup):
     setup = hub_setup()
     config = setup.config
