@@ -159,9 +159,9 @@ class ApiServer:
     ):
         self.store = store
         self.version = version
-        self.token = token
         self.issuer = issuer or TokenIssuer()
         self.authn = Authenticator(store, self.issuer, token or "", require_token=token is not None)
+        self.token = token
         self.authorizer = Authorizer(store)
         # refused requests, for tests and diagnostics: (user, attributes)
         self.denials: deque[tuple[User, Attributes]] = deque(maxlen=1000)
@@ -174,6 +174,19 @@ class ApiServer:
         self.stream_opener = stream_opener  # pods/exec, pods/attach (kubesim.podstream)
         self.server_address = "127.0.0.1:0"
         self._streams: set[web.StreamResponse] = set()
+
+    @property
+    def token(self) -> str | None:
+        """The admin (kubeconfig) token; None when none is required."""
+        return self._token
+
+    @token.setter
+    def token(self, token: str | None) -> None:
+        # one source for the authenticator too: a token restored from the state
+        # dir after start-up must log in as the admin
+        self._token = token
+        self.authn.admin_token = token or ""
+        self.authn.require_token = token is not None
 
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)

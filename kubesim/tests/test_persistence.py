@@ -11,6 +11,7 @@ import pytest
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from kubesim import KubeSim
 from kubesim.testing import api_client_for
 
 from .test_cli import running_cli
@@ -129,7 +130,6 @@ async def test_what_survives_sigkill(tmp_path):
 
 
 async def test_a_journal_line_cut_short_is_ignored(tmp_path):
-    from kubesim import KubeSim
 
     state = tmp_path / "state"
     async with KubeSim(nodes=0, state_dir=state) as sim:
@@ -139,3 +139,23 @@ async def test_a_journal_line_cut_short_is_ignored(tmp_path):
     async with KubeSim(nodes=0, state_dir=state) as sim:
         assert sim.get("configmaps", "a", "default") is not None
         assert sim.get("configmaps", "b", "default") is None
+
+
+async def test_the_restored_admin_token_is_accepted_over_https(tmp_path):
+    """The kubeconfig token comes back from the state dir and logs in as the admin
+    again (a restart that restored the token but not the authenticator's copy of it
+    answered 401 to every request)."""
+    state = tmp_path / "state"
+    async with KubeSim(nodes=0, https=True, state_dir=state) as sim:
+        token = sim.token
+    async with KubeSim(nodes=0, https=True, state_dir=state) as sim:
+        assert sim.token == token
+        async with await api_client_for(sim) as api:
+            namespaces = await client.CoreV1Api(api).list_namespace()
+        assert "default" in {ns.metadata.name for ns in namespaces.items}
+        wrong = sim.token + "x"
+        async with await api_client_for(sim) as api:
+            api.configuration.api_key = {"authorization": f"Bearer {wrong}"}
+            with pytest.raises(ApiException) as refused:
+                await client.CoreV1Api(api).list_namespace()
+        assert refused.value.status == 401
