@@ -11,9 +11,10 @@ it as EXTERNAL-IP. Run by ci/dev:
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import time
+
+from kubesim.kubeproxy import pipe
 
 from .kubeapi import ApiError, KubeClient
 
@@ -47,19 +48,6 @@ def publish_status(client: KubeClient, service: dict, host: str) -> None:
     client.request("PUT", path, body, what=f"status of Service {meta['name']}")
 
 
-async def _pipe(reader, writer) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        with contextlib.suppress(OSError, RuntimeError):
-            if writer.can_write_eof():
-                writer.write_eof()
-
-
 async def serve(listen: tuple[str, int], target: tuple[str, int]) -> None:
     async def forward(reader, writer):
         try:
@@ -67,7 +55,7 @@ async def serve(listen: tuple[str, int], target: tuple[str, int]) -> None:
         except OSError:
             writer.close()
             return
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         for stream in (writer, up_writer):
             stream.close()
 

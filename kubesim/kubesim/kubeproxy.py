@@ -57,7 +57,8 @@ def endpoints(store, service: dict, port: dict) -> list[tuple[str, int]]:
     return found
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy one direction of a proxied TCP connection, then half-close it."""
     try:
         while data := await reader.read(65536):
             writer.write(data)
@@ -118,7 +119,7 @@ class KubeProxy:
         except OSError:
             writer.close()
             return
-        await asyncio.gather(_pipe(reader, upstream_writer), _pipe(upstream_reader, writer))
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
         for stream in (writer, upstream_writer):
             stream.close()
 
