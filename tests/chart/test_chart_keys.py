@@ -44,6 +44,19 @@ def _peers_accept_namespaces(r, policy):
     return any("namespaceSelector" in peer for rule in rules for peer in rule.get("from", []))
 
 
+def _admits_by_port_only(r, policy):
+    """autohttps takes traffic from anywhere (it is the public entry), so
+    interNamespaceAccessLabels has no peers to widen: no rule has `from`."""
+    rules = r.find("NetworkPolicy", policy)["spec"]["ingress"]
+    return rules and all("from" not in rule for rule in rules)
+
+
+def _parent_chart_key(r, path):
+    """A key only parent charts read: flipping it changes no object the chart renders."""
+    flipped = render(("maximal",), sets=(f"{path}={json.dumps(not MAXIMAL[path])}",))
+    return _chart_objects(flipped) == _chart_objects(r)
+
+
 def _text(r) -> str:
     return json.dumps(r.docs)
 
@@ -65,12 +78,12 @@ def _manual():
 
 
 SPECIFIC = {
-    "enabled": lambda r: True,  # read by parent charts only; the schema checks its type
+    "enabled": lambda r: _parent_chart_key(r, "enabled"),
     "nameOverride": lambda r: r.find("Deployment", "max-hub")["metadata"]["labels"]["app.kubernetes.io/name"] == "maxname",
     "hub.db.type": lambda r: r.find("PersistentVolumeClaim", "max-hub-db-dir"),
     "hub.networkPolicy.interNamespaceAccessLabels": lambda r: _peers_accept_namespaces(r, "max-hub"),
     "proxy.chp.networkPolicy.interNamespaceAccessLabels": lambda r: _peers_accept_namespaces(r, "max-proxy"),
-    "proxy.traefik.networkPolicy.interNamespaceAccessLabels": lambda r: True,  # autohttps admits by port only
+    "proxy.traefik.networkPolicy.interNamespaceAccessLabels": lambda r: _admits_by_port_only(r, "max-autohttps"),
     "singleuser.networkPolicy.interNamespaceAccessLabels": lambda r: _peers_accept_namespaces(r, "max-singleuser"),
     "proxy.traefik.extraStaticConfig": lambda r: "max-static-value" in _text(r),
     "proxy.traefik.extraDynamicConfig": lambda r: "max-dynamic-value" in _text(r),
