@@ -1,6 +1,7 @@
 {{- /*
 The effective values: .Values with the seed-era keys translated to today's
-spelling. Every template reads these instead of .Values:
+spelling (the renames from "jupyterhub.legacy.apply", the rest here).
+Every template reads these instead of .Values:
   {{- include "jupyterhub.loadValues" . }}{{- $V := get . "_jupyterhubValues" }}
 The translation is pure (a deep copy of .Values), so its result does not
 depend on which template Helm renders first. "jupyterhub.legacyWarnings"
@@ -9,7 +10,9 @@ safely are refused here with `fail`.
 */}}
 {{- define "jupyterhub.values" -}}
 {{- $v := deepCopy .Values }}
+{{- include "jupyterhub.legacy.apply" (dict "values" $v "root" .) }}
 {{- $hub := $v.hub }}
+{{- $su := $v.singleuser }}
 
 {{- if kindIs "invalid" $hub.extraConfig }}{{ $_ := set $hub "extraConfig" dict }}{{ end }}
 {{- if kindIs "invalid" $hub.extraEnv }}{{ $_ := set $hub "extraEnv" dict }}{{ end }}
@@ -19,60 +22,7 @@ safely are refused here with `fail`.
   {{- $_ := set $hub "extraConfig" (dict "legacy-extraConfig" $hub.extraConfig) }}
 {{- end }}
 
-{{- /* hub.extraConfigMap -> custom (z2jh.get_config("custom.<key>")). */}}
-{{- if $hub.extraConfigMap }}
-  {{- $_ := set $v "custom" (merge ($v.custom | default dict) $hub.extraConfigMap) }}
-{{- end }}
-{{- $_ := unset $hub "extraConfigMap" }}
-
-{{- /* hub.imagePullPolicy -> hub.image.pullPolicy */}}
-{{- if and $hub.imagePullPolicy (not $hub.image.pullPolicy) }}
-  {{- $_ := set $hub.image "pullPolicy" $hub.imagePullPolicy }}
-{{- end }}
-{{- $_ := unset $hub "imagePullPolicy" }}
-
-{{- /* hub.uid / hub.fsGid -> security contexts */}}
-{{- if not (kindIs "invalid" $hub.uid) }}
-  {{- $csc := $hub.containerSecurityContext | default dict }}
-  {{- $_ := set $csc "runAsUser" $hub.uid }}
-  {{- $_ := set $hub "containerSecurityContext" $csc }}
-{{- end }}
-{{- $_ := unset $hub "uid" }}
-{{- if not (kindIs "invalid" $hub.fsGid) }}
-  {{- $psc := $hub.podSecurityContext | default dict }}
-  {{- $_ := set $psc "fsGroup" $hub.fsGid }}
-  {{- $_ := set $hub "podSecurityContext" $psc }}
-{{- end }}
-{{- $_ := unset $hub "fsGid" }}
-
-{{- /* rbac.enabled -> rbac.create (false wins) */}}
-{{- if not (kindIs "invalid" $v.rbac.enabled) }}
-  {{- $_ := set $v.rbac "create" (and $v.rbac.create $v.rbac.enabled) }}
-{{- end }}
-{{- $_ := unset $v.rbac "enabled" }}
-
-{{- /* singleuser.schedulerStrategy -> scheduling.userScheduler.enabled */}}
-{{- $su := $v.singleuser }}
-{{- if $su.schedulerStrategy }}
-  {{- $_ := set $v.scheduling.userScheduler "enabled" (eq $su.schedulerStrategy "pack") }}
-{{- end }}
-{{- $_ := unset $su "schedulerStrategy" }}
-
-{{- /* singleuser.cloudMetadata.enabled -> blockWithIptables + network policy */}}
-{{- if not (kindIs "invalid" $su.cloudMetadata.enabled) }}
-  {{- $_ := set $su.cloudMetadata "blockWithIptables" (not $su.cloudMetadata.enabled) }}
-  {{- if $su.cloudMetadata.enabled }}
-    {{- $_ := set $su.networkPolicy.egressAllowRules "cloudMetadataServer" true }}
-  {{- end }}
-{{- end }}
-{{- $_ := unset $su.cloudMetadata "enabled" }}
 {{- include "jupyterhub.podSecurity.apply" (list $v .) }}
-
-{{- /* proxy.networkPolicy -> proxy.chp.networkPolicy */}}
-{{- with $v.proxy.networkPolicy }}
-  {{- $_ := set $v.proxy.chp "networkPolicy" (mergeOverwrite (deepCopy $v.proxy.chp.networkPolicy) .) }}
-{{- end }}
-{{- $_ := unset $v.proxy "networkPolicy" }}
 
 {{- /* proxy.https.enabled unset: the seed-era rule (hosts + a way to get a
        certificate turn HTTPS on). A half-done seed-era HTTPS setup (hosts

@@ -11,35 +11,7 @@ from .Values as the user gave them (before "jupyterhub.values" translates).
         myConfig: |
           <your code>
 {{- end }}
-{{- if $v.hub.extraConfigMap }}
-- hub.extraConfigMap is deprecated; write its keys under `custom` instead
-  (z2jh.get_config("custom.<key>") reads them there).
-{{- end }}
-{{- if $v.hub.imagePullPolicy }}
-- hub.imagePullPolicy is deprecated; write hub.image.pullPolicy: {{ $v.hub.imagePullPolicy }}
-{{- end }}
-{{- if not (kindIs "invalid" $v.hub.uid) }}
-- hub.uid is deprecated; write hub.containerSecurityContext.runAsUser: {{ $v.hub.uid }}
-{{- end }}
-{{- if not (kindIs "invalid" $v.hub.fsGid) }}
-- hub.fsGid is deprecated; write hub.podSecurityContext.fsGroup: {{ $v.hub.fsGid }}
-{{- end }}
-{{- if not (kindIs "invalid" $v.rbac.enabled) }}
-- rbac.enabled is deprecated; write rbac.create: {{ $v.rbac.enabled }}
-{{- end }}
-{{- with $v.singleuser.schedulerStrategy }}
-- singleuser.schedulerStrategy is deprecated; write scheduling.userScheduler.enabled: {{ eq . "pack" }}
-  ({{ eq . "pack" | ternary "the user-scheduler packs user pods onto the fullest nodes" "the default scheduler spreads user pods" }})
-{{- end }}
-{{- if not (kindIs "invalid" $v.singleuser.cloudMetadata.enabled) }}
-- singleuser.cloudMetadata.enabled is deprecated; write singleuser.cloudMetadata.blockWithIptables: {{ not $v.singleuser.cloudMetadata.enabled }}
-  {{- if $v.singleuser.cloudMetadata.enabled }}
-  and singleuser.networkPolicy.egressAllowRules.cloudMetadataServer: true
-  {{- end }}
-{{- end }}
-{{- if $v.proxy.networkPolicy }}
-- proxy.networkPolicy is deprecated; write it as proxy.chp.networkPolicy
-{{- end }}
+{{- include "jupyterhub.legacy.warnings" . }}
 {{- $https := $v.proxy.https }}
 {{- if and (kindIs "invalid" $https.enabled) (eq (include "jupyterhub.https.impliedOn" $https) "true") }}
 - proxy.https is configured without proxy.https.enabled; HTTPS ({{ $https.type }}) is on,

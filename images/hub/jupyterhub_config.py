@@ -535,33 +535,6 @@ def configure_scheduling(c):
             _set_spawner(c, trait, value, key)
 
     pod_preferred = list(_typed("singleuser.extraPodAffinity.preferred", list, []))
-    strategy = _get("singleuser.schedulerStrategy")
-    if strategy is not None:
-        strategy = _choice("singleuser.schedulerStrategy", ["pack", "spread"], None)
-        log.warning(
-            "singleuser.schedulerStrategy is an old spelling; today: "
-            "scheduling.userScheduler.enabled: %s",
-            "true" if strategy == "pack" else "false",
-        )
-        if strategy == "pack":
-            # Prefer nodes already running user pods.
-            pod_preferred.append(
-                {
-                    "weight": 100,
-                    "podAffinityTerm": {
-                        "labelSelector": {
-                            "matchExpressions": [
-                                {
-                                    "key": "component",
-                                    "operator": "In",
-                                    "values": ["singleuser-server"],
-                                }
-                            ]
-                        },
-                        "topologyKey": "kubernetes.io/hostname",
-                    },
-                }
-            )
     for key, trait, value in [
         ("singleuser.extraPodAffinity.required", "pod_affinity_required", None),
         ("singleuser.extraPodAffinity.preferred", "pod_affinity_preferred", pod_preferred),
@@ -572,9 +545,7 @@ def configure_scheduling(c):
         if value:
             _set_spawner(c, trait, value, key)
 
-    # The user-scheduler packs pods; the seed's `spread` asks for the default
-    # scheduler. (`pack` only uses it where the chart deploys it.)
-    if _typed("scheduling.userScheduler.enabled", bool, False) and strategy != "spread":
+    if _typed("scheduling.userScheduler.enabled", bool, False):
         _set_spawner(c, "scheduler_name", get_name("user-scheduler"), "scheduling.userScheduler")
     if _typed("scheduling.podPriority.enabled", bool, False):
         _set_spawner(c, "priority_class_name", priority_class_name(), "scheduling.podPriority")
@@ -588,17 +559,7 @@ def priority_class_name():
 def network_tools_init_container():
     """The init container that blocks the cloud metadata server with iptables,
     so user code cannot read the node's cloud credentials."""
-    enabled = _typed("singleuser.cloudMetadata.enabled", bool)
-    if enabled is not None:
-        # Seed-era meaning: enabled = users may reach the metadata server.
-        log.warning(
-            "singleuser.cloudMetadata.enabled is an old spelling; today: "
-            "singleuser.cloudMetadata.blockWithIptables: %s",
-            "false" if enabled else "true",
-        )
-        block = not enabled
-    else:
-        block = _typed("singleuser.cloudMetadata.blockWithIptables", bool, True)
+    block = _typed("singleuser.cloudMetadata.blockWithIptables", bool, True)
     if not block:
         return None
     ip = _typed("singleuser.cloudMetadata.ip", str, "169.254.169.254")

@@ -5,13 +5,17 @@
 `/usr/local/etc/jupyterhub` in the image, overridden by `Z2JH_CONFIG_ROOT`:
 
     config/resource-names.yaml   ConfigMap `hub`: short name -> rendered name
+    config/legacy-keys.json      ConfigMap `hub`: the seed-era renames
     secret/values.yaml           Secret `hub`: the chart's values
     secret/<dotted.key>          Secret `hub`: one file per generated secret
     existing-secret/...          `hub.existingSecret`, same layout, wins
     jupyterhub_config.d/*.py     extra config files, loaded in sorted order
 """
 
+import copy
 import functools
+import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +26,7 @@ DEFAULT_ROOT = "/usr/local/etc/jupyterhub"
 # libyaml's loader when PyYAML has it: the values file is large.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MISSING = object()
+log = logging.getLogger("JupyterHub")
 
 __all__ = [
     "ConfigError",
@@ -90,21 +95,98 @@ def _values(root):
     existing = root / "existing-secret" / "values.yaml"
     if existing.exists():
         values = _merge(values, _load_yaml(existing, "values from hub.existingSecret"))
-    # The seed guide's `hub.extraConfigMap` is read as `custom.*`; today's
-    # top-level `custom` wins where both set a key. (A `hub` that is not a
-    # mapping is jupyterhub_config.py's to report.)
-    hub = values.get("hub")
-    legacy = hub.get("extraConfigMap") if isinstance(hub, Mapping) else None
-    if legacy is not None and not isinstance(legacy, Mapping):
-        raise _BadValue(f"hub.extraConfigMap must be a mapping, not {legacy!r}")
-    if legacy:
-        custom = values.get("custom")
-        if custom is not None and not isinstance(custom, Mapping):
-            raise _BadValue(
-                f"custom must be a mapping (hub.extraConfigMap merges into it), not {custom!r}"
+    # The chart's values come translated; hub.existingSecret's never passed
+    # through helm, so the merged values get the same translation here.
+    return translate_legacy(values, _load_yaml(root / "config" / LEGACY_KEYS, LEGACY_PURPOSE))
+
+
+# ---------------------------------------------------------------- seed-era keys
+
+LEGACY_KEYS = "legacy-keys.json"
+LEGACY_PURPOSE = "the seed-era renames (ConfigMap `hub`, from the chart's files/legacy-keys.json)"
+
+
+def _legacy_text(value):
+    """An old value as the table's map keys and the messages spell it."""
+    return json.dumps(value) if isinstance(value, bool | int | float) else str(value)
+
+
+def _in_use(value):
+    return value is not None and not (isinstance(value, Mapping) and not value)
+
+
+def _parent(tree, parts, make):
+    """The mapping holding parts[-1] (made on the way with `make`), or None."""
+    for part in parts[:-1]:
+        if not isinstance(tree.get(part), Mapping):
+            if not make:
+                return None
+            tree[part] = {}
+        tree = tree[part]
+    return tree
+
+
+def _legacy_value(key, how, old, mapping):
+    """Today's value from the old one alone (the `and` of `and` comes later)."""
+    if how in ("not", "and") and not isinstance(old, bool):
+        raise _BadValue(f"{key} must be a true or false, not {old!r}")
+    if how in ("mergeOver", "mergeUnder") and not isinstance(old, Mapping):
+        raise _BadValue(f"{key} must be a mapping, not {old!r}")
+    if how == "map":
+        if _legacy_text(old) not in mapping:
+            raise _BadValue(f"{key} is {old!r}; it must be one of: {', '.join(mapping)}")
+        return mapping[_legacy_text(old)]
+    return (not old) if how == "not" else old
+
+
+def _apply_target(values, key, target, old):
+    """Sets today's key of one target; returns its "today:" phrase (or None)."""
+    to, how = target["to"], target["how"]
+    new = _legacy_value(key, how, old, target.get("map", {}))
+    parts = to.split(".")
+    parent = _parent(values, parts, make=True)
+    today = parent.get(parts[-1])
+    if how in ("mergeOver", "mergeUnder"):
+        if today is not None and not isinstance(today, Mapping):
+            raise _BadValue(f"{to} must be a mapping ({key} merges into it), not {today!r}")
+        under, over = (today or {}, new) if how == "mergeOver" else (new, today or {})
+        parent[parts[-1]] = _merge(under, over)
+        return to
+    if new is None:  # a map's null: nothing to set for this value
+        return None
+    if how == "set" or (how == "default" and not today):
+        parent[parts[-1]] = new
+    elif how == "and":
+        parent[parts[-1]] = today and new  # as Go's `and`: the first false one
+    elif how in ("not", "map"):
+        parent[parts[-1]] = new
+    return f"{to}: {_legacy_text(new)}"
+
+
+def translate_legacy(values, table):
+    """`values` with the table's seed-era keys translated to today's, as the
+    chart's "jupyterhub.legacy.apply" does (hows: the table's `hows`). A key
+    whose today's spelling only the chart can act on is refused, naming it."""
+    values = copy.deepcopy(dict(values))
+    for entry in table.get("keys", []):
+        key = entry["key"]
+        parts = key.split(".")
+        parent = _parent(values, parts, make=False)
+        if parent is None or parts[-1] not in parent:
+            continue
+        old = parent.pop(parts[-1])
+        if not _in_use(old):
+            continue
+        if entry["existingSecret"] == "refuse":
+            for target in entry["targets"]:
+                new = _legacy_value(key, target["how"], old, target.get("map", {}))
+            raise _BadValue(  # (the chart's own values never hold one)
+                f"{key} (in hub.existingSecret) is not read there: today it is "
+                f"{entry['targets'][0]['to']}: {_legacy_text(new)}, which the chart acts on; "
+                "set it in the chart's values"
             )
-        values = dict(values)
-        values["custom"] = _merge(legacy, custom or {})
+        today = [_apply_target(values, key, t, old) for t in entry["targets"]]
+        log.warning("%s is an old spelling; today: %s", key, " and ".join(filter(None, today)))
     return values
 
 

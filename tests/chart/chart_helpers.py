@@ -121,6 +121,15 @@ def values_key(name: str) -> tuple:
     return (name,) if VALUES_FILES[name] else ()
 
 
+def dotted_get(tree, path: str, missing=None):
+    """The value at a dotted path of nested mappings, or `missing`."""
+    for part in path.split("."):
+        if not isinstance(tree, dict) or part not in tree:
+            return missing
+        tree = tree[part]
+    return tree
+
+
 def pod_spec(doc: dict) -> dict:
     if doc["kind"] == "Pod":
         return doc["spec"]

@@ -9,7 +9,7 @@ import subprocess
 import jsonschema
 import pytest
 import yaml
-from chart_helpers import CHART, ROOT, render_error
+from chart_helpers import CHART, ROOT, dotted_get, render_error
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())
@@ -42,11 +42,7 @@ def test_every_key_is_described():
 
 
 def _lookup(tree, path: str):
-    for part in path.split("."):
-        if not isinstance(tree, dict) or part not in tree:
-            return KeyError
-        tree = tree[part]
-    return tree
+    return dotted_get(tree, path, missing=KeyError)
 
 
 def test_every_current_key_has_a_default_and_every_default_a_key():

@@ -77,17 +77,3 @@ async def test_maximal_singleuser_pod(hub_setup):
     assert pvc["spec"]["storageClassName"] == "ssd"
     assert pvc["spec"]["resources"]["requests"]["storage"] == "2Gi"
     assert pvc["metadata"]["labels"]["backup"] == "daily"
-
-
-async def test_pack_affinity_selects_our_own_pods(hub_setup):
-    """The seed's `schedulerStrategy: pack` (from hub.existingSecret) prefers nodes
-    running user pods: its selector must match the labels our pods carry."""
-    values = {"singleuser": {"schedulerStrategy": "pack"}}
-    spawner = spawner_for(hub_setup().load(existing_values=values))
-    pod = valid(await spawner.build_pod_manifest())
-    (term,) = pod["spec"]["affinity"]["podAffinity"][
-        "preferredDuringSchedulingIgnoredDuringExecution"
-    ]
-    (expression,) = term["podAffinityTerm"]["labelSelector"]["matchExpressions"]
-    assert expression["operator"] == "In"
-    assert pod["metadata"]["labels"][expression["key"]] in expression["values"]

@@ -1,16 +1,19 @@
 """z2jh.py on its own: reading values, secrets and names under Z2JH_CONFIG_ROOT."""
 
 import importlib.util
+import shutil
 
 import pytest
 import yaml
-from hubenv import HUB_IMAGE
+from hubenv import CHART, HUB_IMAGE
 
 
 @pytest.fixture
 def root(tmp_path, monkeypatch):
     (tmp_path / "secret").mkdir()
     (tmp_path / "config").mkdir()
+    # as the hub ConfigMap ships it
+    shutil.copy(CHART / "files/legacy-keys.json", tmp_path / "config")
     monkeypatch.setenv("Z2JH_CONFIG_ROOT", str(tmp_path))
     return tmp_path
 
