@@ -70,7 +70,7 @@ safely are refused here with `fail`.
 {{- if not (kindIs "invalid" $hub.auth) }}
   {{- fail "hub.auth is not read: the seed-era auth settings go at the top level (auth:, not under hub:); today's spelling is hub.config.JupyterHub.authenticator_class and hub.config.<Authenticator class>.<setting>" }}
 {{- end }}
-{{- with $v.auth }}{{ include "jupyterhub.authChecks" . }}{{ end }}
+{{- with $v.auth }}{{ include "jupyterhub.authChecks" (dict "auth" . "tables" (include "jupyterhub.legacy.table" $ | fromJson).auth) }}{{ end }}
 
 {{- /* Checks that are not about legacy keys but would fail late otherwise. */}}
 {{- if and (has $hub.db.type (list "mysql" "postgres" "other")) (not $hub.db.url) }}
@@ -118,12 +118,12 @@ safely are refused here with `fail`.
 
 {{- /*
 auth.* the hub could not translate, refused at render time: an auth.type
-outside "jupyterhub.authTypes", a provider section the type does not read
+outside the auth tables' `types` (files/legacy-keys.json), a provider section the type does not read
 (the hub would ignore it), and auth.custom keys beside className/config.
 */}}
 {{- define "jupyterhub.authChecks" -}}
-{{- $auth := . }}
-{{- $types := include "jupyterhub.authTypes" dict | fromJson }}
+{{- $auth := .auth }}
+{{- $types := .tables.types }}
 {{- $choices := append (keys $types) "custom" | sortAlpha }}
 {{- $type := $auth.type }}
 {{- if and (not (kindIs "invalid" $type)) (not (has $type $choices)) }}
@@ -142,7 +142,7 @@ outside "jupyterhub.authTypes", a provider section the type does not read
   {{- end }}
   {{- $class := $custom.className | splitList "." | last }}
   {{- $oauth := hasPrefix "oauthenticator." $custom.className }}
-  {{- $renamed := include "jupyterhub.oauthRenamed" dict | fromJson }}
+  {{- $renamed := .tables.oauthRenamed }}
   {{- $stray := list }}{{ $today := list }}
   {{- range $key := keys (omit $custom "className" "config") | sortAlpha }}
     {{- $stray = append $stray (printf "auth.custom.%s" $key) }}

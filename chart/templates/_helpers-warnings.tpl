@@ -28,48 +28,8 @@ from .Values as the user gave them (before "jupyterhub.values" translates).
 {{- end }}
 {{- end }}
 {{- with $v.auth }}
-{{- include "jupyterhub.legacyAuthWarnings" . }}
+{{- include "jupyterhub.legacyAuthWarnings" (dict "auth" . "tables" (include "jupyterhub.legacy.table" $ | fromJson).auth) }}
 {{- end }}
-{{- end }}
-
-{{- /*
-The seed-era auth.type values: the name today's
-hub.config.JupyterHub.authenticator_class takes (an entry point of the
-jupyterhub.authenticators group) and the class the hub imports. The hub's
-_LEGACY_AUTHENTICATORS (images/hub/jupyterhub_config.py) is the same table
-(tests/hubconfig/test_auth.py compares them). `custom` (the class in
-auth.custom.className) is the one other accepted value.
-*/}}
-{{- define "jupyterhub.authTypes" -}}
-{{- toJson (dict
-  "github" (list "github" "oauthenticator.github.GitHubOAuthenticator")
-  "google" (list "google" "oauthenticator.google.GoogleOAuthenticator")
-  "cilogon" (list "cilogon" "oauthenticator.cilogon.CILogonOAuthenticator")
-  "globus" (list "globus" "oauthenticator.globus.GlobusOAuthenticator")
-  "gitlab" (list "gitlab" "oauthenticator.gitlab.GitLabOAuthenticator")
-  "azuread" (list "azuread" "oauthenticator.azuread.AzureAdOAuthenticator")
-  "generic" (list "generic-oauth" "oauthenticator.generic.GenericOAuthenticator")
-  "dummy" (list "dummy" "jupyterhub.auth.DummyAuthenticator")) }}
-{{- end }}
-
-{{- /* auth.<type>.<key> -> the trait it sets (the hub's _LEGACY_AUTH_KEYS);
-       the schema admits no other key. */}}
-{{- define "jupyterhub.authKeys" -}}
-{{- toJson (dict
-  "clientId" "client_id" "clientSecret" "client_secret" "callbackUrl" "oauth_callback_url"
-  "org_whitelist" "allowed_organizations" "orgWhitelist" "allowed_organizations"
-  "hostedDomain" "hosted_domain" "loginService" "login_service" "identityProvider" "identity_provider"
-  "gitlabUrl" "gitlab_url" "gitlabGroupWhitelist" "allowed_gitlab_groups"
-  "gitlabProjectIdWhitelist" "allowed_project_ids" "tenantId" "tenant_id" "usernameClaim" "username_claim"
-  "authorizeUrl" "authorize_url" "tokenUrl" "token_url" "userdataUrl" "userdata_url"
-  "userdataParams" "userdata_params" "extraParams" "token_params" "usernameKey" "username_claim"
-  "password" "password") }}
-{{- end }}
-
-{{- /* oauthenticator's renamed traits, applied to auth.custom.config of an
-       oauthenticator class (the hub's _OAUTH_RENAMED). */}}
-{{- define "jupyterhub.oauthRenamed" -}}
-{{- toJson (dict "username_key" "username_claim" "extra_params" "token_params" "tls_verify" "validate_server_cert") }}
 {{- end }}
 
 {{- /* The section of auth.* that holds the authenticator's settings: auth.<type>,
@@ -82,12 +42,13 @@ auth.custom.className) is the one other accepted value.
 {{- end }}
 
 {{- /* One line per auth.* key, saying what the hub makes of it (the same
-       translation as legacy_auth_config in jupyterhub_config.py). Values it
-       refuses never get here: "jupyterhub.authChecks" fails first. */}}
+       translation as legacy_auth_config in jupyterhub_config.py, from the
+       same auth tables): (dict "auth" $auth "tables" <the tables>). Values
+       it refuses never get here: "jupyterhub.authChecks" fails first. */}}
 {{- define "jupyterhub.legacyAuthWarnings" -}}
-{{- $auth := . }}
-{{- $types := include "jupyterhub.authTypes" dict | fromJson }}
-{{- $keys := include "jupyterhub.authKeys" dict | fromJson }}
+{{- $auth := .auth }}
+{{- $types := .tables.types }}
+{{- $keys := .tables.keys }}
 {{- $type := $auth.type | default "" }}
 {{- $className := "" }}
 {{- if eq $type "custom" }}{{ $className = dig "custom" "className" "" $auth }}
@@ -114,7 +75,7 @@ auth.custom.className) is the one other accepted value.
 {{- end }}
 {{- if eq $type "custom" }}
   {{- $oauth := hasPrefix "oauthenticator." $className }}
-  {{- $renamed := include "jupyterhub.oauthRenamed" dict | fromJson }}
+  {{- $renamed := .tables.oauthRenamed }}
   {{- range $key, $_ := dig "custom" "config" dict $auth }}
     {{- if and $oauth (eq $key "userdata_method") }}
 - auth.custom.config.userdata_method is no longer a setting (oauthenticator always fetches user data with GET); remove it

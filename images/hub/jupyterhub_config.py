@@ -29,6 +29,7 @@ from z2jh import (  # noqa: E402
     get_name,
     get_name_env,
     get_secret_value,
+    legacy_tables,
 )
 
 log = logging.getLogger("JupyterHub")
@@ -717,52 +718,19 @@ def configure_spawner(c):
 
 # ---------------------------------------------------------------- authentication
 
-# Seed-era auth.type -> (its name for JupyterHub.authenticator_class today,
-# the class). The chart's "jupyterhub.authTypes" (chart/templates/
-# _helpers-warnings.tpl) is the same table and refuses any other type at
-# render time; tests/hubconfig/test_auth.py checks that the two agree.
-_LEGACY_AUTHENTICATORS = {
-    "github": ("github", "oauthenticator.github.GitHubOAuthenticator"),
-    "google": ("google", "oauthenticator.google.GoogleOAuthenticator"),
-    "cilogon": ("cilogon", "oauthenticator.cilogon.CILogonOAuthenticator"),
-    "globus": ("globus", "oauthenticator.globus.GlobusOAuthenticator"),
-    "gitlab": ("gitlab", "oauthenticator.gitlab.GitLabOAuthenticator"),
-    "azuread": ("azuread", "oauthenticator.azuread.AzureAdOAuthenticator"),
-    "generic": ("generic-oauth", "oauthenticator.generic.GenericOAuthenticator"),
-    "dummy": ("dummy", "jupyterhub.auth.DummyAuthenticator"),
-}
-# auth.<type>.<key> -> trait, for every key the chart's schema admits (the
-# chart's "jupyterhub.authKeys"). Other keys (only possible through
-# hub.existingSecret) fall back to their snake_case spelling.
-_LEGACY_AUTH_KEYS = {
-    "clientId": "client_id",
-    "clientSecret": "client_secret",
-    "callbackUrl": "oauth_callback_url",
-    "org_whitelist": "allowed_organizations",
-    "orgWhitelist": "allowed_organizations",
-    "hostedDomain": "hosted_domain",
-    "loginService": "login_service",
-    "identityProvider": "identity_provider",
-    "gitlabUrl": "gitlab_url",
-    "gitlabGroupWhitelist": "allowed_gitlab_groups",
-    "gitlabProjectIdWhitelist": "allowed_project_ids",
-    "tenantId": "tenant_id",
-    "usernameClaim": "username_claim",
-    "authorizeUrl": "authorize_url",
-    "tokenUrl": "token_url",
-    "userdataUrl": "userdata_url",
-    "userdataParams": "userdata_params",
-    "extraParams": "token_params",
-    "usernameKey": "username_claim",
-    "password": "password",
-}
-# Traits oauthenticator renamed, applied to auth.custom.config of its classes
-# (the chart's "jupyterhub.oauthRenamed").
-_OAUTH_RENAMED = {
-    "username_key": "username_claim",
-    "extra_params": "token_params",
-    "tls_verify": "validate_server_cert",
-}
+
+def _auth_tables():
+    """The seed-era auth tables, the chart's (files/legacy-keys.json, from
+    the `auth` node of values.schema.yaml; shipped in ConfigMap `hub`):
+    `types`, auth.type -> [its name for JupyterHub.authenticator_class today,
+    the class] (the chart refuses any other type at render time); `keys`,
+    auth.<type>.<key> -> trait, for every key the schema admits (others, only
+    possible through hub.existingSecret, fall back to their snake_case
+    spelling); `oauthRenamed`, traits oauthenticator renamed, applied to
+    auth.custom.config of its classes."""
+    return legacy_tables()["auth"]
+
+
 _ADMIN_ACCESS_FALSE = (
     "auth.admin.access: false no longer restricts admins: JupyterHub's admin role can always "
     "reach users' servers; define a narrower role in hub.loadRoles instead"
@@ -807,7 +775,7 @@ def legacy_auth_config():
 
     # A provider section another type would read is ignored by this one: refuse it.
     read = _legacy_section(auth)
-    for section in sorted([*_LEGACY_AUTHENTICATORS, "custom"]):
+    for section in sorted([*_auth_tables()["types"], "custom"]):
         if auth.get(section) is not None and section != read:
             raise ConfigError(
                 f"auth.{section} is only read with auth.type: {section} "
@@ -849,7 +817,7 @@ def _legacy_custom_authenticator(put):
                 key,
             )
             continue
-        trait = _OAUTH_RENAMED.get(name, name) if oauth else name
+        trait = _auth_tables()["oauthRenamed"].get(name, name) if oauth else name
         if trait not in traits:
             raise ConfigError(f"{key} is not a setting of {section}")
         put(section, trait, value, key)
@@ -858,13 +826,13 @@ def _legacy_custom_authenticator(put):
 def _legacy_authenticator(auth, put):
     """auth.type github/google/...: the class, and auth.<type>.* as its traits."""
     auth_type = auth["type"]
-    if auth_type not in _LEGACY_AUTHENTICATORS:
-        known = ", ".join(sorted([*_LEGACY_AUTHENTICATORS, "custom"]))
+    if auth_type not in _auth_tables()["types"]:
+        known = ", ".join(sorted([*_auth_tables()["types"], "custom"]))
         raise ConfigError(
             f"auth.type {auth_type!r} is not supported (known: {known}); set "
             "hub.config.JupyterHub.authenticator_class and hub.config.<Class>.* instead"
         )
-    name, class_name = _LEGACY_AUTHENTICATORS[auth_type]
+    name, class_name = _auth_tables()["types"][auth_type]
     cls = _import_class(class_name, "auth.type")
     section, traits = cls.__name__, cls.class_traits(config=True)
     put("JupyterHub", "authenticator_class", class_name, "auth.type", name)
@@ -874,7 +842,7 @@ def _legacy_authenticator(auth, put):
         raise ConfigError(f"{block_key} must be a mapping, not {block!r}")
     restricted = False
     for name, value in (block or {}).items():
-        trait = _LEGACY_AUTH_KEYS.get(name, _snake(name))
+        trait = _auth_tables()["keys"].get(name, _snake(name))
         if trait not in traits:
             raise ConfigError(f"{block_key}.{name} is not a setting of {section}")
         if trait == "hosted_domain" and isinstance(value, str):

@@ -35,6 +35,7 @@ __all__ = [
     "get_name",
     "get_name_env",
     "get_secret_value",
+    "legacy_tables",
     "set_config_if_not_none",
 ]
 
@@ -97,7 +98,18 @@ def _values(root):
         values = _merge(values, _load_yaml(existing, "values from hub.existingSecret"))
     # The chart's values come translated; hub.existingSecret's never passed
     # through helm, so the merged values get the same translation here.
-    return translate_legacy(values, _load_yaml(root / "config" / LEGACY_KEYS, LEGACY_PURPOSE))
+    return translate_legacy(values, _legacy_tables(root))
+
+
+@functools.cache
+def _legacy_tables(root):
+    return _load_yaml(root / "config" / LEGACY_KEYS, LEGACY_PURPOSE)
+
+
+def legacy_tables():
+    """The chart's seed-era tables (files/legacy-keys.json): `keys`, the
+    renames; `auth`, the auth.* tables (types, keys, oauthRenamed)."""
+    return _legacy_tables(config_root())
 
 
 # ---------------------------------------------------------------- seed-era keys

@@ -6,7 +6,7 @@ spelling (chart/templates/_helpers-warnings.tpl) and the hub applies it
 against each other for every seed example, on real renders.
 """
 
-import ast
+import json
 import logging
 import re
 import shutil
@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 import yaml
-from hubenv import CHART, HELM, HUB_IMAGE, REPO, authenticator_class, load_hub_config
+from hubenv import CHART, HELM, REPO, authenticator_class, load_hub_config
 
 SEED = REPO / "tests" / "chart" / "values" / "seed"
 SEED_AUTH = sorted(
@@ -338,25 +338,19 @@ def _chart_auth_types(notes_chart):
     return choices.group(1).split(", ")
 
 
-def _hub_table(name):
-    tree = ast.parse((HUB_IMAGE / "jupyterhub_config.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name:
-            return ast.literal_eval(node.value)
-    raise LookupError(name)
+# The one auth.type table chart and hub both read (generated from the schema).
+AUTH_TYPES = json.loads((CHART / "files/legacy-keys.json").read_text())["auth"]["types"]
 
 
 def test_chart_and_hub_accept_the_same_auth_types(notes_chart):
-    assert _chart_auth_types(notes_chart) == sorted(
-        [*_hub_table("_LEGACY_AUTHENTICATORS"), "custom"]
-    )
+    assert _chart_auth_types(notes_chart) == sorted([*AUTH_TYPES, "custom"])
 
 
-@pytest.mark.parametrize("auth_type", sorted(_hub_table("_LEGACY_AUTHENTICATORS")))
+@pytest.mark.parametrize("auth_type", sorted(AUTH_TYPES))
 def test_each_auth_type_notes_name_the_class_the_hub_loads(hub_setup, notes_chart, auth_type):
     """NOTES' authenticator_class (an entry point name) is the class the hub
     imports, which exists in the hub's environment."""
-    name, class_path = _hub_table("_LEGACY_AUTHENTICATORS")[auth_type]
+    name, class_path = AUTH_TYPES[auth_type]
     text = notes(notes_chart, sets=(f'auth={{"type": "{auth_type}"}}',))
     assert re.search(rf"write hub\.config\.JupyterHub\.authenticator_class: {name}$", text, re.M)
     config = hub_setup().load(existing_values={"auth": {"type": auth_type}})
@@ -368,10 +362,8 @@ def test_each_auth_type_notes_name_the_class_the_hub_loads(hub_setup, notes_char
 def test_every_auth_key_the_schema_admits_translates_as_notes_say(notes_chart, hub_setup, caplog):
     """The chart's key table and the hub's are the same, for each key of each
     provider section in values.schema.yaml."""
-    import json
-
     schema = json.loads((CHART / "values.schema.json").read_text())["properties"]["auth"]
-    for auth_type in sorted(_hub_table("_LEGACY_AUTHENTICATORS")):
+    for auth_type in sorted(AUTH_TYPES):
         props = schema["properties"][auth_type]["properties"]
         sample = {
             key: {"array": ["x"], "object": {"k": "v"}}.get(
