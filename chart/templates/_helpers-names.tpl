@@ -23,11 +23,16 @@ controller-revision-hash label).
 {{- with $body | trunc 35 | trimSuffix "-" }}{{ . }}-{{ end }}
 {{- end }}
 
+{{- /* The names that are the prefix and the short name, as JSON. */}}
+{{- define "jupyterhub.prefixedNames" -}}
+{{- toJson (list "hub" "proxy" "proxy-api" "proxy-public" "proxy-http" "autohttps" "user-scheduler-lock" "user-placeholder" "hook-image-puller" "hook-image-awaiter" "continuous-image-puller" "singleuser" "image-pull-secret" "hub-db-dir" "proxy-public-tls-acme" "proxy-public-manual-tls") }}
+{{- end }}
+
 {{- /* The short names every consumer knows, mapped to rendered names. */}}
 {{- define "jupyterhub.names" -}}
 {{- $p := include "jupyterhub.prefix" . }}
 {{- $names := dict }}
-{{- range list "hub" "proxy" "proxy-api" "proxy-public" "proxy-http" "autohttps" "user-scheduler-deploy" "user-scheduler-lock" "user-placeholder" "hook-image-puller" "hook-image-awaiter" "continuous-image-puller" "singleuser" "image-pull-secret" "hub-db-dir" "proxy-public-tls-acme" "proxy-public-manual-tls" }}
+{{- range include "jupyterhub.prefixedNames" . | fromJsonArray }}
   {{- $_ := set $names . (printf "%s%s" $p .) }}
 {{- end }}
 {{- /* z2jh names the Ingress and HTTPRoute after the prefix itself, or
@@ -58,7 +63,7 @@ controller-revision-hash label).
 {{- define "jupyterhub.name" -}}
 {{- $root := index . 0 }}{{ $short := index . 1 }}
 {{- $p := include "jupyterhub.prefix" $root }}
-{{- if has $short (list "hub" "proxy" "proxy-api" "proxy-public" "proxy-http" "autohttps" "user-scheduler-lock" "user-placeholder" "hook-image-puller" "hook-image-awaiter" "continuous-image-puller" "singleuser" "image-pull-secret" "hub-db-dir" "proxy-public-tls-acme" "proxy-public-manual-tls") }}
+{{- if has $short (include "jupyterhub.prefixedNames" . | fromJsonArray) }}
   {{- printf "%s%s" $p $short }}
 {{- else }}
   {{- $names := include "jupyterhub.names" $root | fromYaml }}
