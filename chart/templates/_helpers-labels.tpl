@@ -27,11 +27,11 @@ app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
 helm.sh/chart: {{ $chart | quote }}
 {{- end }}
 
-{{- /* metadata: name, namespace, labels. include "jupyterhub.metadata" (list $ "hub" "hub") */}}
+{{- /* metadata: name, namespace, labels. include "jupyterhub.metadata" (dict "root" $ "name" "hub" "component" "hub") */}}
 {{- define "jupyterhub.metadata" -}}
-{{- $root := index . 0 -}}
-name: {{ include "jupyterhub.name" (list $root (index . 1)) }}
+{{- $root := .root -}}
+name: {{ include "jupyterhub.name" (list $root .name) }}
 namespace: {{ $root.Release.Namespace | quote }}
 labels:
-  {{- include "jupyterhub.labels" (list $root (index . 2)) | nindent 2 }}
+  {{- include "jupyterhub.labels" (list $root .component) | nindent 2 }}
 {{- end }}

@@ -67,10 +67,10 @@ the user's extra rules.
 {{- /*
 "from" peers for pods carrying an access label, in this namespace and, with
 interNamespaceAccessLabels: accept, in namespaces carrying it too.
-(list $ $netpol "hub.jupyter.org/network-access-hub")
+(dict "root" $ "networkPolicy" $netpol "label" "hub.jupyter.org/network-access-hub")
 */}}
 {{- define "jupyterhub.accessPeers" -}}
-{{- $root := index . 0 }}{{ $np := index . 1 }}{{ $label := index . 2 -}}
+{{- $root := .root }}{{ $np := .networkPolicy }}{{ $label := .label -}}
 - podSelector:
     matchLabels:
       {{ $label }}: "true"

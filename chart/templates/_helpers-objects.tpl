@@ -1,13 +1,13 @@
 {{- /* Small objects several components share. */}}
 
-{{- /* PodDisruptionBudget. (list $ $pdbValues $shortName $component) */}}
+{{- /* PodDisruptionBudget. (dict "root" $ "pdb" <values> "name" <short name> "component" <component>) */}}
 {{- define "jupyterhub.pdb" -}}
-{{- $root := index . 0 }}{{ $pdb := index . 1 }}
+{{- $root := .root }}{{ $pdb := .pdb }}
 {{- if $pdb.enabled }}
 apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
-  {{- include "jupyterhub.metadata" (list $root (index . 2) (index . 3)) | nindent 2 }}
+  {{- include "jupyterhub.metadata" (dict "root" $root "name" .name "component" .component) | nindent 2 }}
 spec:
   {{- if not (kindIs "invalid" $pdb.maxUnavailable) }}
   maxUnavailable: {{ $pdb.maxUnavailable }}
@@ -16,7 +16,7 @@ spec:
   {{- end }}
   selector:
     matchLabels:
-      {{- include "jupyterhub.selectorLabels" (list $root (index . 3)) | nindent 6 }}
+      {{- include "jupyterhub.selectorLabels" (list $root .component) | nindent 6 }}
 {{- end }}
 {{- end }}
 
@@ -31,9 +31,9 @@ ipFamilies:
 {{- end }}
 {{- end }}
 
-{{- /* ServiceAccount. (list $ $saValues $shortName $component) */}}
+{{- /* ServiceAccount. (dict "root" $ "serviceAccount" <values> "name" <short name> "component" <component>) */}}
 {{- define "jupyterhub.serviceAccount" -}}
-{{- $root := index . 0 }}{{ $sa := index . 1 }}
+{{- $root := .root }}{{ $sa := .serviceAccount }}
 {{- if $sa.create }}
 apiVersion: v1
 kind: ServiceAccount
@@ -41,7 +41,7 @@ metadata:
   name: {{ include "jupyterhub.serviceAccountName" . }}
   namespace: {{ $root.Release.Namespace | quote }}
   labels:
-    {{- include "jupyterhub.labels" (list $root (index . 3)) | nindent 4 }}
+    {{- include "jupyterhub.labels" (list $root .component) | nindent 4 }}
   {{- with $sa.annotations }}
   annotations:
     {{- toYaml . | nindent 4 }}
@@ -51,11 +51,11 @@ automountServiceAccountToken: false
 {{- end }}
 {{- end }}
 
-{{- /* The ServiceAccount name a pod uses ("" = none). (list $ $saValues $shortName ...) */}}
+{{- /* The ServiceAccount name a pod uses ("" = none). (dict "root" $ "serviceAccount" <values> "name" <short name>) */}}
 {{- define "jupyterhub.serviceAccountName" -}}
-{{- $root := index . 0 }}{{ $sa := index . 1 }}
+{{- $root := .root }}{{ $sa := .serviceAccount }}
 {{- if $sa.name }}{{ $sa.name }}
-{{- else if $sa.create }}{{ include "jupyterhub.name" (list $root (index . 2)) }}
+{{- else if $sa.create }}{{ include "jupyterhub.name" (list $root .name) }}
 {{- end }}
 {{- end }}
 

@@ -16,10 +16,10 @@ imagePullPolicy: {{ . }}
 
 {{- /*
 imagePullSecrets of a pod: the chart-made Secret (when injected), the global
-list, and the image's own. include "jupyterhub.imagePullSecrets" (list $ $V $image)
+list, and the image's own. include "jupyterhub.imagePullSecrets" (dict "root" $ "values" $V "image" $image)
 */}}
 {{- define "jupyterhub.imagePullSecrets" -}}
-{{- $root := index . 0 }}{{ $V := index . 1 }}{{ $image := index . 2 }}
+{{- $root := .root }}{{ $V := .values }}{{ $image := .image }}
 {{- $names := list }}
 {{- if and $V.imagePullSecret.create $V.imagePullSecret.automaticReferenceInjection }}
   {{- $names = append $names (include "jupyterhub.name" (list $root "image-pull-secret")) }}
@@ -79,11 +79,11 @@ nodeAffinity:
 
 {{- /*
 The scheduling block of a chart ("core") pod: nodeSelector, affinity,
-tolerations, priority. include "jupyterhub.corePodScheduling" (list $ $V $component)
+tolerations, priority. include "jupyterhub.corePodScheduling" (dict "root" $ "values" $V "pod" $component)
 where $component has nodeSelector/tolerations.
 */}}
 {{- define "jupyterhub.corePodScheduling" -}}
-{{- $root := index . 0 }}{{ $V := index . 1 }}{{ $c := index . 2 }}
+{{- $root := .root }}{{ $V := .values }}{{ $c := .pod }}
 {{- with $c.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
@@ -130,14 +130,14 @@ A container securityContext: the user's, with seccomp RuntimeDefault added
 {{- toYaml $sc }}
 {{- end }}
 
-{{- /* A probe from the chart's probe values. (list $probe $path $port [$scheme]) */}}
+{{- /* A probe from the chart's probe values. (dict "probe" <values> "path" <path> "port" <port> ["scheme" <scheme>]) */}}
 {{- define "jupyterhub.httpProbe" -}}
-{{- $p := index . 0 -}}
+{{- $p := .probe -}}
 httpGet:
-  path: {{ index . 1 }}
-  port: {{ index . 2 }}
-  {{- if gt (len .) 3 }}
-  scheme: {{ index . 3 }}
+  path: {{ .path }}
+  port: {{ .port }}
+  {{- if .scheme }}
+  scheme: {{ .scheme }}
   {{- end }}
 initialDelaySeconds: {{ $p.initialDelaySeconds }}
 periodSeconds: {{ $p.periodSeconds }}

@@ -52,3 +52,16 @@ def test_the_lint_sees_a_dot_values_read():
     assert list(values_readers("{{- /*\n.Values is not read here\n*/}}\n{{ .Values.b }}")) == [
         (None, 4)
     ]
+
+
+def test_templates_with_more_than_two_arguments_name_them():
+    """A define taking three or more arguments takes a dict (`.root`,
+    `.values`...), not a list read as `index . 2`: named, they cannot be
+    passed in the wrong order."""
+    offenders = [
+        f"{path.relative_to(CHART)}:{number}"
+        for path in TEMPLATES
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bindex \. [2-9]\b", line)
+    ]
+    assert offenders == []

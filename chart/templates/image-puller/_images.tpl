@@ -35,9 +35,9 @@ prePuller.extraImages.
 {{- toYaml $images }}
 {{- end }}
 
-{{- /* The puller pod spec: one init container per image, then pause. (list $ $V $saName) */}}
+{{- /* The puller pod spec: one init container per image, then pause. (dict "root" $ "values" $V "serviceAccountName" <name>) */}}
 {{- define "jupyterhub.imagePuller.podSpec" -}}
-{{- $ := index . 0 }}{{ $V := index . 1 }}{{ $sa := index . 2 }}
+{{- $ := .root }}{{ $V := .values }}{{ $sa := .serviceAccountName }}
 {{- $pp := $V.prePuller }}
 {{- $images := include "jupyterhub.imagePuller.images" $V | fromYaml }}
 {{- $names := include "jupyterhub.names" $ | fromYaml }}
@@ -64,7 +64,7 @@ tolerations: {{ toJson . }}
 {{- end }}
 {{- $pullImage := dict "pullSecrets" ($pp.pause.image.pullSecrets | default list) }}
 {{- range $images }}{{ if .pullSecrets }}{{ $_ := set $pullImage "pullSecrets" (concat $pullImage.pullSecrets .pullSecrets) }}{{ end }}{{ end }}
-{{- include "jupyterhub.imagePullSecrets" (list $ $V $pullImage) }}
+{{- include "jupyterhub.imagePullSecrets" (dict "root" $ "values" $V "image" $pullImage) }}
 initContainers:
   {{- range $name, $image := $images }}
   - name: {{ printf "image-pull-%s" $name | trunc 63 | trimSuffix "-" }}
@@ -93,16 +93,16 @@ containers:
       {{- include "jupyterhub.containerSecurityContext" $pp.pause.containerSecurityContext | nindent 6 }}
 {{- end }}
 
-{{- /* A puller DaemonSet. (list $ $V $shortName $component $saName $hook) */}}
+{{- /* A puller DaemonSet. (dict "root" $ "values" $V "name" <short name> "component" <component> "serviceAccountName" <name> "hook" <bool>) */}}
 {{- define "jupyterhub.imagePuller.daemonset" -}}
-{{- $ := index . 0 }}{{ $V := index . 1 }}{{ $short := index . 2 }}{{ $component := index . 3 }}{{ $hook := index . 5 }}
+{{- $ := .root }}{{ $V := .values }}{{ $short := .name }}{{ $component := .component }}{{ $hook := .hook }}
 {{- $pp := $V.prePuller }}
-{{- $podSpec := include "jupyterhub.imagePuller.podSpec" (list $ $V (index . 4)) | fromYaml }}
+{{- $podSpec := include "jupyterhub.imagePuller.podSpec" (dict "root" $ "values" $V "serviceAccountName" .serviceAccountName) | fromYaml }}
 {{- if hasKey $podSpec "Error" }}{{ fail (printf "chart bug in the image puller pod spec: %s" $podSpec.Error) }}{{ end }}
 apiVersion: apps/v1
 kind: DaemonSet
 metadata:
-  {{- include "jupyterhub.metadata" (list $ $short $component) | nindent 2 }}
+  {{- include "jupyterhub.metadata" (dict "root" $ "name" $short "component" $component) | nindent 2 }}
   {{- /* As z2jh: prePuller.annotations go on the pods, daemonsetAnnotations
          of the hook or continuous puller on the DaemonSet. */}}
   {{- $own := ($hook | ternary $pp.hook $pp.continuous).daemonsetAnnotations }}
