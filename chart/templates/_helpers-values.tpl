@@ -11,16 +11,13 @@ safely are refused here with `fail`.
 {{- define "jupyterhub.values" -}}
 {{- $v := deepCopy .Values }}
 {{- include "jupyterhub.legacy.apply" (dict "values" $v "root" .) }}
+{{- include "jupyterhub.legacy.applyCode" $v }}
 {{- $hub := $v.hub }}
 {{- $su := $v.singleuser }}
 
 {{- if kindIs "invalid" $hub.extraConfig }}{{ $_ := set $hub "extraConfig" dict }}{{ end }}
 {{- if kindIs "invalid" $hub.extraEnv }}{{ $_ := set $hub "extraEnv" dict }}{{ end }}
 
-{{- /* hub.extraConfig as one string -> a one-entry mapping. */}}
-{{- if kindIs "string" $hub.extraConfig }}
-  {{- $_ := set $hub "extraConfig" (dict "legacy-extraConfig" $hub.extraConfig) }}
-{{- end }}
 
 {{- include "jupyterhub.podSecurity.apply" (list $v .) }}
 
@@ -62,15 +59,7 @@ safely are refused here with `fail`.
   {{- end }}
 {{- end }}
 
-{{- /* Seed-era slips the schema lets through (its message could not name
-       the right spelling) so that they are refused here. */}}
-{{- if not (kindIs "invalid" $v.storage) }}
-  {{- fail "storage is not a top-level key: per-user storage is configured under singleuser.storage (e.g. singleuser.storage.capacity: 10Gi)" }}
-{{- end }}
-{{- if not (kindIs "invalid" $hub.auth) }}
-  {{- fail "hub.auth is not read: the seed-era auth settings go at the top level (auth:, not under hub:); today's spelling is hub.config.JupyterHub.authenticator_class and hub.config.<Authenticator class>.<setting>" }}
-{{- end }}
-{{- with $v.auth }}{{ include "jupyterhub.authChecks" (dict "auth" . "tables" (include "jupyterhub.legacy.table" $ | fromJson).auth) }}{{ end }}
+{{- include "jupyterhub.legacy.refusals" (dict "values" $v "root" .) }}
 
 {{- /* Checks that are not about legacy keys but would fail late otherwise. */}}
 {{- if and (has $hub.db.type (list "mysql" "postgres" "other")) (not $hub.db.url) }}
@@ -113,52 +102,6 @@ safely are refused here with `fail`.
 {{- else if $h.manual.cert }}manual.cert
 {{- else if $h.secret.name }}secret.name
 {{- else if ne $h.type "letsencrypt" }}type
-{{- end }}
-{{- end }}
-
-{{- /*
-auth.* the hub could not translate, refused at render time: an auth.type
-outside the auth tables' `types` (files/legacy-keys.json), a provider section the type does not read
-(the hub would ignore it), and auth.custom keys beside className/config.
-*/}}
-{{- define "jupyterhub.authChecks" -}}
-{{- $auth := .auth }}
-{{- $types := .tables.types }}
-{{- $choices := append (keys $types) "custom" | sortAlpha }}
-{{- $type := $auth.type }}
-{{- if and (not (kindIs "invalid" $type)) (not (has $type $choices)) }}
-  {{- fail (printf "auth.type %q is not one of: %s. For another authenticator set hub.config.JupyterHub.authenticator_class (e.g. bitbucket, or a class such as ldapauthenticator.LDAPAuthenticator) and its settings under hub.config.<Authenticator class>" (toString $type) (join ", " $choices)) }}
-{{- end }}
-{{- $section := include "jupyterhub.authSection" $auth }}
-{{- range $choices }}
-  {{- if and (not (kindIs "invalid" (index $auth .))) (ne . $section) }}
-    {{- fail (printf "auth.%s is only read with auth.type: %s (auth.type is %s): set auth.type: %s, or remove auth.%s" . . ($type | default "not set" | toString) . .) }}
-  {{- end }}
-{{- end }}
-{{- if eq $type "custom" }}
-  {{- $custom := $auth.custom | default dict }}
-  {{- if not $custom.className }}
-    {{- fail "auth.type custom needs auth.custom.className (the authenticator class, e.g. oauthenticator.generic.GenericOAuthenticator)" }}
-  {{- end }}
-  {{- $class := $custom.className | splitList "." | last }}
-  {{- $oauth := hasPrefix "oauthenticator." $custom.className }}
-  {{- $renamed := .tables.oauthRenamed }}
-  {{- $stray := list }}{{ $today := list }}
-  {{- range $key := keys (omit $custom "className" "config") | sortAlpha }}
-    {{- $stray = append $stray (printf "auth.custom.%s" $key) }}
-    {{- if and $oauth (eq $key "userdata_method") }}
-      {{- $today = append $today "no userdata_method (oauthenticator always fetches user data with GET)" }}
-    {{- else }}
-      {{- $today = append $today (printf "hub.config.%s.%s" $class ($oauth | ternary (get $renamed $key | default $key) $key)) }}
-    {{- end }}
-  {{- end }}
-  {{- if $stray }}
-    {{- fail (printf "%s: not read (older charts ignored them too): the authenticator's settings go under auth.custom.config; today's spelling: %s" (join ", " $stray) (join ", " $today)) }}
-  {{- end }}
-  {{- $method := dig "config" "userdata_method" "GET" $custom }}
-  {{- if and $oauth (ne (upper (toString $method)) "GET") }}
-    {{- fail (printf "auth.custom.config.userdata_method is %s, but oauthenticator always fetches user data with GET: remove it" (toString $method)) }}
-  {{- end }}
 {{- end }}
 {{- end }}
 

@@ -1,7 +1,7 @@
 """Authentication: hub.config pass-through and the seed guide's auth.* keys.
 
 The seed-era keys are translated twice: NOTES.txt tells the user the new
-spelling (chart/templates/_helpers-warnings.tpl) and the hub applies it
+spelling (chart/templates/_helpers-legacy.tpl) and the hub applies it
 (legacy_auth_config in jupyterhub_config.py). The tests here check both
 against each other for every seed example, on real renders.
 """
