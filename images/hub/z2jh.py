@@ -190,12 +190,14 @@ def translate_legacy(values, table):
         if not _in_use(old):
             continue
         if entry["existingSecret"] == "refuse":
-            for target in entry["targets"]:
-                new = _legacy_value(key, target["how"], old, target.get("map", {}))
-            raise _BadValue(  # (the chart's own values never hold one)
+            # (the chart's own values never hold one); a bad value says so first
+            today = [
+                f"{t['to']}: {_legacy_text(_legacy_value(key, t['how'], old, t.get('map', {})))}"
+                for t in entry["targets"]
+            ]
+            raise _BadValue(
                 f"{key} (in hub.existingSecret) is not read there: today it is "
-                f"{entry['targets'][0]['to']}: {_legacy_text(new)}, which the chart acts on; "
-                "set it in the chart's values"
+                f"{' and '.join(today)}, which the chart acts on; set it in the chart's values"
             )
         today = [_apply_target(values, key, t, old) for t in entry["targets"]]
         log.warning("%s is an old spelling; today: %s", key, " and ".join(filter(None, today)))
