@@ -10,7 +10,6 @@ result) with a message of the same form.
 """
 
 import copy
-import difflib
 import inspect
 import json
 from collections.abc import Mapping
@@ -23,9 +22,34 @@ TRAIT_NAMES = frozenset(
 )
 
 
+def _edit_distance(a, b):
+    """Levenshtein distance: insertions, deletions and substitutions."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a):
+        row = [i + 1]
+        for j, cb in enumerate(b):
+            row.append(min(prev[j + 1] + 1, row[j] + 1, prev[j] + (ca != cb)))
+        prev = row
+    return prev[-1]
+
+
+def nearest_name(name, names):
+    """The name in `names` nearest to `name`: at most a third of its length
+    away (at least 1), the first in sorted order of equals; None if none is.
+    The chart's "jupyterhub.nearestName" (templates/_helpers-checks.tpl)
+    suggests by the same rule, so helm and the hub name the same trait."""
+    best, limit = None, max(1, len(name) // 3)
+    for candidate in sorted(names):
+        if abs(len(candidate) - len(name)) <= limit:
+            distance = _edit_distance(name, candidate)
+            if distance <= limit:
+                best, limit = candidate, distance - 1
+    return best
+
+
 def _suggestion(key):
-    close = difflib.get_close_matches(str(key), TRAIT_NAMES, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    close = nearest_name(str(key), TRAIT_NAMES)
+    return f"; did you mean {close!r}?" if close else ""
 
 
 def _value_problem(traits, key, value):
@@ -52,11 +76,15 @@ def _overrides(profile, where):
         if not isinstance(option, Mapping):
             continue
         choices = option.get("choices") or {}
-        items = choices.items() if isinstance(choices, Mapping) else enumerate(choices)
+        # named as helm names them: .choices.<slug> of a mapping, .choices[i] of a list
+        if isinstance(choices, Mapping):
+            items = [(f".{slug}", choice) for slug, choice in choices.items()]
+        else:
+            items = [(f"[{i}]", choice) for i, choice in enumerate(choices)]
         for slug, choice in items:
             if isinstance(choice, Mapping):
                 yield (
-                    f"{where}.profile_options.{name}.choices.{slug}.kubespawner_override",
+                    f"{where}.profile_options.{name}.choices{slug}.kubespawner_override",
                     choice.get("kubespawner_override"),
                     True,
                 )
