@@ -1,6 +1,7 @@
 """Profile lists checked before a user picks a profile: every
 kubespawner_override may only set KubeSpawner's settings, with values those
-settings accept.
+settings accept (and no uid 0 where podSecurity.level is restricted); and
+made ready: an override asking for uid 0 drops the non-root defaults.
 
 The setting names are one list, kubespawner_traits.json (next to this file),
 written by ci/generate-schema from the spawner; the chart's schema is closed
@@ -98,8 +99,57 @@ def _overrides(profile, where):
             )
 
 
-def problems(profile_list, where, traits=None):
-    """One line per mistake in `profile_list` (named `where` in the lines)."""
+def _is_root(override):
+    uid = override.get("uid")
+    return isinstance(uid, int | float) and not isinstance(uid, bool) and uid == 0
+
+
+def root_refusal(at, profile, level):
+    """Why podSecurity.level `level` refuses an override at `at` of `profile`
+    that asks for uid 0 (the chart's "jupyterhub.podSecurity.apply" says the same)."""
+    name = profile.get("display_name", "")
+    return (
+        f"{at} (profile {name!r}) sets uid 0 (root), which podSecurity.level {level} "
+        "refuses: remove it (the image's user) or give a non-zero uid, or set "
+        "podSecurity.level: baseline"
+    )
+
+
+def root_security_context(configured):
+    """What an override asking for uid 0 merges into the `configured`
+    container securityContext (None removes a key): without runAsNonRoot (the
+    kubelet refuses runAsUser 0 with it) and the capability drop (a start
+    script run as root, the docker-stacks way to grant sudo, needs
+    CHOWN/SETUID/SETGID). The chart does the same for singleuser.uid: 0."""
+    capabilities = (configured or {}).get("capabilities") or {}
+    rest = {k: v for k, v in capabilities.items() if k != "drop"}
+    return {"runAsNonRoot": None, "capabilities": {"drop": None} if rest else None}
+
+
+def with_root_allowed(profile_list, configured=None):
+    """A copy of `profile_list` in which every kubespawner_override that sets
+    uid 0 also unsets the default runAsNonRoot and capability drop of the
+    `configured` container_security_context, under its own one (an admin who
+    sets runAsNonRoot there keeps it)."""
+    if not isinstance(profile_list, list):
+        return profile_list
+    profiles = copy.deepcopy(profile_list)
+    for profile in profiles:
+        if not isinstance(profile, Mapping):
+            continue
+        for _at, override, _values in _overrides(profile, ""):
+            if isinstance(override, dict) and _is_root(override):
+                own = override.get("container_security_context") or {}
+                if isinstance(own, Mapping):
+                    merged = root_security_context(configured)
+                    merged.update(own)
+                    override["container_security_context"] = merged
+    return profiles
+
+
+def problems(profile_list, where, traits=None, level="privileged"):
+    """One line per mistake in `profile_list` (named `where` in the lines);
+    `level` is podSecurity.level (restricted refuses uid 0)."""
     if not isinstance(profile_list, list):
         return [f"{where} must be a list of profiles, not {profile_list!r}"]
     found = []
@@ -113,6 +163,8 @@ def problems(profile_list, where, traits=None):
             if not isinstance(override, Mapping):
                 found.append(f"{at} must be a mapping of KubeSpawner settings, not {override!r}")
                 continue
+            if level == "restricted" and _is_root(override):
+                found.append(root_refusal(at, profile, level))
             for key, value in override.items():
                 if key not in TRAIT_NAMES:
                     found.append(
@@ -125,18 +177,19 @@ def problems(profile_list, where, traits=None):
     return found
 
 
-def checked_callable(func, where, error, traits=None):
+def checked_callable(func, where, error, traits=None, level="privileged", configured=None):
     """A profile_list callable whose result is checked each time it is called;
-    a mistake raises error(message) with the message a static list gets."""
+    a mistake raises error(message) with the message a static list gets. The
+    result is returned as with_root_allowed makes it."""
 
     async def profile_list(spawner):
         result = func(spawner)
         if inspect.isawaitable(result):
             result = await result
-        found = problems(result, f"{where} (as returned)", traits)
+        found = problems(result, f"{where} (as returned)", traits, level)
         if found:
             raise error("; ".join(found))
-        return result
+        return with_root_allowed(result, configured)
 
     profile_list.__wrapped__ = func
     return profile_list
