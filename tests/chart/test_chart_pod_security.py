@@ -113,6 +113,11 @@ REFUSED = [
     ((singleuser(profileList=[{"display_name": "S", "profile_options": {"image": {"unlisted_choice": {
         "enabled": True, "kubespawner_override": {"imag": "{value}"}}}}}]),),
      "unlisted_choice.kubespawner_override sets 'imag', which is not a KubeSpawner setting; did you mean 'image'?"),
+    ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"image": "Jupyter/nb:1"}}]),),
+     'singleuser.profileList[0].kubespawner_override.image: "Jupyter/nb:1" is not an image reference; '
+     "write a lowercase name, then :tag"),
+    ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"image_pull_policy": "always"}}]),),
+     'singleuser.profileList[0].kubespawner_override.image_pull_policy: "always" is not a pull policy'),
     ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"mem_limit": "lots"}}]),),
      'singleuser.profileList[0].kubespawner_override.mem_limit: "lots" is not a memory quantity; write'),
     ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"cpu_guarantee": "1"}}]),),
@@ -137,6 +142,11 @@ ACCEPTED = [
     'hub={"deploymentStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}}',
     singleuser(profileList=[{"display_name": "S", "profile_options": {"image": {"choices": [
         {"display_name": "A", "kubespawner_override": {"image": "a/b:1", "mem_limit": 2147483648}}]}}}]),
+    singleuser(profileList=[{"display_name": "S", "kubespawner_override": {
+        "image": "localhost:5000/a/b:1@sha256:" + "a" * 64, "image_pull_policy": "Always"}}]),
+    # an unlisted choice's values hold the user's text: only its keys are checked
+    singleuser(profileList=[{"display_name": "S", "profile_options": {"i": {"unlisted_choice": {
+        "enabled": True, "kubespawner_override": {"image": "{value}", "mem_limit": "{value}G"}}}}}]),
     singleuser(profileList=[{"display_name": "GPU", "kubespawner_override": {
         "cpu_limit": 4, "mem_limit": "8G", "extra_resource_limits": {"nvidia.com/gpu": "1"}}}]),
     # the restricted level with the defaults, and with what it allows
