@@ -113,9 +113,6 @@ REFUSED = [
     ((singleuser(profileList=[{"display_name": "S", "profile_options": {"image": {"unlisted_choice": {
         "enabled": True, "kubespawner_override": {"imag": "{value}"}}}}}]),),
      "unlisted_choice.kubespawner_override sets 'imag', which is not a KubeSpawner setting; did you mean 'image'?"),
-    ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"image": "Jupyter/nb:1"}}]),),
-     'singleuser.profileList[0].kubespawner_override.image: "Jupyter/nb:1" is not an image reference; '
-     "write a lowercase name, then :tag"),
     ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"image_pull_policy": "always"}}]),),
      'singleuser.profileList[0].kubespawner_override.image_pull_policy: "always" is not a pull policy'),
     ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"mem_limit": "lots"}}]),),
