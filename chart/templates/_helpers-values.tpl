@@ -9,6 +9,7 @@ reports each translated key in NOTES.txt; keys that cannot be translated
 safely are refused here with `fail`.
 */}}
 {{- define "jupyterhub.values" -}}
+{{- include "jupyterhub.checkValues" . }}
 {{- $v := deepCopy .Values }}
 {{- include "jupyterhub.legacy.apply" (dict "values" $v "root" .) }}
 {{- include "jupyterhub.legacy.applyCode" $v }}

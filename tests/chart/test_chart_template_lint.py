@@ -10,6 +10,7 @@ COMMENT = re.compile(r"{{-?\s*/\*.*?\*/\s*-?}}", re.S)
 # The defines that read .Values as the user gave them, and why.
 READ_RAW_VALUES = {
     "jupyterhub.values": "it computes the effective values from them",
+    "jupyterhub.checkValues": "refusals name the keys as the user wrote them",
     "jupyterhub.legacyWarnings": "NOTES names the seed-era keys the user wrote",
     "jupyterhub.legacy.warnings": "NOTES names the seed-era keys the user wrote",
     # The effective values are computed with names (e.g. the manual TLS
