@@ -18,7 +18,8 @@ import yaml
 from chart_helpers import CHART, ROOT, dotted_get, hub_values, render
 
 TABLE = json.loads((CHART / "files/legacy-keys.json").read_text())
-SCHEMA = json.loads((CHART / "values.schema.json").read_text())
+# The source: the JSON schema leaves enums and patterns to render-time checks.
+SCHEMA = yaml.safe_load((CHART / "values.schema.yaml").read_text())
 DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())
 
 
@@ -202,7 +203,7 @@ def todays_names(node: dict) -> set:
     """Every property name of the schema outside the legacy keys."""
     names = set()
     for name, child in node.get("properties", {}).items():
-        if not child.get("deprecated"):
+        if not child.get("deprecated") and "x-legacy" not in child:
             names |= {name} | todays_names(child)
     for child in (node.get("additionalProperties"), node.get("items")):
         if isinstance(child, dict):
