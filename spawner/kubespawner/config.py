@@ -803,8 +803,9 @@ class KubeSpawnerTraits(_Aliases):
         allow_none=True,
         help="""
         Deprecated: use ``JupyterHub.hub_connect_ip`` or
-        ``Spawner.hub_connect_url``. Host the user's server uses to reach the
-        hub API; still honoured.
+        ``Spawner.hub_connect_url``. As upstream, setting it sets the hub's
+        ``connect_ip`` (``hub.connect_ip``), which the hub API URL given to
+        servers is made from unless ``JupyterHub.hub_connect_url`` is set.
         """,
     ).tag(config=True)
 
@@ -812,19 +813,22 @@ class KubeSpawnerTraits(_Aliases):
         0,
         help="""
         Deprecated: use ``JupyterHub.hub_connect_port`` or
-        ``Spawner.hub_connect_url``. Port the user's server uses to reach the
-        hub API (0: the hub's port); used with ``hub_connect_ip``.
+        ``Spawner.hub_connect_url``. As upstream, setting it sets the hub's
+        ``connect_port`` (0: the hub's port).
         """,
     ).tag(config=True)
 
     @observe("hub_connect_ip", "hub_connect_port")
     def _hub_connect_deprecated(self, change):
-        if change.new:
-            self.log.warning(
-                "KubeSpawner.%s is deprecated: use JupyterHub.%s (or Spawner.hub_connect_url)",
-                change.name,
-                change.name,
-            )
+        replacement = change.name  # JupyterHub's trait has the same name
+        message = (
+            f"KubeSpawner.{change.name} is deprecated: use JupyterHub.{replacement} "
+            "(or Spawner.hub_connect_url)"
+        )
+        self.log.warning(message)
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        if getattr(self, "hub", None) is not None:
+            setattr(self.hub, change.name.split("_", 1)[1], change.new)
 
     # ------------------------------------------------------------------
     # Events and progress

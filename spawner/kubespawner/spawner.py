@@ -3,7 +3,7 @@
 This module is the orchestration: it sends the manifests that
 `KubeSpawnerConfig` builds to the API (through `retry`), follows the pod
 through the shared reflectors, and reports to the hub. Configuration,
-names and manifests live in `config`, `expansion` and `objects`.
+names and manifests live in `config`, `expansion` and `builders`.
 
 API cost per server, in the steady state: one POST to start (plus the PVC
 POST on a user's first spawn, or when the scheduler reports the claim
@@ -27,8 +27,14 @@ from . import models, podstatus
 from .clients import ApiSettings, KubeAPI, shared_api
 from .config import COMPONENT_LABEL, KubeSpawnerConfig
 from .expansion import claim_belongs_to, legacy_pvc_names, render_name, template_fields
-from .objects import make_owner_reference
-from .reflector import EventReflector, PodReflector, ReflectorFailed, shared_reflector
+from .builders import make_owner_reference
+from .reflector import (
+    EventReflector,
+    PodReflector,
+    ReflectorFailed,
+    shared_reflector,
+    stop_shared_reflectors,
+)
 from .retry import call_with_retries, describe_error
 from .utils import maybe_await
 
@@ -190,6 +196,12 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
 
     async def _events(self) -> EventReflector:
         return await shared_reflector(EventReflector, await self._api(), **self._reflector_args())
+
+    @classmethod
+    async def _stop_all_reflectors(cls) -> None:
+        """Stop the shared reflectors (upstream's name: its test suite calls
+        it between tests that configure reflectors differently)."""
+        await stop_shared_reflectors()
 
     @property
     def _pod_key(self) -> str:
