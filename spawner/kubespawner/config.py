@@ -516,34 +516,46 @@ class KubeSpawnerTraits(_Aliases):
         """,
     ).tag(config=True)
 
-    node_affinity_required = List(
+    node_affinity_required = Union(
+        [List(), Dict()],
         help="NodeSelectorTerms the node must match "
-        "(nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution).",
+        "(nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
-    node_affinity_preferred = List(
+    node_affinity_preferred = Union(
+        [List(), Dict()],
         help="PreferredSchedulingTerms (weight + preference) for nodes "
-        "(nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution).",
+        "(nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
-    pod_affinity_required = List(
+    pod_affinity_required = Union(
+        [List(), Dict()],
         help="PodAffinityTerms: schedule only near pods matching them "
-        "(podAffinity.requiredDuringSchedulingIgnoredDuringExecution).",
+        "(podAffinity.requiredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
-    pod_affinity_preferred = List(
+    pod_affinity_preferred = Union(
+        [List(), Dict()],
         help="WeightedPodAffinityTerms: prefer nodes near matching pods "
-        "(podAffinity.preferredDuringSchedulingIgnoredDuringExecution).",
+        "(podAffinity.preferredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
-    pod_anti_affinity_required = List(
+    pod_anti_affinity_required = Union(
+        [List(), Dict()],
         help="PodAffinityTerms: never schedule near pods matching them "
-        "(podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).",
+        "(podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
-    pod_anti_affinity_preferred = List(
+    pod_anti_affinity_preferred = Union(
+        [List(), Dict()],
         help="WeightedPodAffinityTerms: prefer nodes away from matching pods "
-        "(podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution).",
+        "(podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
     priority_class_name = Unicode(

@@ -208,16 +208,16 @@ class ManifestsMixin:
             init_containers=self._expand_all(_list_items(self.init_containers)),
             extra_containers=self._expand_all(_list_items(self.extra_containers)),
             extra_container_config=self.extra_container_config,
-            extra_pod_config=self.extra_pod_config,
-            service_account=self.service_account,
+            extra_pod_config=self._expand_all(self.extra_pod_config),  # as upstream
+            service_account=self._expand_all(self.service_account),
             automount_service_account_token=self.automount_service_account_token,
             tolerations=_list_items(self.tolerations),
-            node_affinity_required=self.node_affinity_required,
-            node_affinity_preferred=self.node_affinity_preferred,
-            pod_affinity_required=self.pod_affinity_required,
-            pod_affinity_preferred=self.pod_affinity_preferred,
-            pod_anti_affinity_required=self.pod_anti_affinity_required,
-            pod_anti_affinity_preferred=self.pod_anti_affinity_preferred,
+            node_affinity_required=_list_items(self.node_affinity_required),
+            node_affinity_preferred=_list_items(self.node_affinity_preferred),
+            pod_affinity_required=_list_items(self.pod_affinity_required),
+            pod_affinity_preferred=_list_items(self.pod_affinity_preferred),
+            pod_anti_affinity_required=_list_items(self.pod_anti_affinity_required),
+            pod_anti_affinity_preferred=_list_items(self.pod_anti_affinity_preferred),
             priority_class_name=self.priority_class_name,
             scheduler_name=self.scheduler_name,
             namespace=self.namespace,
@@ -292,9 +292,10 @@ class ManifestsMixin:
         return builders.make_service(
             name=self.pod_name,
             port=port or self.port,
-            selector=self._identity_labels(),
+            # the pod's labels, as upstream (extra_labels included)
+            selector=self._build_labels(self.extra_labels),
             labels=self._build_labels(self.extra_labels),
-            annotations=self._build_annotations(),
+            annotations=self._build_annotations(self.extra_annotations),
             owner_references=[owner_reference],
             namespace=self.namespace,
         )
@@ -325,8 +326,9 @@ class ManifestsMixin:
         return builders.make_secret(
             name=self.secret_name,
             data=data,
-            labels=self._build_labels(),
-            annotations=self._build_annotations(),
+            # as upstream: the pod's extra labels and annotations too
+            labels=self._build_labels(self.extra_labels),
+            annotations=self._build_annotations(self.extra_annotations),
             owner_references=[owner_reference],
             namespace=self.namespace,
         )

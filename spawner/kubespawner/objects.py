@@ -291,11 +291,15 @@ def make_secret(
     del manifest["type"]  # upstream leaves it to the API's default (Opaque)
     secret = models.to_model(manifest, "V1Secret")
     # upstream's key order: key, certificate, CA bundle
-    secret.data = {key: secret.data[key] for key in ("ssl.key", "ssl.crt", "notebooks-ca_trust.crt")}
+    secret.data = {
+        key: secret.data[key] for key in ("ssl.key", "ssl.crt", "notebooks-ca_trust.crt")
+    }
     return secret
 
 
-def make_service(name, port, selector, owner_references, labels=None, annotations=None) -> V1Service:
+def make_service(
+    name, port, selector, owner_references, labels=None, annotations=None
+) -> V1Service:
     """The ClusterIP Service in front of the pod, as upstream: no apiVersion
     (the API call gives it) and the port's protocol left to the API (TCP)."""
     manifest = builders.make_service(
@@ -327,4 +331,3 @@ __all__ = [
     "make_secret",
     "make_service",
 ]
-

@@ -18,16 +18,18 @@ import dataclasses
 import sys
 import time
 from typing import Any
+from urllib.parse import urlparse
 
 from jupyterhub.spawner import Spawner
 from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Float, Int
 
 from . import models, podstatus
+from ._version import __version__
+from .builders import PORT_NAME, make_owner_reference
 from .clients import ApiSettings, KubeAPI, shared_api
 from .config import COMPONENT_LABEL, KubeSpawnerConfig
 from .expansion import claim_belongs_to, legacy_pvc_names, render_name, template_fields
-from .builders import make_owner_reference
 from .reflector import (
     EventReflector,
     PodReflector,
@@ -109,6 +111,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         # the PVC name we created (or found) -- saved in state, so later
         # spawns of this server skip the PVC POST
         self._pvc_ensured_name: str | None = None
+        self._state_kubespawner_version: str | None = None  # set by load_state
         # the configured scheme; a restored server may carry an older one
         self._configured_slug_scheme = self.slug_scheme
         # the pod reflector poll() reads (found on the first poll after a
@@ -196,6 +199,11 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
 
     async def _events(self) -> EventReflector:
         return await shared_reflector(EventReflector, await self._api(), **self._reflector_args())
+
+    @property
+    def pod_reflector(self) -> PodReflector | None:
+        """The pod cache poll() reads (upstream's name), once poll() ran."""
+        return self._poll_reflector
 
     @classmethod
     async def _stop_all_reflectors(cls) -> None:
@@ -568,7 +576,16 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             return self.get_pod_url(self, pod)
         proto = "https" if self.internal_ssl else "http"
         host = self._connect_host(pod)
-        return f"{proto}://{host}:{self.port}"
+        return f"{proto}://{host}:{self._get_pod_port(pod)}"
+
+    def _get_pod_port(self, pod: dict) -> int:
+        """The port the pod's server listens on (upstream's name): its
+        ``notebook-port``, which stays when ``port`` is configured anew."""
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            for port in container.get("ports") or []:
+                if port.get("name") == PORT_NAME:
+                    return port["containerPort"]
+        return self.port  # a pod made by a get_pod_manifest without that port name
 
     def _connect_host(self, pod: dict) -> str:
         # pod_connect_ip wins over the Service name, as upstream
@@ -656,27 +673,29 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             if self.delete_stopped_pods:
                 await self._delete_pod_quietly()
             return code
-        self._follow_pod_ip(pod)
+        self._follow_pod_url(pod)
         return None
 
-    def _follow_pod_ip(self, pod: dict) -> None:
-        """If a running pod got a new IP (restored from a snapshot, say), tell the hub."""
+    def _follow_pod_url(self, pod: dict) -> None:
+        """If a running pod's URL is not the one the hub has (its IP changed,
+        or a hub restart interrupted a launch), tell the hub (as upstream)."""
         server = getattr(self, "server", None)
-        ip = (pod.get("status") or {}).get("podIP")
+        if server is None or not podstatus.is_ready(pod):
+            return
+        url = urlparse(self._url_for(pod))
+        port = url.port or (443 if url.scheme == "https" else 80)
         # the common case first: nothing changed
-        if server is None or not ip or server.ip == ip:
-            return
-        if self.get_pod_url or self.pod_connect_ip or self.internal_ssl or self.services_enabled:
-            return
-        if not podstatus.is_ready(pod):
+        if (server.ip, server.port) == (url.hostname, port):
             return
         self.log.warning(
-            "Pod %s changed IP from %s to %s; updating the server URL",
+            "Pod %s URL changed from %s:%s to %s:%s; updating the server URL",
             self._pod_key,
             server.ip,
-            ip,
+            server.port,
+            url.hostname,
+            port,
         )
-        server.ip = ip
+        server.ip, server.port = url.hostname, port
         if self.db is not None:
             self.db.commit()
 
@@ -790,6 +809,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             state["pvc_name"] = self.pvc_name
         if self._pvc_ensured_name:
             state["pvc_ensured"] = self._pvc_ensured_name
+        state["kubespawner_version"] = __version__  # as upstream: who wrote this state
         return state
 
     def load_state(self, state):
@@ -806,6 +826,11 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         if state.get("pvc_name") and self.remember_pvc_name:
             self.pvc_name = state["pvc_name"]
         self._pvc_ensured_name = state.get("pvc_ensured")
+        # upstream's record: None for a new server, "unknown" for state
+        # saved by a KubeSpawner before 7
+        self._state_kubespawner_version = (
+            state.get("kubespawner_version", "unknown") if state else None
+        )
         # saved by a spawner that did not record claims (KubeSpawner 6)
         self._legacy_pvc_lookup_due = bool(
             state

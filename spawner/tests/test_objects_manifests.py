@@ -384,12 +384,10 @@ async def test_secret_and_service_owned_by_pod(tmp_path):
     service = valid(spawner.build_service_manifest(owner))
     assert service["metadata"]["name"] == "jupyter-alice"
     assert service["metadata"]["ownerReferences"] == [owner]
-    assert service["spec"]["selector"] == {
-        "component": "singleuser-server",
-        "app.kubernetes.io/component": "singleuser-server",
-        "hub.jupyter.org/username": "alice",
-        "hub.jupyter.org/servername": "",
-    }
+    # as upstream: the pod's labels (common and extra labels too)
+    pod = await spawner.build_pod_manifest()
+    assert service["spec"]["selector"] == pod["metadata"]["labels"]
+    assert service["spec"]["selector"]["hub.jupyter.org/username"] == "alice"
     assert service["spec"]["ports"][0]["port"] == 8888
 
 
