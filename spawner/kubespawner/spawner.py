@@ -112,6 +112,8 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         # spawns of this server skip the PVC POST
         self._pvc_ensured_name: str | None = None
         self._state_kubespawner_version: str | None = None  # set by load_state
+        # (pod resourceVersion, server ip, port) poll() last compared
+        self._url_checked: tuple | None = None
         # the configured scheme; a restored server may carry an older one
         self._configured_slug_scheme = self.slug_scheme
         # the pod reflector poll() reads (found on the first poll after a
@@ -680,11 +682,18 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         """If a running pod's URL is not the one the hub has (its IP changed,
         or a hub restart interrupted a launch), tell the hub (as upstream)."""
         server = getattr(self, "server", None)
-        if server is None or not podstatus.is_ready(pod):
+        if server is None:
+            return
+        # the common case first (the hub polls often): this pod version was
+        # checked against this URL already
+        checked = (pod["metadata"].get("resourceVersion"), server.ip, server.port)
+        if checked == self._url_checked:
+            return
+        self._url_checked = checked
+        if not podstatus.is_ready(pod):
             return
         url = urlparse(self._url_for(pod))
         port = url.port or (443 if url.scheme == "https" else 80)
-        # the common case first: nothing changed
         if (server.ip, server.port) == (url.hostname, port):
             return
         self.log.warning(
@@ -696,6 +705,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             port,
         )
         server.ip, server.port = url.hostname, port
+        self._url_checked = (checked[0], server.ip, server.port)
         if self.db is not None:
             self.db.commit()
 
