@@ -13,8 +13,11 @@ NS = "default"
 
 
 async def test_the_api_takes_the_objects_upstreams_functions_make(sim, tmp_path):
-    clients.load_config()
-    core = clients.shared_client("CoreV1Api")
+    # a client of its own: load_config() keeps the first kubeconfig it loads
+    # (once per set of arguments), and every test has a kubesim of its own
+    configuration = await clients.load_configuration(clients.ApiSettings())
+    api_client = k8s_client.ApiClient(configuration)
+    core = k8s_client.CoreV1Api(api_client)
     pod = objects.make_pod(
         name="made-by-objects",
         cmd=["jupyterhub-singleuser"],
@@ -64,7 +67,7 @@ async def test_the_api_takes_the_objects_upstreams_functions_make(sim, tmp_path)
 
     created_ns = await core.create_namespace(objects.make_namespace("made-ns", labels={"a": "b"}))
     assert created_ns.metadata.labels["a"] == "b"
-    await clients.close_shared_apis()
+    await api_client.close()
 
 
 def test_make_secret_bundles_the_hub_ca_after_the_servers(tmp_path):
