@@ -4,7 +4,7 @@ Clients: `api_client_for(sim, token=None)`, `raw_request(sim, method, path, body
 `service_account_token(sim, ns, name)`, `kubeconfig_with_token(sim, token, path)`,
 `RecordedWatch`; manifests: `pod_body(...)`; waits on the store driven by watch
 events: `wait_for`, `wait_gone`; the CLI as a process: `cli_command`,
-`start_cli`, `running_cli`, `wait_for_kubeconfig` (`CliEndpoint`, `CliFailed`).
+`forget_stale`, `start_cli`, `running_cli`, `wait_for_kubeconfig` (`CliEndpoint`, `CliFailed`).
 The pytest fixtures (`kubesim`, `kubesim_factory`, `kube_api`) come with the
 package's pytest plugin.
 """
@@ -13,6 +13,7 @@ from kubesim.harness.cli_process import (
     CliEndpoint,
     CliFailed,
     cli_command,
+    forget_stale,
     running_cli,
     start_cli,
     wait_for_kubeconfig,
@@ -33,6 +34,7 @@ __all__ = [
     "RecordedWatch",
     "api_client_for",
     "cli_command",
+    "forget_stale",
     "kubeconfig_with_token",
     "pod_body",
     "raw_request",

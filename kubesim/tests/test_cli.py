@@ -3,12 +3,13 @@
 import asyncio
 import signal
 import socket
+import subprocess
 import sys
 
 import pytest
 
 from kubesim.node import dns_wire as wire
-from kubesim.testing import raw_request, running_cli
+from kubesim.testing import CliFailed, raw_request, running_cli, start_cli
 
 
 def cli_in_folder(folder, *args):
@@ -165,3 +166,28 @@ async def test_cli_prints_where_cluster_dns_listens(tmp_path):
         finally:
             sock.close()
         assert (ident, rcode, addresses) == (9, wire.NOERROR, [hub["spec"]["clusterIP"]])
+
+
+async def test_start_cli_over_https_gives_an_endpoint_clients_use(tmp_path):
+    """The launcher of kubesim.testing (ci/conformance, ci/localdeploy): the CA of
+    the kubeconfig is written beside it, so a client verifies the server with it."""
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    process, cli = await asyncio.to_thread(
+        start_cli, tmp_path / "kubeconfig", "--nodes", "0", "--https", **quiet
+    )
+    try:
+        assert cli.url.startswith("https://127.0.0.1:") and cli.ca_path.exists()
+        code, body = await raw_request(cli, "GET", "/api/v1/namespaces")
+        assert code == 200 and body["kind"] == "NamespaceList"
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 20)
+    assert process.returncode == 0
+
+
+async def test_start_cli_names_the_exit_code_of_a_cli_that_stops(tmp_path):
+    stale = tmp_path / "kubeconfig"
+    stale.write_text("from an earlier run")
+    with pytest.raises(CliFailed, match="kubesim exited with code 2 before writing"):
+        await asyncio.to_thread(start_cli, stale, "--runtime", "docker", stderr=subprocess.DEVNULL)
+    assert not stale.exists()
