@@ -3,7 +3,7 @@
 It serves the pods whose `spec.schedulerName` it was given (by default only
 "default-scheduler"; each name can use "LeastAllocated" - spread, the
 default - or "MostAllocated" - pack, like the Z2JH user-scheduler). Filters
-are the pure functions in `predicates`; before them, a pod's PVCs must exist
+are the pure functions in `kubesim.control.predicates`; before them, a pod's PVCs must exist
 and, unless their StorageClass waits for the first consumer, be bound.
 
 A pod that fits nowhere gets a FailedScheduling event, the condition

@@ -1,10 +1,11 @@
-"""The node side of kubesim: nodes, scheduler, kubelets, volumes, endpoints.
+"""NodeSimulator: the node side of a cluster, with the controllers pods need.
 
-Besides the kubelets and the scheduler, NodeSimulator runs the controllers
-that pods depend on: PV binding/provisioning (`provisioner`), the endpoints
-controller (`endpoints`), the node lifecycle controller (`nodes`) and, with
-the process runtime, a kube-proxy for loopback cluster IPs (`kubeproxy`)
-and cluster DNS (`clusterdns`; `nodes.cluster_dns.host/port`).
+It runs the kubelets (`kubesim.node`) and the scheduler, and the controllers
+that pods depend on (`kubesim.control`): PV binding/provisioning
+(`volume_provisioner`), the endpoints controller (`endpoints`), the node
+lifecycle controller (`node_lifecycle`) and, with the process runtime, a
+kube-proxy for loopback cluster IPs (`kubesim.node.kube_proxy`) and cluster
+DNS (`kubesim.node.cluster_dns`; `nodes.cluster_dns.host/port`).
 
     nodes = NodeSimulator(store, nodes=3, runtime="process", state_dir="/tmp/k")
     await nodes.start()
@@ -23,15 +24,15 @@ node_labels, node_taints
     extra labels / taints for every node (besides kubernetes.io/hostname etc.).
 runtime
     "pause" (no processes; fast, for tests and benchmarks) or "process"
-    (a local subprocess per container; see `runtime_process` and `podnet`;
+    (a local subprocess per container; see `kubesim.node.process_runtime` and `pod_network`;
     Services with a loopback cluster IP are forwarded to their ready pods,
-    see `kubeproxy`).
+    see `kube_proxy`).
 state_dir
     where pod volumes, container logs and provisioned PVs live. None: a
     temporary directory removed by stop(). A directory you pass is kept, and
     PV data in `<state_dir>/pv/<namespace>/<claim>` survives restarts.
 delays
-    dict of per-step delays in seconds (see `nodeconfig.Delays`: scheduling,
+    dict of per-step delays in seconds (see `kubesim.node.node_settings.Delays`: scheduling,
     pulling, creating, starting, readiness, terminating, image_pull_backoff,
     crashloop_backoff, node_monitor_grace); `nodes.delays` can be changed
     while running.
@@ -39,7 +40,7 @@ scheduler_names
     extra scheduler names served besides "default-scheduler"; a tuple, or
     a dict name -> "LeastAllocated" | "MostAllocated".
 image_rules
-    list of rules (see `nodeconfig`): pull failures, pull delays, and for the
+    list of rules (see `node_settings`): pull failures, pull delays, and for the
     process runtime the image's ENTRYPOINT/CMD/ENV/WORKDIR; `add_image_rule`.
 api_access
     {"host", "port", "token", "ca.crt"}: how pods reach the API server. The

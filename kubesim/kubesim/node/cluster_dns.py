@@ -15,7 +15,7 @@ Names outside cluster.local are REFUSED at once: this machine has no
 upstream to forward to, and a quick refusal lets resolvers give up without
 waiting for a timeout. The short forms (`hub`, `hub.jhub`, `hub.jhub.svc`)
 are the resolver's job, through the search path in the pod's resolv.conf
-(see `poddns`).
+(see `pod_dns_files`).
 
 Every answer is read from the store at query time, so it is never staler
 than the store itself (no cache to invalidate).

@@ -9,12 +9,12 @@ every address, so the process runtime rewrites "0.0.0.0" in a container's
 env, command and args to its pod IP (KubeSpawner-style `--ip=0.0.0.0` and
 `JUPYTERHUB_SERVICE_URL=http://0.0.0.0:8888/` then land on the pod's address),
 and Python and Node.js processes get a shim that turns wildcard binds into
-binds to the pod IP (see `runtime_process`). Any other server that binds
+binds to the pod IP (see `process_runtime`). Any other server that binds
 0.0.0.0 on its own still takes the port everywhere.
 
 Service variables: real processes would follow `<NAME>_SERVICE_HOST` to a
 cluster IP; only loopback cluster IPs are handed to processes (see
-`kubeproxy`), others are left out of the process runtime's environment, so a
+`kube_proxy`), others are left out of the process runtime's environment, so a
 pod never sends traffic off this machine.
 
 Pods get 127.244.0.1 - 127.244.255.254 (about 65k addresses); node i gets

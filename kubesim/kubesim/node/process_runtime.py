@@ -6,7 +6,7 @@ out, the image's ENTRYPOINT/CMD come from the matching image rule
 CreateContainerError naming the image and the fix; we never guess an image's
 default command.
 
-Addresses: see `podnet` ("0.0.0.0" in env/command/args becomes the pod IP).
+Addresses: see `pod_network` ("0.0.0.0" in env/command/args becomes the pod IP).
 Python processes also get a `sitecustomize` (on PYTHONPATH), and Node.js
 ones a `--require` shim (NODE_OPTIONS), that turn wildcard binds into binds
 to the pod IP, so a server that defaults to 0.0.0.0 still gets its own address.
@@ -49,11 +49,11 @@ Images whose rule says `pause` get no process: their containers run as in
 the pause runtime (benchmarks: many users' pods beside a hub that runs).
 
 DNS (namespace mode): each container gets the pod's resolv.conf and managed
-/etc/hosts bind-mounted (`poddns`; the nameserver is `clusterdns`), and its
+/etc/hosts bind-mounted (`pod_dns_files`; the nameserver is `cluster_dns`), and its
 own UTS namespace with the pod's hostname (hostNetwork pods keep the machine's).
 
 Output: stdout and stderr go to a log file in the CRI format the real kubelet
-writes ("<RFC3339Nano> stdout F <line>"); `logs.read_log` reads it back.
+writes ("<RFC3339Nano> stdout F <line>"); `cri_logs.read_log` reads it back.
 """
 
 from __future__ import annotations
@@ -638,7 +638,7 @@ class ProcessRuntime:
         return full_argv, argv, context, extra, log_file
 
     def _dns_mounts(self, launch: ContainerLaunch) -> list[Mount]:
-        """The pod's own /etc/resolv.conf and /etc/hosts (see `poddns`), written to
+        """The pod's own /etc/resolv.conf and /etc/hosts (see `pod_dns_files`), written to
         the pod directory and bind-mounted, as the kubelet mounts them; none for a
         path the container mounts a volume at, and no hosts file on hostNetwork."""
         pod = launch.pod

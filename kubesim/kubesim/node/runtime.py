@@ -2,8 +2,8 @@
 
 A runtime turns a `ContainerLaunch` into a `ContainerHandle`: something that
 runs until it exits (`wait()`), and that `stop(grace)` ends with SIGTERM, then
-SIGKILL once the grace period is over. Two runtimes exist: `runtime_pause`
-(no process) and `runtime_process` (a local subprocess per container).
+SIGKILL once the grace period is over. Two runtimes exist: `pause_runtime`
+(no process) and `process_runtime` (a local subprocess per container).
 """
 
 from __future__ import annotations
