@@ -27,6 +27,8 @@ from pathlib import Path
 
 import yaml
 
+from kubesim.testing import CliFailed, start_cli
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SUITE = ROOT.parent / "shared" / "anchors" / "kubespawner-7.1.0" / "tests"
@@ -38,32 +40,17 @@ def start_kubesim(work: Path, venv: Path) -> tuple[subprocess.Popen, Path]:
     rules.write_text(text.replace("@VENV@", str(venv)).replace("@ROOT@", str(ROOT)))
     kubeconfig = work / "kubeconfig"
     log = open(work / "kubesim.log", "wb")
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "python"),
-            "-m",
-            "kubesim",
-            "--port",
-            "0",
-            "--write-kubeconfig",
-            str(kubeconfig),
-            "--runtime",
-            "process",
-            "--image-rules",
-            str(rules),
-            "--state-dir",
-            str(work / "kubesim"),
-            "--log-level",
-            "INFO",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while not kubeconfig.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"kubesim did not start; see {work / 'kubesim.log'}")
-        time.sleep(0.1)
+    try:
+        process, _ = start_cli(
+            kubeconfig,
+            *("--runtime", "process", "--image-rules", str(rules)),
+            *("--state-dir", str(work / "kubesim"), "--log-level", "INFO"),
+            python=str(ROOT / ".venv" / "bin" / "python"),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    except CliFailed as failed:
+        raise SystemExit(f"{failed}; see {work / 'kubesim.log'}") from None
     return process, kubeconfig
 
 

@@ -225,6 +225,9 @@ class LocalDeployment:
         listen = f"{self.public_host}:{self.options.port}"
         argv = [
             sys.executable,
+            # -P: no working directory on sys.path, where the repository's kubesim/
+            # folder would shadow the installed kubesim package (`from kubesim import`)
+            "-P",
             "-m",
             "localdeploy.loadbalancer",
             "--kubeconfig",

@@ -12,14 +12,14 @@ import sys
 import aiohttp
 import pytest
 
-from kubesim.admission import Admission
-from kubesim.cluster import NodeSimulator
-from kubesim.nodeconfig import ImageRule
-from kubesim.runtime import Mount
-from kubesim.runtime_process import mount_order, namespaces_available
-from kubesim.store import Store
-from kubesim.tables import _service_row
-from kubesim.waiting import wait_for, wait_gone
+from kubesim.api.admission import Admission
+from kubesim.api.store import Store
+from kubesim.api.tables import _service_row
+from kubesim.harness.node_simulator import NodeSimulator
+from kubesim.node.node_settings import ImageRule
+from kubesim.node.process_runtime import mount_order, namespaces_available
+from kubesim.node.runtime import Mount
+from kubesim.testing import wait_for, wait_gone
 
 NS = "default"
 PY = sys.executable

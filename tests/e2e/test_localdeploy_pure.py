@@ -49,7 +49,7 @@ def test_parse_manifests_skips_empty_documents_and_flattens_lists():
 
 
 def test_image_rules_get_this_machines_paths_and_kubesim_accepts_them(tmp_path):
-    from kubesim.nodeconfig import ImageRules
+    from kubesim import ImageRules
 
     text = imagerules.image_rules_text(
         IMAGE_RULES.read_text(), repo=tmp_path, hub_venv=tmp_path / "hv", pod_venv=tmp_path / "pv"
