@@ -358,11 +358,15 @@ class LocalDeployment:
         self.helm(*command[1:], what="helm upgrade --install")
         say("helm", f"release {render.RELEASE} deployed: {self.describe_pods()}")
 
-    def upgrade_to_chart(self, chart: Path) -> None:
-        """`helm upgrade` of the same release to another chart with the same
-        values files (a z2jh install moving to ours); names re-read from it."""
+    def use_chart(self, chart: Path) -> None:
+        """From now on the release is `chart` (a z2jh install moving to ours,
+        or a rollback): its names and values are read again."""
         self.options.chart = Path(chart)
         self._render()
+
+    def upgrade_to_chart(self, chart: Path) -> None:
+        """`helm upgrade` of the same release to another chart, same values files."""
+        self.use_chart(chart)
         self.install()
 
     def describe_pods(self) -> str:

@@ -71,3 +71,60 @@ def read_file(user: HubUser, server: str, name: str) -> str:
     resp = user.get(user.server_url(server) + f"api/contents/{name}?type=file&format=text")
     assert resp.status_code == 200, f"reading {name}: {resp.status_code} {resp.text[:300]}"
     return resp.json()["content"]
+
+
+def hub_pods(dep) -> list[dict]:
+    return sorted(dep.pods_of("hub"), key=lambda p: p["metadata"]["creationTimestamp"])
+
+
+def crashing_hub(dep) -> str:
+    """The newest hub pod (after a rollback, the one that keeps failing)."""
+    return hub_pods(dep)[-1]["metadata"]["name"]
+
+
+def hub_log(dep) -> str:
+    return dep.pod_log_of(crashing_hub(dep), previous=False)
+
+
+def restore_database(dep, image: str) -> str:
+    """What an operator does after rolling back to z2jh: put back the copy of
+    the database JupyterHub made before upgrading it (`--upgrade-db` keeps
+    `jupyterhub.sqlite.<timestamp>` next to it; the oldest is the one from
+    before the first upgrade), from a pod that mounts hub-db-dir."""
+    name = "restore-hub-db"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "restore",
+                    "image": image,  # z2jh's hub image: it has sh and cp
+                    "command": [
+                        "sh",
+                        "-c",
+                        "cd /srv/jupyterhub && ls jupyterhub.sqlite.* && "
+                        'cp -v "$(ls jupyterhub.sqlite.* | head -1)" jupyterhub.sqlite',
+                    ],
+                    "volumeMounts": [{"name": "db", "mountPath": "/srv/jupyterhub"}],
+                }
+            ],
+            "volumes": [{"name": "db", "persistentVolumeClaim": {"claimName": "hub-db-dir"}}],
+        },
+    }
+    path = f"/api/v1/namespaces/{dep.namespace}/pods"
+    dep.client.request("POST", path, pod)
+    HubUser.wait_for(
+        lambda: (
+            (dep.client.get("v1", "Pod", name, dep.namespace).get("status") or {}).get("phase")
+            in ("Succeeded", "Failed")
+        ),
+        120,
+        "the restore pod to finish",
+    )
+    phase = dep.client.get("v1", "Pod", name, dep.namespace)["status"]["phase"]
+    log = dep.pod_log_of(name, previous=False)
+    assert phase == "Succeeded", log
+    return log
