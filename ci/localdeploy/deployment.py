@@ -345,8 +345,9 @@ class LocalDeployment:
         except (ApiError, OSError) as err:
             return f"(no log: {err})"
 
-    def install(self, values: tuple[Path, ...] | None = None) -> None:
-        """`helm upgrade --install` (the first time an install, then an upgrade)."""
+    def install(self, values: tuple[Path, ...] | None = None) -> str:
+        """`helm upgrade --install` (the first time an install, then an
+        upgrade); returns helm's output (NOTES included)."""
         say = self.progress.say
         if values is not None:
             self.options.values = tuple(values)
@@ -355,8 +356,9 @@ class LocalDeployment:
             self.values_files, chart=self.options.chart, timeout=self.options.timeout
         )
         say("helm", " ".join(["helm", *command[1:]]))
-        self.helm(*command[1:], what="helm upgrade --install")
+        output = self.helm(*command[1:], what="helm upgrade --install")
         say("helm", f"release {render.RELEASE} deployed: {self.describe_pods()}")
+        return output
 
     def use_chart(self, chart: Path) -> None:
         """From now on the release is `chart` (a z2jh install moving to ours,
@@ -364,10 +366,10 @@ class LocalDeployment:
         self.options.chart = Path(chart)
         self._render()
 
-    def upgrade_to_chart(self, chart: Path) -> None:
+    def upgrade_to_chart(self, chart: Path) -> str:
         """`helm upgrade` of the same release to another chart, same values files."""
         self.use_chart(chart)
-        self.install()
+        return self.install()
 
     def describe_pods(self) -> str:
         pods = self.client.list("v1", "Pod", self.namespace)

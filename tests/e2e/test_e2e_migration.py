@@ -140,13 +140,15 @@ def test_helm_upgrade_from_z2jh_keeps_users_servers_and_secrets(z2jh):
     hub_before = dep.hub_pod()["metadata"]["name"]
 
     started = time.monotonic()
-    dep.upgrade_to_chart(CHART)
+    notes = dep.upgrade_to_chart(CHART)
     dep.wait_hub(hub_before)
     dep.timings["helm upgrade to ours"] = time.monotonic() - started
     history = revisions(dep)
     assert [r["status"] for r in history] == ["superseded", "deployed"]
     assert history[0]["chart"] == f"jupyterhub-{version}" != history[1]["chart"]
 
+    assert f"Upgraded from Zero to JupyterHub (quay.io/jupyterhub/k8s-hub:{version})" in notes
+    assert "needs that copy put back" in notes, notes
     after = facts(dep, users)
     assert after["secrets"] == before["secrets"]
     assert after["hub-db-dir"] == before["hub-db-dir"]
