@@ -815,7 +815,10 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         # Always saved (the issue: state keeps the PVC name). The reference
         # does not describe remember_pvc_name; as in the original KubeSpawner
         # it decides only whether load_state/clear_state *use* a saved name.
-        if self.pvc_name:
+        # Not while a legacy lookup is still due (a KubeSpawner 6 server
+        # stopped by this hub before its next start): today's name is then
+        # unused, and saving it would skip the lookup (an empty home).
+        if self.pvc_name and not self._legacy_pvc_lookup_due:
             state["pvc_name"] = self.pvc_name
         if self._pvc_ensured_name:
             state["pvc_ensured"] = self._pvc_ensured_name
