@@ -20,7 +20,16 @@ from pathlib import Path
 from . import components, render
 from .imagerules import write_image_rules
 from .kubeapi import ApiError, KubeClient
-from .paths import CHART, DEFAULT_STATE, DEV_CONFIG, POD_VENVS, VENV, StateLayout, tool_path
+from .paths import (
+    CHART,
+    DEFAULT_STATE,
+    DEV_CONFIG,
+    HELM,
+    POD_VENVS,
+    VENV,
+    StateLayout,
+    tool_path,
+)
 from .podprocs import container_pids
 from .podvenv import pod_venv
 from .ports import port_free
@@ -41,7 +50,9 @@ class Options:
     timeout: float = 300
     base_values: tuple[Path, ...] = field(default_factory=lambda: (DEV_CONFIG,))
     chart: Path = CHART
-    hub_venv: Path = VENV  # the hub image's virtualenv (see images.yaml)
+    hub_venv: Path = VENV  # our hub image's virtualenv (see images.yaml)
+    z2jh_hub_venv: Path | None = None  # z2jh's hub image's (default: hub_venv)
+    helm: Path = HELM  # the helm that installs, upgrades and rolls back (3 or 4)
 
 
 # Container states a pod stays in when it cannot run (kubelet reasons).
@@ -178,6 +189,8 @@ class LocalDeployment:
         rules = write_image_rules(
             self.layout.image_rules,
             hub_venv=pod_venv(self.options.hub_venv, POD_VENVS),
+            z2jh_hub_venv=self.options.z2jh_hub_venv
+            and pod_venv(self.options.z2jh_hub_venv, POD_VENVS),
             pod_venv=pod_venv(VENV, POD_VENVS),
             paused=self._paused_images(),
         )
@@ -273,7 +286,7 @@ class LocalDeployment:
         helm.log. A chart pod that keeps failing (what `kubectl get pods`
         would show a user) stops it early, with that pod's log, rather than
         after helm's whole --wait timeout."""
-        argv = [str(render.HELM), *args]
+        argv = [str(self.options.helm), *args]
         log_path = self.layout.log("helm")
         out_path = self.layout.logs / "helm.out"
         with open(out_path, "w") as out:
@@ -381,6 +394,17 @@ class LocalDeployment:
             )
         ]
         return claims + servers
+
+    def use_chart(self, chart: Path) -> None:
+        """From now on the release is `chart` (a z2jh install moving to ours,
+        or a rollback): its names and values are read again."""
+        self.options.chart = Path(chart)
+        self._render()
+
+    def upgrade_to_chart(self, chart: Path) -> None:
+        """`helm upgrade` of the same release to another chart, same values files."""
+        self.use_chart(chart)
+        self.install()
 
     def describe_pods(self) -> str:
         pods = self.client.list("v1", "Pod", self.namespace)
