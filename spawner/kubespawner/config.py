@@ -605,6 +605,19 @@ class KubeSpawnerTraits(_Aliases):
         + _FIELDS_HELP,
     ).tag(config=True)
 
+    containers_inherit_security_context = Bool(
+        False,
+        help="""
+        Give each of ``init_containers`` and ``extra_containers`` (profile
+        overrides of them included) the notebook container's securityContext
+        fields it does not set itself (all but ``privileged``: e.g. runAsUser,
+        runAsNonRoot, allowPrivilegeEscalation, capabilities,
+        seccompProfile), so that a hardened notebook's pod is hardened as a
+        whole; a container's own fields win. Off by default, as in the
+        original KubeSpawner; the jupyterhub chart turns it on.
+        """,
+    ).tag(config=True)
+
     extra_container_config = Dict(
         help="""
         Fields merged into the notebook container last (camelCase or

@@ -219,6 +219,7 @@ class ManifestsMixin:
             init_containers=self._expand_all(_list_items(self.init_containers)),
             extra_containers=self._expand_all(_list_items(self.extra_containers)),
             extra_container_config=self.extra_container_config,
+            containers_inherit_security_context=self.containers_inherit_security_context,
             extra_pod_config=self.extra_pod_config,
             service_account=self.service_account,
             automount_service_account_token=self.automount_service_account_token,

@@ -11,6 +11,7 @@ kubernetes client models. The one hook the reference gives "the Pod object",
 """
 
 import base64
+import copy
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -185,6 +186,13 @@ def make_affinity(
     return affinity
 
 
+def with_security_defaults(container: dict, defaults: dict) -> dict:
+    """The container (a camelCase dict) with each securityContext field of
+    ``defaults`` that its own securityContext leaves unset; its own win."""
+    own = {k: v for k, v in (container.get("securityContext") or {}).items() if v is not None}
+    return {**container, "securityContext": {**copy.deepcopy(defaults), **own}}
+
+
 def make_pod(
     name,
     cmd=None,
@@ -236,6 +244,7 @@ def make_pod(
     ssl_secret_name=None,
     ssl_secret_mount_path="/etc/jupyterhub/ssl/",
     restart_policy="OnFailure",
+    containers_inherit_security_context=False,
 ) -> dict:
     """A Pod running the user's notebook server.
 
@@ -309,10 +318,17 @@ def make_pod(
         recursive_update(container, camelize_keys(dict(extra_container_config)))
 
     spec: dict = {"containers": [container]}
-    if extra_containers:
-        spec["containers"].extend(camelize_keys(list(extra_containers)))
-    if init_containers:
-        spec["initContainers"] = camelize_keys(list(init_containers))
+    others = camelize_keys(list(extra_containers or []))
+    inits = camelize_keys(list(init_containers or []))
+    if containers_inherit_security_context and container_sc:
+        # privileged is the notebook's own business, never handed on
+        inherited = {k: v for k, v in container_sc.items() if k != "privileged"}
+        others = [with_security_defaults(c, inherited) for c in others]
+        inits = [with_security_defaults(c, inherited) for c in inits]
+    if others:
+        spec["containers"].extend(others)
+    if inits:
+        spec["initContainers"] = inits
     if pod_volumes:
         spec["volumes"] = camelize_keys(pod_volumes)
     if restart_policy:

@@ -520,3 +520,38 @@ def test_storage_selector_templates_are_expanded():
         storage_pvc_ensure=True, storage_selector={"matchLabels": {"user": "{username}"}}
     )
     assert spawner.build_pvc_manifest()["spec"]["selector"] == {"matchLabels": {"user": "alice"}}
+
+
+def test_other_containers_inherit_the_notebooks_security_context_when_asked():
+    def pod(inherit):
+        return valid(
+            objects.make_pod(
+                "p",
+                image="img:1",
+                run_as_uid=1000,
+                run_privileged=True,
+                container_security_context={
+                    "runAsNonRoot": True,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+                init_containers=[
+                    {"name": "i", "image": "b:1", "security_context": {"run_as_user": 5}}
+                ],
+                extra_containers=[
+                    {"name": "s", "image": "b:1", "securityContext": {"runAsNonRoot": None}}
+                ],
+                containers_inherit_security_context=inherit,
+            )
+        )["spec"]
+
+    spec = pod(True)
+    inherited = {"runAsUser": 1000, "allowPrivilegeEscalation": False, "runAsNonRoot": True,
+                 "capabilities": {"drop": ["ALL"]}}  # fmt: skip
+    # the container's own fields win; an explicit null is unset; privileged stays the notebook's
+    assert spec["initContainers"][0]["securityContext"] == {**inherited, "runAsUser": 5}
+    assert spec["containers"][1]["securityContext"] == inherited
+    assert spec["containers"][0]["securityContext"]["privileged"] is True
+    # off (the default, as the original KubeSpawner): containers as given
+    spec = pod(False)
+    assert spec["initContainers"][0]["securityContext"] == {"runAsUser": 5}
+    assert spec["containers"][1]["securityContext"] == {"runAsNonRoot": None}
