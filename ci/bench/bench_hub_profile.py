@@ -8,10 +8,14 @@ import pstats
 from collections import Counter
 from pathlib import Path
 
+IDLE = "of 'select.epoll' objects"
+
 
 def package_of(filename: str) -> str:
     """The top-level package a code file belongs to: the folder after
     site-packages, else the standard library module, else the file."""
+    if filename == "~":  # cProfile's name for C functions (sqlite3, sockets, hashlib)
+        return "C built-ins"
     parts = Path(filename).parts
     if "site-packages" in parts:
         return parts[parts.index("site-packages") + 1].removesuffix(".py")
@@ -28,6 +32,8 @@ def where_time_goes(stats_file: Path, top: int = 8) -> list[str]:
     by_package: Counter = Counter()
     by_function: Counter = Counter()
     for (filename, line, name), (_, _, own, _, _) in stats.stats.items():
+        if IDLE in name:
+            continue  # the event loop waiting: idle time, not work
         package = package_of(filename)
         by_package[package] += own
         by_function[f"{package}: {name} ({Path(filename).name}:{line})"] += own
