@@ -82,15 +82,11 @@ def cmd_up(args) -> int:
         dep.start()
         print(f"JupyterHub is ready at {dep.url}", flush=True)
         progress.say("up", f"logs in {layout.logs}; kubeconfig {layout.kubeconfig}; Ctrl-C stops")
-        ticks = 0
         while True:
             failed = dep.failure()
             if failed:
                 raise failed
             time.sleep(1)
-            ticks += 1
-            if ticks % 10 == 0:
-                dep.save_claims()  # also kept if ci/dev itself is killed
     except Stop as stop:
         progress.say("down", f"{stop}: stopping")
     except ComponentFailed as err:

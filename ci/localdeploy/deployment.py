@@ -7,6 +7,7 @@ benchmarks use it as a library:
         requests.get(dep.url + "hub/api")
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,7 +19,6 @@ from pathlib import Path
 
 from . import components, render
 from .imagerules import write_image_rules
-from .keep import restore_claims, save_claims
 from .kubeapi import ApiError, KubeClient
 from .paths import (
     CHART,
@@ -36,6 +36,7 @@ from .ports import port_free
 from .procs import ComponentFailed, ManagedProcess, kill_recorded, tail
 from .progress import Progress
 from .simrunner import kubesim_process, start_kubesim
+from .stuckrelease import PENDING, StuckRelease, recovery, release_status
 
 
 @dataclass
@@ -90,7 +91,6 @@ class LocalDeployment:
         self.kubesim: ManagedProcess | None = None
         self.balancer: ManagedProcess | None = None
         self.namespace = render.NAMESPACE
-        self._claims_restored = False
 
     # --- public facts ------------------------------------------------------
     @property
@@ -167,7 +167,6 @@ class LocalDeployment:
             self._start_kubesim()
             self._start_balancer()
             self.install()
-            self._restore_claims()
             self.wait_public()
         except BaseException:
             self.stop()
@@ -355,6 +354,7 @@ class LocalDeployment:
         if values is not None:
             self.options.values = tuple(values)
         render.check_files(self.values_files)
+        self._clear_pending_release()
         command = render.helm_install_command(
             self.values_files, chart=self.options.chart, timeout=self.options.timeout
         )
@@ -362,6 +362,43 @@ class LocalDeployment:
         output = self.helm(*command[1:], what="helm upgrade --install")
         say("helm", f"release {render.RELEASE} deployed: {self.describe_pods()}")
         return output
+
+    def _clear_pending_release(self) -> None:
+        """A release an earlier run left pending-* blocks every helm upgrade:
+        clear it as an operator would (see stuckrelease.py), saying so."""
+        output = self.helm(
+            "list", "--namespace", self.namespace, "--all", "--output", "json", what="helm list"
+        )
+        # helm's warnings (e.g. about the kubeconfig's mode) share the output
+        lines = [line for line in output.splitlines() if line.startswith("[")]
+        status = release_status(json.loads(lines[-1]) if lines else [], render.RELEASE)
+        things = self.users_things() if status in PENDING else []
+        try:
+            fix = recovery(status, render.RELEASE, self.namespace, things)
+        except StuckRelease as err:
+            raise ComponentFailed(str(err)) from None
+        if fix:
+            self.progress.say("helm", fix.why)
+            self.progress.say("helm", " ".join(["helm", *fix.helm_args]))
+            self.helm(*fix.helm_args, what=f"helm {fix.helm_args[0]}")
+
+    def users_things(self) -> list[str]:
+        """Users' claims and servers in the namespace (what the chart did not render)."""
+        rendered = {
+            o["metadata"]["name"] for o in self.objects if o["kind"] == "PersistentVolumeClaim"
+        }
+        claims = [
+            f"pvc/{c['metadata']['name']}"
+            for c in self.client.list("v1", "PersistentVolumeClaim", self.namespace)
+            if c["metadata"]["name"] not in rendered
+        ]
+        servers = [
+            f"pod/{p['metadata']['name']}"
+            for p in self.client.list(
+                "v1", "Pod", self.namespace, label_selector="component=singleuser-server"
+            )
+        ]
+        return claims + servers
 
     def use_chart(self, chart: Path) -> None:
         """From now on the release is `chart` (a z2jh install moving to ours,
@@ -380,21 +417,6 @@ class LocalDeployment:
             f"{p['metadata']['name']} {(p.get('status') or {}).get('phase', '?')}" for p in pods
         ]
         return ", ".join(sorted(phases)) or "no pods"
-
-    def _restore_claims(self) -> None:
-        restored = restore_claims(self.client, self.layout.kept_claims)
-        self._claims_restored = True  # from now on kubesim holds every claim we know
-        if restored:
-            self.progress.say("helm", f"{restored} users' claims from the last run created again")
-
-    def save_claims(self) -> None:
-        """Remember users' claims for the next run (see keep.py). Not before
-        the last run's claims are back in kubesim: that would forget them."""
-        if self._claims_restored and self.kubesim and self.kubesim.alive():
-            rendered = {
-                o["metadata"]["name"] for o in self.objects if o["kind"] == "PersistentVolumeClaim"
-            }
-            save_claims(self.client, self.namespace, rendered, self.layout.kept_claims)
 
     def wait_public(self) -> None:
         """Until the hub answers /hub/health through proxy-public."""
@@ -433,11 +455,8 @@ class LocalDeployment:
     # --- stop ----------------------------------------------------------------
     def stop(self) -> None:
         """Stop everything this deployment started: the load balancer, then
-        kubesim, which stops every pod (hub, proxy, users' servers)."""
-        try:
-            self.save_claims()
-        except Exception as err:  # noqa: BLE001 - stopping matters more
-            self.progress.say("down", f"could not save users' claims: {err}")
+        kubesim, which stops every pod (hub, proxy, users' servers) and
+        keeps every object in its state folder for the next start."""
         for proc in (self.balancer, self.kubesim):
             if proc is not None:
                 proc.stop(grace=30)

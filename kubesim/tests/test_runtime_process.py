@@ -594,6 +594,35 @@ async def test_python_servers_binding_all_interfaces_get_their_pod_ip(make_clust
         assert status == 200
 
 
+TORNADO_ALL_INTERFACES = """
+import asyncio, tornado.web
+
+class Hello(tornado.web.RequestHandler):
+    def get(self):
+        self.write("hello")
+
+async def main():
+    tornado.web.Application([("/", Hello)]).listen(8888, address="")  # 0.0.0.0 and ::
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+async def test_tornado_servers_on_an_empty_address_do_not_share_an_ipv6_port(make_cluster):
+    store, _ = await make_cluster()
+    probe = {"tcpSocket": {"port": 8888}, "periodSeconds": 1}
+    # JupyterHub's hub_bind_url "http://:8081" (z2jh's) is such a bind
+    for name in ("tornado-a", "tornado-b"):
+        server = container([PY, "-c", TORNADO_ALL_INTERFACES], readinessProbe=probe)
+        await store.create("pods", pod(name, server))
+    names = ("tornado-a", "tornado-b")
+    pods = [await wait_for(store, "pods", n, NS, ready, timeout=30) for n in names]
+    for p in pods:
+        status, _ = await get(f"http://{p['status']['podIP']}:8888/")
+        assert status == 200
+
+
 needs_namespaces = pytest.mark.skipif(
     not namespaces_available(), reason="bind mounts need root with unshare and setpriv"
 )

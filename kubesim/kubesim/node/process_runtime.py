@@ -128,6 +128,11 @@ def _pod_bind(self, address):
 
 
 _socket.socket.bind = _pod_bind
+# Pods here are IPv4 single-stack on one shared host: a `::` wildcard bind would
+# take its port from every other pod (tornado binds 0.0.0.0 and :: for an empty
+# address, so two JupyterHubs with `hub_bind_url = "http://:8081"` collide).
+# Servers that ask (tornado's bind_sockets, for one) then bind IPv4 only.
+_socket.has_ipv6 = False
 """
 
 
