@@ -72,6 +72,10 @@ scheduling.userScheduler.image.tag to a kube-scheduler release matching the
 cluster, or upgrade the chart.
 {{- end }}
 {{- end }}
+{{- with include "jupyterhub.fromZ2jhNote" . }}
+
+{{ . }}
+{{- end }}
 {{- with include "jupyterhub.legacyWarnings" . }}
 
 WARNING: this configuration uses keys of older versions of the chart. They
@@ -79,4 +83,31 @@ still work, but write them the current way:
 {{ . }}
 {{- end }}
 
+{{- end }}
+
+
+{{- /* What an upgrade from a Zero to JupyterHub release kept and changed.
+  Recognised by the hub Deployment still running z2jh's hub image (lookup:
+  helm renders NOTES before it applies, so this sees the release as it was;
+  empty in `helm template`). tests/e2e/test_e2e_migration.py measures it. */}}
+{{- define "jupyterhub.fromZ2jhNote" -}}
+{{- include "jupyterhub.loadValues" . }}{{- $V := get . "_jupyterhubValues" }}
+{{- $hub := lookup "apps/v1" "Deployment" .Release.Namespace (include "jupyterhub.name" (list . "hub")) }}
+{{- $image := "" }}
+{{- range (dig "spec" "template" "spec" "containers" list ($hub | default dict)) }}
+{{- if eq .name "hub" }}{{ $image = .image }}{{ end }}
+{{- end }}
+{{- if hasPrefix "quay.io/jupyterhub/k8s-hub:" $image }}
+Upgraded from Zero to JupyterHub ({{ $image }}). Kept: the generated proxy
+token, cookie secret and crypt keys (Secret {{ include "jupyterhub.name" (list . "hub") }}: users stay logged in),
+object names and selectors, users' claims under their names (claims of
+KubeSpawner 6 / z2jh 3 are found under their old names). Users' servers keep
+running.
+{{- if eq $V.hub.db.type "sqlite-pvc" }}
+The hub upgrades its database in {{ include "jupyterhub.name" (list . "hub-db-dir") }} to JupyterHub {{ .Chart.AppVersion }}'s schema
+when it starts, keeping a copy of the old one (jupyterhub.sqlite.<timestamp>).
+A `helm rollback` to the z2jh revision then needs that copy put back as
+jupyterhub.sqlite: z2jh's hub refuses the upgraded database.
+{{- end }}
+{{- end }}
 {{- end }}

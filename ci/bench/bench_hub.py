@@ -1,8 +1,12 @@
-"""The hub's spawn capacity: the whole system of `ci/dev up` (kubesim, the
-chart installed with dev-config.yaml: the hub and configurable-http-proxy
-as kubesim pods), N
-users spawned through the hub's REST API at once, with and without kubesim
-failing a share of all Kubernetes API requests.
+"""The hub's capacity on the whole system of `ci/dev up` (kubesim, a chart
+installed by helm with dev-config.yaml: the hub and configurable-http-proxy
+as kubesim pods), ours alone or side by side with z2jh 4.4.0's
+(`--against z2jh`, see bench_hub_sides.py): login storms of N users spawned
+through the hub's REST API at once, with and without kubesim failing a share
+of all Kubernetes API requests; N servers running idle (the hub's CPU per
+second); the namespace crowded with pods and events (the hub's memory).
+With two hubs, each scenario runs on both before the next, in alternating
+order, and ratio lines ours/z2jh follow the tables.
 
 Started by ci/bench-hub. Users' pods run without processes (kubesim's
 `pause` image rule for the singleuser image); a
@@ -10,13 +14,15 @@ stand-in answers the hub's one HTTP check per server (see
 bench_hub_responder.py for why). Time to ready runs from the POST to the
 moment the hub calls the server ready (POST 201, or the progress stream's
 `ready` event); hub CPU is the jupyterhub process's user+system time over
-the same window, from /proc.
+the same window, from /proc; hub RSS is its VmRSS, the peak its VmHWM
+(reset at each scenario's start).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -24,7 +30,8 @@ import signal
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -34,15 +41,20 @@ for path in (HERE, ROOT / "ci"):
         sys.path.insert(0, str(path))
 
 import bench_hub_deploy  # noqa: E402
-from bench_hub_figures import Scenario, error_summary, table  # noqa: E402
+import bench_hub_sides  # noqa: E402
+from bench_hub_crowd import create_crowd  # noqa: E402
+from bench_hub_figures import Scenario, comparison, error_summary, table  # noqa: E402
 from bench_hub_hubapi import HubApi  # noqa: E402
 from bench_hub_procs import (  # noqa: E402
     children,
     cmdline,
     cpu_seconds,
     find_hub_pid,
+    memory_mib,
+    reset_peak_memory,
     stop_leftovers,
 )
+from bench_hub_profile import where_time_goes  # noqa: E402
 from bench_hub_responder import PodResponder  # noqa: E402
 
 STATE_DIR = ROOT / "test-artifacts" / "bench-hub"
@@ -50,14 +62,37 @@ STATE_DIR = ROOT / "test-artifacts" / "bench-hub"
 
 @dataclass(frozen=True)
 class Plan:
-    users: tuple[int, ...]
-    fault_share: float
+    users: tuple[int, ...]  # login storms: N users spawning at once
+    fault_share: float  # each storm again with this share of API requests failing
     spawn_timeout: float  # per spawn, from its POST
     stop_timeout: float  # for all servers of a scenario to be gone
+    idle_servers: int = 0  # then N servers running idle ...
+    idle_seconds: float = 0  # ... for this long: the hub's CPU per second
+    crowd_pods: int = 0  # then the namespace crowded: the hub's RSS
+    crowd_events: int = 0
 
 
-FULL = Plan(users=(100, 300), fault_share=0.05, spawn_timeout=600, stop_timeout=600)
-SHORT = Plan(users=(10,), fault_share=0.05, spawn_timeout=120, stop_timeout=120)
+# issue 15's sizes
+FULL = Plan(
+    users=(1000,),
+    fault_share=0.10,
+    spawn_timeout=900,
+    stop_timeout=900,
+    idle_servers=2000,
+    idle_seconds=600,
+    crowd_pods=10_000,
+    crowd_events=35_000,
+)
+SHORT = Plan(
+    users=(10,),
+    fault_share=0.10,
+    spawn_timeout=120,
+    stop_timeout=120,
+    idle_servers=10,
+    idle_seconds=15,
+    crowd_pods=100,
+    crowd_events=350,
+)
 
 
 def default_options(values: dict) -> dict:
@@ -70,12 +105,15 @@ def default_options(values: dict) -> dict:
 
 
 class Bench:
-    def __init__(self, dep, hub: HubApi, responder: PodResponder, plan: Plan, say):
+    """The scenarios on one hub (one deployment)."""
+
+    def __init__(self, side: str, dep, hub: HubApi, responder: PodResponder, plan: Plan, say):
+        self.side = side
         self.dep = dep
         self.hub = hub
         self.responder = responder
         self.plan = plan
-        self.say = say
+        self.say = lambda message: say(f"{side}: {message}")
         self.hub_pid = find_hub_pid(dep.pid_of("hub"))  # the same for the whole run
         self.options = default_options(dep.values)
 
@@ -91,9 +129,8 @@ class Bench:
         name = f"{users} users" + (f", {fault_share:.0%} API errors" if fault_share else "")
         names = [f"bench-{tag}-{i:04d}" for i in range(users)]
         await self.hub.create_users(names)
-        # room for pods created again after failures
-        await self.responder.listen_ahead(users + users // 2 + 50)
         late_before = self.responder.late_binds
+        reset_peak_memory(self.hub_pid)
         if fault_share:
             await self.kubesim_admin("POST", "faults", {"share": fault_share, "status": 500})
         self.say(f"{name}: spawning")
@@ -122,7 +159,9 @@ class Bench:
             api_requests=api,
             throttled=sum(r.throttled for r in results),
             late_binds=self.responder.late_binds - late_before,
+            side=self.side,
         )
+        result.hub_rss, result.hub_peak_rss = memory_mib(self.hub_pid)
         self.say(f"{name}: {result.ready} ready, {len(result.errors)} failed in {wall:.1f} s")
         for line in error_summary(result.errors):
             self.say(f"  {line}")
@@ -143,12 +182,102 @@ class Bench:
         self.say(f"stopped {len(names)} servers in {took:.1f} s")
         return took
 
-    async def run(self) -> list[Scenario]:
-        results = []
+    async def idle(self, servers: int, seconds: float) -> Scenario:
+        """`servers` servers started, then the hub's CPU over `seconds` while
+        they idle: its periodic work (each spawner's poll(), the culler's
+        API calls, the proxy route check)."""
+        name = f"{servers} idle servers"
+        names = [f"bench-idle-{i:05d}" for i in range(servers)]
+        await self.hub.create_users(names)
+        self.say(f"{name}: starting them")
+        started = await asyncio.gather(*(self.hub.spawn(n, self.options) for n in names))
+        errors = [r.error for r in started if r.seconds is None]
+        self.say(f"{name}: {servers - len(errors)} running; measuring {seconds:.0f} s")
+        reset_peak_memory(self.hub_pid)
+        hub_before = cpu_seconds(self.hub_pid)
+        sim_before = cpu_seconds(self.dep.kubesim.pid)
+        window = time.perf_counter()
+        await asyncio.sleep(seconds)  # the measurement window itself
+        window = time.perf_counter() - window
+        result = Scenario(
+            name=name,
+            users=servers,
+            fault_share=0.0,
+            wall=window,
+            ready_seconds=[r.seconds for r in started if r.seconds is not None],
+            errors=errors,
+            hub_cpu=cpu_seconds(self.hub_pid) - hub_before,
+            kubesim_cpu=cpu_seconds(self.dep.kubesim.pid) - sim_before,
+            side=self.side,
+            kind="idle",
+        )
+        result.hub_rss, result.hub_peak_rss = memory_mib(self.hub_pid)
+        self.say(f"{name}: hub CPU {1000 * result.hub_cpu / window:.1f} ms/s")
+        result.stop_wall = await self.stop_all(names)
+        self.responder.close_all()
+        return result
+
+    async def crowd(self, pods: int, events: int, settle: float = 5, limit: float = 300):
+        """The hub's memory once `pods` pods and `events` events are in its
+        namespace (see bench_hub_crowd.py): sampled every second until it
+        has not grown for `settle` seconds (its watches have taken them in)."""
+        name = f"{pods} pods + {events} events"
+        self.say(f"{name}: creating them")
+        reset_peak_memory(self.hub_pid)
+        hub_before = cpu_seconds(self.hub_pid)
+        sim_before = cpu_seconds(self.dep.kubesim.pid)
+        started = time.perf_counter()
+        creds = self.dep.client.creds
+        await create_crowd(
+            creds.server, creds.token, creds.ca_pem, self.dep.namespace, pods, events
+        )
+        highest, still = memory_mib(self.hub_pid)[0], 0.0
+        while still < settle and time.perf_counter() - started < limit:
+            await asyncio.sleep(1)
+            now = memory_mib(self.hub_pid)[0]
+            still = 0.0 if now > highest + 1 else still + 1
+            highest = max(highest, now)
+        result = Scenario(
+            name=name,
+            users=0,
+            fault_share=0.0,
+            wall=time.perf_counter() - started,
+            ready_seconds=[],
+            errors=[],
+            hub_cpu=cpu_seconds(self.hub_pid) - hub_before,
+            kubesim_cpu=cpu_seconds(self.dep.kubesim.pid) - sim_before,
+            side=self.side,
+            kind="crowd",
+        )
+        result.hub_rss, result.hub_peak_rss = memory_mib(self.hub_pid)
+        self.say(f"{name}: hub RSS {result.hub_rss:.0f} MiB (peak {result.hub_peak_rss:.0f})")
+        return result
+
+    def scenarios(self) -> list:
+        """The plan's scenarios in order, each a coroutine function; the
+        crowd comes last, as its objects stay."""
+        steps = []
         for users in self.plan.users:
             for share in sorted({0.0, self.plan.fault_share}):
-                results.append(await self.scenario(users, share))
-        return results
+                steps.append(lambda u=users, f=share: self.scenario(u, f))
+        if self.plan.idle_servers and self.plan.idle_seconds:
+            steps.append(lambda: self.idle(self.plan.idle_servers, self.plan.idle_seconds))
+        if self.plan.crowd_pods or self.plan.crowd_events:
+            steps.append(lambda: self.crowd(self.plan.crowd_pods, self.plan.crowd_events))
+        return steps
+
+
+async def alternate(benches: list[Bench]) -> list[Scenario]:
+    """Each scenario on every hub before the next one, the order of the
+    hubs swapped from one scenario to the next, so that whatever else the
+    machine does falls on both alike."""
+    results = []
+    plans = [bench.scenarios() for bench in benches]
+    for step in range(len(plans[0])):
+        order = range(len(benches)) if step % 2 == 0 else reversed(range(len(benches)))
+        for i in order:
+            results.append(await plans[i][step]())
+    return results
 
 
 BENCH_ADMIN = "bench-admin"
@@ -165,45 +294,66 @@ def dump_hub_profile(hub_pid: int, stats_file: Path, say) -> None:
     say(f"hub profile: {stats_file}" if stats_file.exists() else "hub wrote no profile")
 
 
-async def measure(dep, token: str, server_port: int, plan: Plan, say) -> list[Scenario]:
+async def open_bench(side: str, dep, token: str, server_port: int, plan: Plan, say):
+    """The Bench of one deployment: its own API token and stand-in servers."""
     service = HubApi(dep.url, token, plan.spawn_timeout)
     try:
         token = await service.generated_token(BENCH_ADMIN, bench_hub_deploy.SCOPES)
     finally:
         await service.close()
     hub = HubApi(dep.url, token, plan.spawn_timeout)
-    responder = None
+    creds = dep.client.creds
+    responder = PodResponder(
+        creds.server, creds.token, creds.ca_pem, dep.namespace, server_port, await hub.version()
+    )
+    await responder.start()
+    return Bench(side, dep, hub, responder, plan, say)
+
+
+@dataclass
+class Running:
+    """One hub's deployment while the benchmark runs."""
+
+    side: str
+    dep: object
+    token: str
+    server_port: int
+    profile: Path | None
+    hub_pid: int | None = None
+
+
+async def measure(running: list[Running], plan: Plan, say) -> list[Scenario]:
+    benches = []
     try:
-        creds = dep.client.creds
-        responder = PodResponder(
-            creds.server,
-            creds.token,
-            creds.ca_pem,
-            dep.namespace,
-            server_port,
-            await hub.version(),
-        )
-        await responder.start()
-        results = await Bench(dep, hub, responder, plan, say).run()
-        if responder.bind_errors:
-            say(f"stand-in could not listen on: {responder.bind_errors[:3]}")
-        return results
+        for r in running:
+            benches.append(await open_bench(r.side, r.dep, r.token, r.server_port, plan, say))
+        return await alternate(benches)
     finally:
-        await hub.close()
-        if responder:
-            await responder.stop()
+        for bench in benches:
+            if bench.responder.bind_errors:
+                say(f"{bench.side}: stand-in could not listen on {bench.responder.bind_errors[:3]}")
+            await bench.hub.close()
+            await bench.responder.stop()
 
 
 def report(results: list[Scenario]) -> str:
-    lines = [table([r.row() for r in results]), ""]
+    storms = [r for r in results if r.kind == "storm"]
+    others = [r for r in results if r.kind != "storm"]
+    lines = [table([r.row() for r in storms]), ""]
+    if others:
+        lines += [table([r.other_row() for r in others]), ""]
+    lines += comparison(results)
     for r in results:
         extra = []
         if r.throttled:
             extra.append(f"{r.throttled} answers 429 (spawn limit), retried")
         if r.late_binds:
-            extra.append(f"{r.late_binds} stand-in servers listened late (hub retried)")
+            extra.append(
+                f"{r.late_binds} stand-in servers listened only once their pod was Ready "
+                "(the hub may have retried)"
+            )
         if extra:
-            lines.append(f"{r.name}: " + "; ".join(extra))
+            lines.append(f"{r.side}, {r.name}: " + "; ".join(extra))
     return "\n".join(lines).rstrip()
 
 
@@ -213,9 +363,11 @@ def problems(results: list[Scenario]) -> list[str]:
     found = []
     for r in results:
         if not r.fault_share and r.errors:
-            found.append(f"{r.name}: {len(r.errors)} spawns failed without any injected fault")
+            found.append(
+                f"{r.side}, {r.name}: {len(r.errors)} spawns failed without any injected fault"
+            )
         if r.fault_share and not r.ready:
-            found.append(f"{r.name}: no spawn succeeded")
+            found.append(f"{r.side}, {r.name}: no spawn succeeded")
     return found
 
 
@@ -242,16 +394,35 @@ def _interrupt(signum, frame):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ci", action="store_true", help="short mode: small N")
-    ap.add_argument("--users", type=int, nargs="+", help="N for each pair of scenarios")
+    ap.add_argument(
+        "--against",
+        choices=["z2jh"],
+        help=f"the same scenarios also on z2jh {bench_hub_sides.Z2JH_VERSION}'s hub, "
+        "alternating with ours, and ratio lines ours/z2jh",
+    )
+    ap.add_argument("--users", type=int, nargs="+", help="N of each login storm")
     ap.add_argument(
         "--fault-share", type=float, help="share of API requests that fail (0..1; 0: no fault runs)"
+    )
+    ap.add_argument("--idle-servers", type=int, help="N idle servers (0: no idle scenario)")
+    ap.add_argument("--idle-seconds", type=float, help="how long they idle")
+    ap.add_argument(
+        "--crowd",
+        type=int,
+        nargs=2,
+        metavar=("PODS", "EVENTS"),
+        help="pods and events in the namespace for the RSS scenario (0 0: none)",
     )
     ap.add_argument(
         "--spawn-limit",
         type=int,
         help="hub.concurrentSpawnLimit (default: the largest N, so all start at once)",
     )
-    ap.add_argument("--profile-hub", type=Path, help="write the hub's cProfile stats here")
+    ap.add_argument(
+        "--profile-hub",
+        type=Path,
+        help="write each hub's cProfile stats into this folder (SIDE.prof) and summarize them",
+    )
     ap.add_argument(
         "--hub-db",
         choices=["sqlite-pvc", "sqlite-memory"],
@@ -267,12 +438,17 @@ def main(argv=None) -> int:
     plan = SHORT if args.ci else FULL
     # apart, so the short run of a `ci/test` never stops a full run going on
     args.state_dir = args.state_dir or STATE_DIR / ("ci" if args.ci else "full")
-    if args.users:
-        plan = Plan(tuple(args.users), plan.fault_share, plan.spawn_timeout, plan.stop_timeout)
-    if args.fault_share is not None:
-        if not 0 <= args.fault_share <= 1:
-            ap.error(f"--fault-share {args.fault_share}: give a share between 0 and 1, e.g. 0.05")
-        plan = Plan(plan.users, args.fault_share, plan.spawn_timeout, plan.stop_timeout)
+    if args.fault_share is not None and not 0 <= args.fault_share <= 1:
+        ap.error(f"--fault-share {args.fault_share}: give a share between 0 and 1, e.g. 0.1")
+    changes = {
+        "users": tuple(args.users) if args.users else None,
+        "fault_share": args.fault_share,
+        "idle_servers": args.idle_servers,
+        "idle_seconds": args.idle_seconds,
+        "crowd_pods": args.crowd[0] if args.crowd else None,
+        "crowd_events": args.crowd[1] if args.crowd else None,
+    }
+    plan = replace(plan, **{k: v for k, v in changes.items() if v is not None})
     signal.signal(signal.SIGTERM, _interrupt)
     raise_open_files_limit()
 
@@ -280,32 +456,64 @@ def main(argv=None) -> int:
         print(f"[bench-hub {time.perf_counter() - started:6.1f}s] {message}", flush=True)
 
     started = time.perf_counter()
-    dep, token, server_port = bench_hub_deploy.start(
-        args.state_dir.resolve(),
-        spawn_limit=args.spawn_limit or max(plan.users),
-        nodes=bench_hub_deploy.nodes_for(max(plan.users)),
-        timeout=180,
-        profile=args.profile_hub.resolve() if args.profile_hub else None,
-        db_type=args.hub_db,
-    )
-    hub_pid = None
+    sides = [bench_hub_sides.ours()]
+    if args.against == "z2jh":
+        sides.append(bench_hub_sides.z2jh())
+    most = max(*plan.users, plan.idle_servers)
+    running: list[Running] = []
+    results = []
+
+    if args.profile_hub:
+        # the hub runs as the chart's runAsUser (1000), not as us
+        args.profile_hub.mkdir(parents=True, exist_ok=True)
+        args.profile_hub.chmod(0o1777)
+
+    def deploy(side: bench_hub_sides.Side) -> Running:
+        state = (args.state_dir / side.name).resolve()
+        profile = (args.profile_hub / f"{side.name}.prof").resolve() if args.profile_hub else None
+        dep, token, server_port = bench_hub_deploy.start(
+            state,
+            spawn_limit=args.spawn_limit or most,
+            nodes=bench_hub_deploy.nodes_for(most),
+            timeout=240,
+            profile=profile,
+            db_type=args.hub_db,
+            chart=side.chart,
+            hub_venv=side.hub_venv,
+        )
+        say(f"{side.name}: deployment up at {dep.url} (state and logs in {state})")
+        return Running(side.name, dep, token, server_port, profile)
+
     try:
-        hub_pid = find_hub_pid(dep.pid_of("hub"))
-        say(f"deployment up at {dep.url} (state and logs in {args.state_dir})")
-        results = asyncio.run(measure(dep, token, server_port, plan, say))
-        if args.profile_hub:
-            dump_hub_profile(hub_pid, args.profile_hub.resolve(), say)
+        # both at once: installing is mostly waiting (helm --wait, the hub's start)
+        with ThreadPoolExecutor(len(sides)) as pool:
+            futures = [pool.submit(deploy, side) for side in sides]
+            for future in futures:
+                with contextlib.suppress(Exception):  # raised again below, once all are in
+                    running.append(future.result())
+            for future in futures:
+                future.result()
+        for r in running:
+            r.hub_pid = find_hub_pid(r.dep.pid_of("hub"))
+        results = asyncio.run(measure(running, plan, say))
+        for r in running:
+            if r.profile:
+                dump_hub_profile(r.hub_pid, r.profile, say)
+                if r.profile.exists():
+                    for line in where_time_goes(r.profile):
+                        say(f"{r.side} profile: {line}")
     finally:
-        services = {pid: cmdline(pid) for pid in children(hub_pid)} if hub_pid else {}
-        dep.stop()
-        stop_leftovers(services)
+        for r in running:
+            services = {p: cmdline(p) for p in children(r.hub_pid)} if r.hub_pid else {}
+            r.dep.stop()
+            stop_leftovers(services)
     print(report(results))
     if args.json:
         args.json.write_text(json.dumps([as_json(r) for r in results], indent=1))
     print(f"\n(bench-hub took {time.perf_counter() - started:.0f} s)")
     failed = problems(results)
     for line in failed:
-        print(f"bench-hub: {line}; see {args.state_dir}/logs/hub.log", file=sys.stderr)
+        print(f"bench-hub: {line}; see the hub's log in {args.state_dir}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -75,6 +75,12 @@ def bench_values(
         "cull": {"timeout": 3600},
         # Debug logging would add a log line per request to the hub's CPU.
         "debug": {"enabled": False},
+        # Pods that are not the hub's business, off on both charts alike:
+        # image pullers (z2jh's hook awaiter is a Go binary we do not have)
+        # and the user-scheduler (its kube-scheduler is a stand-in here, and
+        # kubesim's scheduler places users' pods either way).
+        "prePuller": {"hook": {"enabled": False}, "continuous": {"enabled": False}},
+        "scheduling": {"userScheduler": {"enabled": False}},
     }
     if db_type:
         # e.g. sqlite-memory: the hub without its database's fsyncs
@@ -108,8 +114,11 @@ def start(
     timeout: float,
     profile: Path | None = None,
     db_type: str | None = None,
+    chart: Path | None = None,
+    hub_venv: Path | None = None,
 ) -> tuple[LocalDeployment, str, int]:
-    """A started deployment, the benchmark's API token, the servers' port."""
+    """A started deployment (of `chart` with the hub from `hub_venv`; by
+    default ours), the benchmark's API token, the servers' port."""
     purge(state_dir)
     state_dir.mkdir(parents=True)
     token = secrets.token_hex(32)
@@ -124,6 +133,8 @@ def start(
         nodes=nodes,
         kubesim_args=NODE_SIZE,
         timeout=timeout,
+        **({"chart": chart} if chart else {}),
+        **({"hub_venv": hub_venv} if hub_venv else {}),
     )
     dep = LocalDeployment(options, Progress(prefix="bench-hub", stream=sys.stderr))
     return dep.start(), token, port

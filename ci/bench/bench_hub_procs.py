@@ -78,3 +78,23 @@ def stop_leftovers(pids: dict[int, list[str]], grace: float = 5) -> list[int]:
         if not alive:
             break
     return list(pids)
+
+
+def memory_mib(pid: int) -> tuple[float, float]:
+    """(resident now, peak resident) of one process in MiB: VmRSS, VmHWM."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024  # kB
+    return fields["VmRSS"], fields["VmHWM"]
+
+
+def reset_peak_memory(pid: int) -> bool:
+    """Start the peak (VmHWM) afresh at the current RSS, so a scenario's peak
+    is its own (Linux >= 4.0, `5` to clear_refs); False where not allowed."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False

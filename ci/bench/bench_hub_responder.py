@@ -8,19 +8,22 @@ process start-up on two cores, not the hub. So this one asyncio server
 answers on every user pod's address instead: a few bytes of memory per pod.
 
 It must listen before the hub knocks, or the hub backs off (0.2 s and
-more) and the latency figures measure this stand-in. kubesim hands out pod
-addresses round-robin from a random start (kubesim/podnet.py), so before
-each scenario the responder starts one probe pod to learn where the
-sequence stands and listens on the next addresses. A watch on users' pods
-still binds any address outside that window; it counts such late binds,
-which the benchmark reports.
+more) and the latency figures measure this stand-in. The address comes from
+the API, never guessed: a watch on users' pods binds each pod's
+`status.podIP` as soon as it appears. kubesim's kubelet writes the address
+(sandbox created) in a status update of its own before any container starts,
+so the bind comes at least the container start and readiness delays before
+the pod is Ready. (Guessing the next addresses and listening on them ahead
+does not work: kubesim skips addresses something listens on, so it hands
+out others.) A pod whose address is first seen when it is already Ready
+(e.g. while the watch restarts after an injected fault) counts as a late
+bind, which the benchmark reports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import ssl
@@ -29,36 +32,12 @@ import aiohttp
 
 log = logging.getLogger("bench-hub.responder")
 
-POD_NETWORK = ipaddress.ip_network("127.244.0.0/16")
 USER_POD_SELECTOR = "component=singleuser-server"
 
 
-def next_pod_addresses(after: str, count: int) -> list[str]:
-    """The `count` addresses kubesim hands out after `after`, wrapping
-    around the pod network and skipping .0 and .255 as its allocator does."""
-    first = int(POD_NETWORK.network_address) + 1
-    size = POD_NETWORK.num_addresses - 2
-    offset = int(ipaddress.ip_address(after)) - first
-    found = []
-    for step in range(1, size + 1):
-        if len(found) == count:
-            break
-        candidate = first + (offset + step) % size
-        if candidate & 0xFF not in (0, 255):
-            found.append(str(ipaddress.ip_address(candidate)))
-    return found
-
-
-def probe_pod(name: str, namespace: str) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app": "bench-hub-probe"}},
-        "spec": {
-            "containers": [{"name": "probe", "image": "registry.k8s.io/pause:3.10"}],
-            "terminationGracePeriodSeconds": 0,
-        },
-    }
+def _ready(pod: dict) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 class _Answer(asyncio.Protocol):
@@ -108,7 +87,6 @@ class PodResponder:
         self.port = port
         self.reply = _reply(hub_version)
         self.listeners: dict[str, asyncio.Server] = {}
-        self.probes = 0
         self.late_binds = 0
         self.bind_errors: list[str] = []
         self.watch_restarts = 0
@@ -128,12 +106,6 @@ class PodResponder:
         except OSError as err:
             self.bind_errors.append(f"{address}:{self.port}: {err}")
 
-    async def listen_ahead(self, count: int, timeout: float = 60) -> None:
-        """Listen on the next `count` addresses kubesim will hand out."""
-        last = await self.last_handed_out(timeout)
-        for address in next_pod_addresses(last, count):
-            await self.listen(address)
-
     def close_listener(self, address: str) -> None:
         server = self.listeners.pop(address, None)
         if server is not None:
@@ -142,33 +114,6 @@ class PodResponder:
     def close_all(self) -> None:
         for address in list(self.listeners):
             self.close_listener(address)
-
-    # --- where kubesim's address sequence stands -------------------------------
-    async def last_handed_out(self, timeout: float) -> str:
-        """Start a probe pod, read its address, delete it."""
-        self.probes += 1
-        name = f"bench-hub-probe-{self.probes}"
-        pods = f"{self.api_server}/api/v1/namespaces/{self.namespace}/pods"
-        async with self._session.post(
-            pods, json=probe_pod(name, self.namespace), ssl=self.ssl
-        ) as resp:
-            if resp.status != 201:
-                raise RuntimeError(f"creating probe pod {name}: {resp.status} {await resp.text()}")
-        try:
-            deadline = asyncio.get_running_loop().time() + timeout
-            while asyncio.get_running_loop().time() < deadline:
-                async with self._session.get(f"{pods}/{name}", ssl=self.ssl) as resp:
-                    resp.raise_for_status()
-                    address = ((await resp.json()).get("status") or {}).get("podIP")
-                if address:
-                    return address
-                await asyncio.sleep(0.05)
-            raise RuntimeError(f"probe pod {name} got no address in {timeout:.0f} s")
-        finally:
-            async with self._session.delete(
-                f"{pods}/{name}", params={"gracePeriodSeconds": "0"}, ssl=self.ssl
-            ) as resp:
-                await resp.read()
 
     # --- following users' pods -------------------------------------------------
     async def start(self) -> PodResponder:
@@ -196,7 +141,8 @@ class PodResponder:
             # the address is not handed out again soon (round-robin)
             self.close_listener(address)
         elif address not in self.listeners:
-            self.late_binds += 1
+            if _ready(pod):
+                self.late_binds += 1  # the hub may have knocked already
             await self.listen(address)
 
     async def _follow(self) -> None:

@@ -73,6 +73,7 @@ def cmd_up(args) -> int:
         nodes=args.nodes,
         chart=Path(args.chart).resolve(),
         hub_venv=Path(args.hub_venv).resolve(),
+        z2jh_hub_venv=args.z2jh_hub_venv and Path(args.z2jh_hub_venv).resolve(),
         base_values=tuple(Path(f).resolve() for f in args.base_values or [DEV_CONFIG]),
     )
     dep = LocalDeployment(options, progress)
@@ -81,15 +82,11 @@ def cmd_up(args) -> int:
         dep.start()
         print(f"JupyterHub is ready at {dep.url}", flush=True)
         progress.say("up", f"logs in {layout.logs}; kubeconfig {layout.kubeconfig}; Ctrl-C stops")
-        ticks = 0
         while True:
             failed = dep.failure()
             if failed:
                 raise failed
             time.sleep(1)
-            ticks += 1
-            if ticks % 10 == 0:
-                dep.save_claims()  # also kept if ci/dev itself is killed
     except Stop as stop:
         progress.say("down", f"{stop}: stopping")
     except ComponentFailed as err:
@@ -194,6 +191,12 @@ def parser() -> argparse.ArgumentParser:
         default=str(VENV),
         help="virtualenv the hub images run from (default .venv), e.g. one built from "
         "z2jh's pinned images/hub/requirements.txt",
+    )
+    up.add_argument(
+        "--z2jh-hub-venv",
+        default=None,
+        help="virtualenv of z2jh's hub image only (default: --hub-venv), e.g. "
+        "$(ci/z2jh-venv 4.4.0), so that an upgrade to ./chart runs ours from .venv",
     )
     up.set_defaults(func=cmd_up)
     upgrade = sub.add_parser(

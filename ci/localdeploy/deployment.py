@@ -7,6 +7,7 @@ benchmarks use it as a library:
         requests.get(dep.url + "hub/api")
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,15 +19,24 @@ from pathlib import Path
 
 from . import components, render
 from .imagerules import write_image_rules
-from .keep import restore_claims, save_claims
 from .kubeapi import ApiError, KubeClient
-from .paths import CHART, DEFAULT_STATE, DEV_CONFIG, POD_VENVS, VENV, StateLayout, tool_path
+from .paths import (
+    CHART,
+    DEFAULT_STATE,
+    DEV_CONFIG,
+    HELM,
+    POD_VENVS,
+    VENV,
+    StateLayout,
+    tool_path,
+)
 from .podprocs import container_pids
 from .podvenv import pod_venv
 from .ports import port_free
 from .procs import ComponentFailed, ManagedProcess, kill_recorded, tail
 from .progress import Progress
 from .simrunner import kubesim_process, start_kubesim
+from .stuckrelease import PENDING, StuckRelease, recovery, release_status
 
 
 @dataclass
@@ -40,7 +50,9 @@ class Options:
     timeout: float = 300
     base_values: tuple[Path, ...] = field(default_factory=lambda: (DEV_CONFIG,))
     chart: Path = CHART
-    hub_venv: Path = VENV  # the hub image's virtualenv (see images.yaml)
+    hub_venv: Path = VENV  # our hub image's virtualenv (see images.yaml)
+    z2jh_hub_venv: Path | None = None  # z2jh's hub image's (default: hub_venv)
+    helm: Path = HELM  # the helm that installs, upgrades and rolls back (3 or 4)
 
 
 # Container states a pod stays in when it cannot run (kubelet reasons).
@@ -79,7 +91,6 @@ class LocalDeployment:
         self.kubesim: ManagedProcess | None = None
         self.balancer: ManagedProcess | None = None
         self.namespace = render.NAMESPACE
-        self._claims_restored = False
 
     # --- public facts ------------------------------------------------------
     @property
@@ -156,7 +167,6 @@ class LocalDeployment:
             self._start_kubesim()
             self._start_balancer()
             self.install()
-            self._restore_claims()
             self.wait_public()
         except BaseException:
             self.stop()
@@ -179,6 +189,8 @@ class LocalDeployment:
         rules = write_image_rules(
             self.layout.image_rules,
             hub_venv=pod_venv(self.options.hub_venv, POD_VENVS),
+            z2jh_hub_venv=self.options.z2jh_hub_venv
+            and pod_venv(self.options.z2jh_hub_venv, POD_VENVS),
             pod_venv=pod_venv(VENV, POD_VENVS),
             paused=self._paused_images(),
         )
@@ -225,6 +237,9 @@ class LocalDeployment:
         listen = f"{self.public_host}:{self.options.port}"
         argv = [
             sys.executable,
+            # -P: no working directory on sys.path, where the repository's kubesim/
+            # folder would shadow the installed kubesim package (`from kubesim import`)
+            "-P",
             "-m",
             "localdeploy.loadbalancer",
             "--kubeconfig",
@@ -274,7 +289,7 @@ class LocalDeployment:
         helm.log. A chart pod that keeps failing (what `kubectl get pods`
         would show a user) stops it early, with that pod's log, rather than
         after helm's whole --wait timeout."""
-        argv = [str(render.HELM), *args]
+        argv = [str(self.options.helm), *args]
         log_path = self.layout.log("helm")
         out_path = self.layout.logs / "helm.out"
         with open(out_path, "w") as out:
@@ -332,18 +347,69 @@ class LocalDeployment:
         except (ApiError, OSError) as err:
             return f"(no log: {err})"
 
-    def install(self, values: tuple[Path, ...] | None = None) -> None:
-        """`helm upgrade --install` (the first time an install, then an upgrade)."""
+    def install(self, values: tuple[Path, ...] | None = None) -> str:
+        """`helm upgrade --install` (the first time an install, then an
+        upgrade); returns helm's output (NOTES included)."""
         say = self.progress.say
         if values is not None:
             self.options.values = tuple(values)
         render.check_files(self.values_files)
+        self._clear_pending_release()
         command = render.helm_install_command(
             self.values_files, chart=self.options.chart, timeout=self.options.timeout
         )
         say("helm", " ".join(["helm", *command[1:]]))
-        self.helm(*command[1:], what="helm upgrade --install")
+        output = self.helm(*command[1:], what="helm upgrade --install")
         say("helm", f"release {render.RELEASE} deployed: {self.describe_pods()}")
+        return output
+
+    def _clear_pending_release(self) -> None:
+        """A release an earlier run left pending-* blocks every helm upgrade:
+        clear it as an operator would (see stuckrelease.py), saying so."""
+        output = self.helm(
+            "list", "--namespace", self.namespace, "--all", "--output", "json", what="helm list"
+        )
+        # helm's warnings (e.g. about the kubeconfig's mode) share the output
+        lines = [line for line in output.splitlines() if line.startswith("[")]
+        status = release_status(json.loads(lines[-1]) if lines else [], render.RELEASE)
+        things = self.users_things() if status in PENDING else []
+        try:
+            fix = recovery(status, render.RELEASE, self.namespace, things)
+        except StuckRelease as err:
+            raise ComponentFailed(str(err)) from None
+        if fix:
+            self.progress.say("helm", fix.why)
+            self.progress.say("helm", " ".join(["helm", *fix.helm_args]))
+            self.helm(*fix.helm_args, what=f"helm {fix.helm_args[0]}")
+
+    def users_things(self) -> list[str]:
+        """Users' claims and servers in the namespace (what the chart did not render)."""
+        rendered = {
+            o["metadata"]["name"] for o in self.objects if o["kind"] == "PersistentVolumeClaim"
+        }
+        claims = [
+            f"pvc/{c['metadata']['name']}"
+            for c in self.client.list("v1", "PersistentVolumeClaim", self.namespace)
+            if c["metadata"]["name"] not in rendered
+        ]
+        servers = [
+            f"pod/{p['metadata']['name']}"
+            for p in self.client.list(
+                "v1", "Pod", self.namespace, label_selector="component=singleuser-server"
+            )
+        ]
+        return claims + servers
+
+    def use_chart(self, chart: Path) -> None:
+        """From now on the release is `chart` (a z2jh install moving to ours,
+        or a rollback): its names and values are read again."""
+        self.options.chart = Path(chart)
+        self._render()
+
+    def upgrade_to_chart(self, chart: Path) -> str:
+        """`helm upgrade` of the same release to another chart, same values files."""
+        self.use_chart(chart)
+        return self.install()
 
     def describe_pods(self) -> str:
         pods = self.client.list("v1", "Pod", self.namespace)
@@ -351,21 +417,6 @@ class LocalDeployment:
             f"{p['metadata']['name']} {(p.get('status') or {}).get('phase', '?')}" for p in pods
         ]
         return ", ".join(sorted(phases)) or "no pods"
-
-    def _restore_claims(self) -> None:
-        restored = restore_claims(self.client, self.layout.kept_claims)
-        self._claims_restored = True  # from now on kubesim holds every claim we know
-        if restored:
-            self.progress.say("helm", f"{restored} users' claims from the last run created again")
-
-    def save_claims(self) -> None:
-        """Remember users' claims for the next run (see keep.py). Not before
-        the last run's claims are back in kubesim: that would forget them."""
-        if self._claims_restored and self.kubesim and self.kubesim.alive():
-            rendered = {
-                o["metadata"]["name"] for o in self.objects if o["kind"] == "PersistentVolumeClaim"
-            }
-            save_claims(self.client, self.namespace, rendered, self.layout.kept_claims)
 
     def wait_public(self) -> None:
         """Until the hub answers /hub/health through proxy-public."""
@@ -404,11 +455,8 @@ class LocalDeployment:
     # --- stop ----------------------------------------------------------------
     def stop(self) -> None:
         """Stop everything this deployment started: the load balancer, then
-        kubesim, which stops every pod (hub, proxy, users' servers)."""
-        try:
-            self.save_claims()
-        except Exception as err:  # noqa: BLE001 - stopping matters more
-            self.progress.say("down", f"could not save users' claims: {err}")
+        kubesim, which stops every pod (hub, proxy, users' servers) and
+        keeps every object in its state folder for the next start."""
         for proc in (self.balancer, self.kubesim):
             if proc is not None:
                 proc.stop(grace=30)

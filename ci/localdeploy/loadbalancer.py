@@ -14,7 +14,7 @@ import asyncio
 import sys
 import time
 
-from kubesim.kubeproxy import pipe
+from kubesim import pipe
 
 from .kubeapi import ApiError, KubeClient
 

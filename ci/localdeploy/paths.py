@@ -33,9 +33,10 @@ def tool_path() -> str:
 
 @dataclass(frozen=True)
 class StateLayout:
-    """The state folder. Everything that must survive `ci/dev up` twice
-    (kubesim's state: PV data such as the hub database and users' files;
-    users' claims) lives here; `ci/dev down --purge` removes it."""
+    """The state folder. Everything that must survive `ci/dev up` twice lives
+    here: kubesim's state (every API object, helm's release Secrets and users'
+    claims included, and PV data such as the hub database and users' files);
+    `ci/dev down --purge` removes it."""
 
     root: Path
 
@@ -55,10 +56,6 @@ class StateLayout:
     def helm_home(self) -> Path:
         """Helm's cache/config/data folders (not the user's ~/.cache/helm)."""
         return self.root / "helm"
-
-    @property
-    def kept_claims(self) -> Path:
-        return self.root / "users-claims.yaml"
 
     @property
     def rendered(self) -> Path:

@@ -1,7 +1,10 @@
 """Start kubesim as a process and wait until it answers."""
 
 import sys
+import time
 from pathlib import Path
+
+from kubesim.testing import CliFailed, cli_command, forget_stale, wait_for_kubeconfig
 
 from .kubeapi import KubeClient
 from .procs import ManagedProcess
@@ -17,47 +20,38 @@ def kubesim_process(
     nodes: int = 1,
     extra_args: tuple[str, ...] = (),
 ) -> ManagedProcess:
-    argv = [
-        sys.executable,
-        "-m",
-        "kubesim",
-        "--port",
-        "0",
-        "--write-kubeconfig",
-        str(kubeconfig),
-        "--nodes",
-        str(nodes),
-        "--runtime",
-        "process",
-        "--state-dir",
-        str(state_dir),
+    argv = cli_command(
+        kubeconfig,
+        *("--nodes", str(nodes), "--runtime", "process", "--state-dir", str(state_dir)),
         # in-cluster clients only speak HTTPS with a CA file and a token
         "--https",
-        "--log-level",
-        "INFO",
+        *("--log-level", "INFO"),
         # what our images hold (ENTRYPOINT/CMD/ENV/WORKDIR, files): see images.yaml
-        "--image-rules",
-        str(image_rules),
+        *("--image-rules", str(image_rules)),
         *extra_args,
-    ]
+        python=sys.executable,
+    )
     return ManagedProcess("kubesim", argv, env, log, pid_dir=pid_dir)
 
 
 def start_kubesim(proc: ManagedProcess, kubeconfig: Path, timeout: float = 60) -> KubeClient:
     """Start `proc` and return a client once kubesim wrote its kubeconfig
     and answers /version."""
-    if kubeconfig.exists():
-        kubeconfig.unlink()  # a stale one from an earlier run must not count
+    forget_stale(kubeconfig)
+    started = time.monotonic()
     proc.start()
+    try:
+        wait_for_kubeconfig(kubeconfig, proc.proc.poll, timeout)
+    except CliFailed as failed:
+        raise proc.failure(str(failed).removeprefix("kubesim ")) from None
     client: list[KubeClient] = []
 
     def answers() -> bool:
-        if not kubeconfig.exists():
-            return False
         c = KubeClient.from_kubeconfig(kubeconfig)
         c.request("GET", "/version")
         client.append(c)
         return True
 
-    proc.wait_until(answers, timeout, "answering on the address in its kubeconfig")
+    left = max(1.0, timeout - (time.monotonic() - started))
+    proc.wait_until(answers, left, "answering on the address in its kubeconfig")
     return client[-1]

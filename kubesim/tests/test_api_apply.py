@@ -243,7 +243,7 @@ async def test_kubectl_server_side_conflicts_and_force(sim, tmp_path):
 
 
 def test_fields_v1_round_trip():
-    from kubesim import fieldmanager, schemas
+    from kubesim.api import fieldmanager, schemas
 
     obj = deployment({"app": "d"}, env=[{"name": "A", "value": "1"}])
     obj["metadata"]["labels"] = {"team": "x"}

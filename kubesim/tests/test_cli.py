@@ -1,60 +1,27 @@
 """`python -m kubesim`: writes the kubeconfig when ready, logs requests, stops on signals."""
 
 import asyncio
-import contextlib
 import signal
 import socket
+import subprocess
 import sys
 
 import pytest
-import yaml
 
-from kubesim import dnswire as wire
-from kubesim.testing import raw_request
-
-
-class _Running:
-    def __init__(self, url, token):
-        self.url, self.token, self.ca_path = url, token, None
+from kubesim.node import dns_wire as wire
+from kubesim.testing import CliFailed, raw_request, running_cli, start_cli
 
 
-@contextlib.asynccontextmanager
-async def running_cli(tmp_path, *args):
-    """`python -m kubesim --port 0 ... *args` until its kubeconfig exists: (process, sim)."""
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.unlink(missing_ok=True)  # one from an earlier run must not count
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "kubesim",
-        "--port",
-        "0",
-        "--write-kubeconfig",
-        str(kubeconfig),
-        *args,
-        stderr=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        while not kubeconfig.exists():
-            assert process.returncode is None, "kubesim exited early"
-            assert loop.time() < deadline, "no kubeconfig written"
-            await asyncio.sleep(0.1)
-        config = yaml.safe_load(kubeconfig.read_text())
-        server = config["clusters"][0]["cluster"]["server"]
-        token = config["users"][0]["user"]["token"]
-        yield process, _Running(server, token)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+def cli_in_folder(folder, *args):
+    """`python -m kubesim --port 0 ... *args` writing `folder/kubeconfig`, output piped:
+    `async with` it gives (process, endpoint) once the kubeconfig exists."""
+    pipes = {"stdout": asyncio.subprocess.PIPE, "stderr": asyncio.subprocess.PIPE}
+    return running_cli(folder / "kubeconfig", *args, timeout=30, **pipes)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_cli_serves_and_stops_on_signal(tmp_path, signum):
-    async with running_cli(tmp_path, "--nodes", "0") as (process, sim):
+    async with cli_in_folder(tmp_path, "--nodes", "0") as (process, sim):
         code, body = await raw_request(sim, "GET", "/api/v1/namespaces")
         assert code == 200 and body["kind"] == "NamespaceList"
         process.send_signal(signum)
@@ -67,7 +34,7 @@ async def test_cli_serves_and_stops_on_signal(tmp_path, signum):
 
 
 async def test_cli_node_labels_taints_and_delays(tmp_path):
-    async with running_cli(
+    async with cli_in_folder(
         tmp_path,
         "--nodes",
         "1",
@@ -181,7 +148,7 @@ async def test_cli_rejects_bad_runtime(tmp_path):
 
 
 async def test_cli_prints_where_cluster_dns_listens(tmp_path):
-    async with running_cli(tmp_path, "--nodes", "1", "--runtime", "process") as (process, sim):
+    async with cli_in_folder(tmp_path, "--nodes", "1", "--runtime", "process") as (process, sim):
         body = {"metadata": {"name": "hub"}, "spec": {"ports": [{"port": 8081}]}}
         code, hub = await raw_request(sim, "POST", "/api/v1/namespaces/default/services", body)
         assert code == 201, hub
@@ -199,3 +166,28 @@ async def test_cli_prints_where_cluster_dns_listens(tmp_path):
         finally:
             sock.close()
         assert (ident, rcode, addresses) == (9, wire.NOERROR, [hub["spec"]["clusterIP"]])
+
+
+async def test_start_cli_over_https_gives_an_endpoint_clients_use(tmp_path):
+    """The launcher of kubesim.testing (ci/conformance, ci/localdeploy): the CA of
+    the kubeconfig is written beside it, so a client verifies the server with it."""
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    process, cli = await asyncio.to_thread(
+        start_cli, tmp_path / "kubeconfig", "--nodes", "0", "--https", **quiet
+    )
+    try:
+        assert cli.url.startswith("https://127.0.0.1:") and cli.ca_path.exists()
+        code, body = await raw_request(cli, "GET", "/api/v1/namespaces")
+        assert code == 200 and body["kind"] == "NamespaceList"
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 20)
+    assert process.returncode == 0
+
+
+async def test_start_cli_names_the_exit_code_of_a_cli_that_stops(tmp_path):
+    stale = tmp_path / "kubeconfig"
+    stale.write_text("from an earlier run")
+    with pytest.raises(CliFailed, match="kubesim exited with code 2 before writing"):
+        await asyncio.to_thread(start_cli, stale, "--runtime", "docker", stderr=subprocess.DEVNULL)
+    assert not stale.exists()

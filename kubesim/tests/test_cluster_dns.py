@@ -8,11 +8,10 @@ import pytest
 from kubernetes_asyncio import client
 
 from kubesim import KubeSim
-from kubesim import dnswire as wire
-from kubesim.poddns import ResolvConf, hosts_file, parse_resolv_conf, resolv_conf
-from kubesim.runtime_process import namespaces_available
-from kubesim.testing import api_client_for
-from kubesim.waiting import wait_for
+from kubesim.node import dns_wire as wire
+from kubesim.node.pod_dns_files import ResolvConf, hosts_file, parse_resolv_conf, resolv_conf
+from kubesim.node.process_runtime import namespaces_available
+from kubesim.testing import api_client_for, wait_for
 
 PY = sys.executable
 needs_namespaces = pytest.mark.skipif(

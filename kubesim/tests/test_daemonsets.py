@@ -5,9 +5,8 @@ import json
 import pytest
 from kubernetes_asyncio import client
 
-from kubesim.daemonsets import DEFAULT_TOLERATIONS
-from kubesim.testing import api_client_for
-from kubesim.waiting import wait_for
+from kubesim.control.daemonsets import DEFAULT_TOLERATIONS
+from kubesim.testing import api_client_for, wait_for
 
 from .test_kubectl import KUBECTL, kubectl
 

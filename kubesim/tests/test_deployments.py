@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kubesim.waiting import wait_for
+from kubesim.testing import wait_for
 
 from .test_kubectl import KUBECTL, kubectl
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kubesim.waiting import wait_for, wait_gone
+from kubesim.testing import wait_for, wait_gone
 
 from .test_kubectl import KUBECTL, kubectl
 

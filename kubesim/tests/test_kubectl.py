@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubesim.testing import pod_body
-from kubesim.waiting import wait_for
+from kubesim.testing import pod_body, wait_for
 
 KUBECTL = Path(__file__).resolve().parents[2] / ".bin" / "kubectl"
 pytestmark = pytest.mark.skipif(not KUBECTL.exists(), reason="kubectl not installed (ci/setup)")

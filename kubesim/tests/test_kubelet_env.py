@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from kubesim.envvars import EnvError, build_env, expand, expand_command, service_link_env
+from kubesim.node.container_env import EnvError, build_env, expand, expand_command, service_link_env
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 
-from kubesim.admission import Admission
-from kubesim.cluster import NodeSimulator
-from kubesim.store import Store
-from kubesim.waiting import wait_for, wait_gone
+from kubesim.api.admission import Admission
+from kubesim.api.store import Store
+from kubesim.harness.node_simulator import NodeSimulator
+from kubesim.testing import wait_for, wait_gone
 
 NS = "default"
 

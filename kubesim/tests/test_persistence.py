@@ -14,7 +14,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from kubesim import KubeSim
 from kubesim.testing import api_client_for
 
-from .test_cli import running_cli
+from .test_cli import cli_in_folder
 from .test_helm import CHART, HELMS, helm
 from .test_kubectl import KUBECTL, kubectl
 
@@ -51,7 +51,7 @@ async def test_objects_come_back_after_sigterm_and_pods_restart(tmp_path):
     for path, text in CHART.items():
         (chart / path).parent.mkdir(parents=True, exist_ok=True)
         (chart / path).write_text(text)
-    async with running_cli(tmp_path, *cli_args(state)) as (process, running):
+    async with cli_in_folder(tmp_path, *cli_args(state)) as (process, running):
         sim = as_sim(tmp_path, running)
         await helm(HELMS["helm3"], sim, "upgrade", "--install", "spike", str(chart), "--wait")
         await kubectl(sim, "create", "configmap", "kept", "--from-literal=a=1")
@@ -66,7 +66,7 @@ async def test_objects_come_back_after_sigterm_and_pods_restart(tmp_path):
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
 
-    async with running_cli(tmp_path, *cli_args(state)) as (process, running):
+    async with cli_in_folder(tmp_path, *cli_args(state)) as (process, running):
         sim = as_sim(tmp_path, running)
         assert running.token == token  # the same credentials work again
         again = await get_json(sim, "configmap", "kept")
@@ -110,7 +110,7 @@ async def test_objects_come_back_after_sigterm_and_pods_restart(tmp_path):
 
 async def test_what_survives_sigkill(tmp_path):
     state = tmp_path / "state"
-    async with running_cli(tmp_path, *cli_args(state)) as (process, running):
+    async with cli_in_folder(tmp_path, *cli_args(state)) as (process, running):
         sim = as_sim(tmp_path, running)
         await kubectl(sim, "create", "configmap", "flushed", "--from-literal=a=1")
         uid = (await get_json(sim, "configmap", "flushed"))["metadata"]["uid"]
@@ -122,7 +122,7 @@ async def test_what_survives_sigkill(tmp_path):
             await asyncio.sleep(0.05)
         process.kill()
         await process.wait()
-    async with running_cli(tmp_path, *cli_args(state)) as (process, running):
+    async with cli_in_folder(tmp_path, *cli_args(state)) as (process, running):
         sim = as_sim(tmp_path, running)
         assert (await get_json(sim, "configmap", "flushed"))["metadata"]["uid"] == uid
         process.send_signal(signal.SIGTERM)

@@ -9,9 +9,8 @@ import pytest
 from kubernetes_asyncio import client
 from kubernetes_asyncio.stream import WsApiClient
 
-from kubesim.runtime_process import namespaces_available
-from kubesim.testing import api_client_for, raw_request
-from kubesim.waiting import wait_for
+from kubesim.node.process_runtime import namespaces_available
+from kubesim.testing import api_client_for, raw_request, wait_for
 
 KUBECTL = Path(__file__).resolve().parents[2] / ".bin" / "kubectl"
 needs_kubectl = pytest.mark.skipif(not KUBECTL.exists(), reason="kubectl not installed")

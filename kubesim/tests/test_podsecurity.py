@@ -1,6 +1,6 @@
 """Pod Security admission: each check on its own, then the plugin over HTTP.
 
-Unit tests feed pod specs to `kubesim.podsecurity.evaluate`; HTTP tests label
+Unit tests feed pod specs to `kubesim.api.podsecurity.evaluate`; HTTP tests label
 namespaces and create pods and workloads with kubernetes_asyncio, raw
 requests (to read the Warning headers) and kubectl (which prints them).
 """
@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from kubernetes_asyncio.client.rest import ApiException
 
-from kubesim import podsecurity as ps
+from kubesim.api import podsecurity as ps
 from kubesim.testing import pod_body, raw_request
 
 from .test_kubectl import kubectl

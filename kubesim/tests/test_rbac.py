@@ -10,7 +10,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from kubesim import KubeSim
-from kubesim.errors import ApiError
+from kubesim.model.errors import ApiError
 from kubesim.testing import (
     api_client_for,
     kubeconfig_with_token,

@@ -12,14 +12,14 @@ import sys
 import aiohttp
 import pytest
 
-from kubesim.admission import Admission
-from kubesim.cluster import NodeSimulator
-from kubesim.nodeconfig import ImageRule
-from kubesim.runtime import Mount
-from kubesim.runtime_process import mount_order, namespaces_available
-from kubesim.store import Store
-from kubesim.tables import _service_row
-from kubesim.waiting import wait_for, wait_gone
+from kubesim.api.admission import Admission
+from kubesim.api.store import Store
+from kubesim.api.tables import _service_row
+from kubesim.harness.node_simulator import NodeSimulator
+from kubesim.node.node_settings import ImageRule
+from kubesim.node.process_runtime import mount_order, namespaces_available
+from kubesim.node.runtime import Mount
+from kubesim.testing import wait_for, wait_gone
 
 NS = "default"
 PY = sys.executable
@@ -589,6 +589,35 @@ async def test_python_servers_binding_all_interfaces_get_their_pod_ip(make_clust
         server = container([PY, "-m", "http.server", "8888"], readinessProbe=probe)
         await store.create("pods", pod(name, server))
     pods = [await wait_for(store, "pods", n, NS, ready, timeout=20) for n in ("left", "right")]
+    for p in pods:
+        status, _ = await get(f"http://{p['status']['podIP']}:8888/")
+        assert status == 200
+
+
+TORNADO_ALL_INTERFACES = """
+import asyncio, tornado.web
+
+class Hello(tornado.web.RequestHandler):
+    def get(self):
+        self.write("hello")
+
+async def main():
+    tornado.web.Application([("/", Hello)]).listen(8888, address="")  # 0.0.0.0 and ::
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+async def test_tornado_servers_on_an_empty_address_do_not_share_an_ipv6_port(make_cluster):
+    store, _ = await make_cluster()
+    probe = {"tcpSocket": {"port": 8888}, "periodSeconds": 1}
+    # JupyterHub's hub_bind_url "http://:8081" (z2jh's) is such a bind
+    for name in ("tornado-a", "tornado-b"):
+        server = container([PY, "-c", TORNADO_ALL_INTERFACES], readinessProbe=probe)
+        await store.create("pods", pod(name, server))
+    names = ("tornado-a", "tornado-b")
+    pods = [await wait_for(store, "pods", n, NS, ready, timeout=30) for n in names]
     for p in pods:
         status, _ = await get(f"http://{p['status']['podIP']}:8888/")
         assert status == 200

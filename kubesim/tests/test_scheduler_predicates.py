@@ -4,14 +4,14 @@ from fractions import Fraction
 
 import pytest
 
-from kubesim.predicates import (
+from kubesim.control.predicates import (
     filter_reasons,
     fit_error_message,
     node_matches_selector_and_affinity,
     pod_requests,
     toleration_tolerates,
 )
-from kubesim.quantities import QuantityError, milli_value, parse_quantity, resource_units
+from kubesim.model.quantities import QuantityError, milli_value, parse_quantity, resource_units
 
 
 @pytest.mark.parametrize(

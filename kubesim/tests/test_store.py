@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from kubesim.store import ApiError, Store
+from kubesim.api.store import ApiError, Store
 
 
 def pod(name, node=None, labels=None):

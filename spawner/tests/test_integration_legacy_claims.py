@@ -100,6 +100,26 @@ async def test_escape_scheme_claim_is_found_used_and_kept(hub_factory, sim, api,
     assert "legacy" not in warnings.text
 
 
+async def test_a_server_running_at_the_upgrade_stopped_by_our_hub_keeps_its_legacy_claim(
+    hub_factory, sim, api
+):
+    # z2jh 3 -> ours while the server runs: our hub stops it (JupyterHub
+    # clears and saves the spawner's state), restarts, and the user starts
+    # again. The claim name saved on the way must not be today's unused one.
+    hub = await hub_factory(**storage())
+    user = "user@example.com"
+    await make_legacy(hub, api, user, "claim-user-40example-2ecom")
+    spawner = hub.spawner(user)
+    spawner.clear_state()
+    spawner.orm_spawner.state = spawner.get_state()
+    hub.db.commit()
+    assert "pvc_name" not in spawner.orm_spawner.state
+    spawner.load_state(spawner.orm_spawner.state)
+    spawner = await hub.spawn(user)
+    assert claim_of(sim, spawner.pod_name) == "claim-user-40example-2ecom"
+    assert sim.get("persistentvolumeclaims", "claim-user-example-com---b4c9a289", NS) is None
+
+
 async def test_z2jh3_named_server_claim_is_found(hub_factory, sim, api):
     hub = await hub_factory(hub_config={"allow_named_servers": True}, **storage())
     # z2jh 3: pvcNameTemplate claim-{username}{servername}

@@ -60,7 +60,10 @@ class HubUser:
         return resp
 
     def server_path(self, server: str = "") -> str:
-        return f"{quote(self.name)}/{quote(server)}" if server else quote(self.name)
+        """As JupyterHub's url_escape_path quotes names in URLs (`@` and `~`
+        stay), so the server's own base URL matches (`/user/user@example.com/`)."""
+        name, server = quote(self.name, safe="@~"), quote(server, safe="@~")
+        return f"{name}/{server}" if server else name
 
     def spawn_form(self, server: str = "") -> requests.Response:
         return self.get(f"hub/spawn/{self.server_path(server)}")

@@ -160,6 +160,19 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
+def first_line_of(argv: list[str], timeout: float) -> str:
+    """The first line a command prints (e.g. a watch's first event); then it is stopped."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        return proc.stdout.readline().strip()
+    finally:
+        timer.cancel()
+        proc.kill()
+        proc.wait()
+
+
 def run_dev(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(DEV), *args], capture_output=True, text=True, timeout=180)
 
@@ -259,3 +272,40 @@ def test_a_missing_values_file_is_named(tmp_path):
     )
     assert proc.returncode == 1
     assert f"values file {missing} does not exist" in proc.stderr
+
+
+def test_a_release_left_pending_install_by_ctrl_c_is_installed_afresh():
+    """Ctrl-C during the first `helm upgrade --install` leaves the release
+    pending-install (helm is killed half-way); the next `ci/dev up` must not
+    stop at helm's "another operation is in progress"."""
+    state = state_dir("cli-pending")
+    port = free_port()
+    first = DevUp(state, port)
+    try:
+        first.wait_for(re.compile(r"kubesim: ready at "))
+        # helm writes the release Secret with status pending-install before it
+        # creates anything; --wait keeps it so until the hub is ready
+        watch = "get secrets -n jhub -l owner=helm,status=pending-install --watch -o name"
+        pending = first_line_of(
+            [str(DEV), "kubectl", "--state-dir", str(state), *watch.split()], timeout=300
+        )
+        assert pending == "secret/sh.helm.release.v1.jhub.v1", pending
+        first.proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert first.finish() == 0
+    finally:
+        first.kill()
+    assert not processes_mentioning(str(state))
+
+    again = DevUp(state, port)
+    try:
+        again.wait_for(READY)
+        said = "\n".join(again.lines)
+        assert "release jhub was left pending-install" in said, said
+        assert "helm uninstall jhub --namespace jhub --wait" in said, said
+        status = run_dev("helm", "--state-dir", str(state), "status", "jhub", "-n", "jhub")
+        assert "STATUS: deployed" in status.stdout, status.stdout + status.stderr
+        again.proc.send_signal(signal.SIGINT)
+        assert again.finish() == 0
+    finally:
+        again.kill()
+    run_dev("down", "--purge", "--state-dir", str(state))

@@ -10,7 +10,7 @@ from e2e_hubclient import HubUser
 from e2e_support import admin_users, profiles, user_claims, user_pods
 from jupyterhub.traitlets import ByteSpecification
 
-from kubesim.quantities import parse_quantity
+from kubesim import parse_quantity
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from localdeploy import components, imagerules, podvenv, render
+from localdeploy import components, imagerules, podvenv, render, stuckrelease
 from localdeploy.loadbalancer import service_target
 from localdeploy.paths import IMAGE_RULES
 
@@ -49,7 +49,7 @@ def test_parse_manifests_skips_empty_documents_and_flattens_lists():
 
 
 def test_image_rules_get_this_machines_paths_and_kubesim_accepts_them(tmp_path):
-    from kubesim.nodeconfig import ImageRules
+    from kubesim import ImageRules
 
     text = imagerules.image_rules_text(
         IMAGE_RULES.read_text(), repo=tmp_path, hub_venv=tmp_path / "hv", pod_venv=tmp_path / "pv"
@@ -112,3 +112,29 @@ def test_reachable_by_others_follows_links_and_folders():
     closed.chmod(0o755)
     assert podvenv.reachable_by_others(link)
     shutil.rmtree(tmp_path)
+
+
+def test_a_pending_upgrade_or_rollback_is_rolled_back():
+    for status in ("pending-upgrade", "pending-rollback"):
+        fix = stuckrelease.recovery(status, "jhub", "jhub", ["pvc/claim-alice"])
+        assert fix.helm_args == ("rollback", "jhub", "--namespace", "jhub", "--wait")
+        assert status in fix.why and "rolling back" in fix.why
+
+
+def test_a_pending_install_is_uninstalled_only_without_users_things():
+    fix = stuckrelease.recovery("pending-install", "jhub", "jhub", [])
+    assert fix.helm_args == ("uninstall", "jhub", "--namespace", "jhub", "--wait")
+    assert "pending-install" in fix.why and "installing afresh" in fix.why
+    with pytest.raises(stuckrelease.StuckRelease, match=r"pvc/claim-alice.*helm uninstall jhub"):
+        stuckrelease.recovery("pending-install", "jhub", "jhub", ["pvc/claim-alice"])
+
+
+def test_a_settled_release_needs_nothing():
+    for status in (None, "deployed", "failed", "superseded", "uninstalled"):
+        assert stuckrelease.recovery(status, "jhub", "jhub", []) is None
+    listing = [
+        {"name": "other", "status": "pending-install"},
+        {"name": "jhub", "status": "deployed"},
+    ]
+    assert stuckrelease.release_status(listing, "jhub") == "deployed"
+    assert stuckrelease.release_status(listing, "nope") is None
