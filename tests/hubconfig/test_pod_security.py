@@ -33,7 +33,8 @@ def user_pod(hub_setup, tmp_path):
 async def test_the_notebook_container_is_hardened_by_default(user_pod):
     spec = await user_pod({})
     assert spec["containers"][0]["securityContext"] == HARDENED
-    assert spec["securityContext"] == {"fsGroup": 100}
+    # OnRootMismatch: no recursive chown of a big home at every start
+    assert spec["securityContext"] == {"fsGroup": 100, "fsGroupChangePolicy": "OnRootMismatch"}
     # the default level keeps z2jh's metadata blocker (root, NET_ADMIN)
     (blocker,) = spec["initContainers"]
     assert blocker["name"] == "block-cloud-metadata"
@@ -58,7 +59,10 @@ async def test_each_default_is_overridable(user_pod):
                     "readOnlyRootFilesystem": True,  # added beside the defaults
                     "seccompProfile": {"type": "Localhost", "localhostProfile": "nb.json"},
                 },
-                "podSecurityContext": {"supplementalGroups": [9]},
+                "podSecurityContext": {
+                    "supplementalGroups": [9],
+                    "fsGroupChangePolicy": "Always",
+                },
             }
         }
     )
@@ -69,7 +73,11 @@ async def test_each_default_is_overridable(user_pod):
         "capabilities": {"drop": ["ALL"]},
         "seccompProfile": {"type": "Localhost", "localhostProfile": "nb.json"},
     }
-    assert spec["securityContext"] == {"fsGroup": 5678, "supplementalGroups": [9]}
+    assert spec["securityContext"] == {
+        "fsGroup": 5678,
+        "supplementalGroups": [9],
+        "fsGroupChangePolicy": "Always",
+    }
 
 
 async def test_root_keeps_the_capabilities_its_start_script_needs(user_pod):
@@ -92,3 +100,10 @@ async def test_hub_config_replaces_the_whole_context(user_pod):
         "allowPrivilegeEscalation": False,
         "runAsGroup": 7,
     }
+
+
+async def test_z2jh_extra_pod_config_sets_fs_group_change_policy(user_pod):
+    # z2jh has no key of its own for it: its users set it through extraPodConfig
+    values = {"singleuser": {"extraPodConfig": {"securityContext": {"fsGroupChangePolicy": "Always"}}}}
+    spec = await user_pod(values)
+    assert spec["securityContext"] == {"fsGroup": 100, "fsGroupChangePolicy": "Always"}
