@@ -23,13 +23,13 @@ from jupyterhub.spawner import Spawner
 from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Float, Int
 
-from . import models, podstatus
+from . import claimsize, models, podstatus
 from .clients import ApiSettings, KubeAPI, shared_api
 from .config import COMPONENT_LABEL, KubeSpawnerConfig
 from .expansion import claim_belongs_to, legacy_pvc_names, render_name, template_fields
 from .objects import make_owner_reference
 from .reflector import EventReflector, PodReflector, ReflectorFailed, shared_reflector
-from .retry import call_with_retries, describe_error
+from .retry import api_message, call_with_retries, describe_error
 from .utils import maybe_await
 
 NOTEBOOK_CONTAINER = "notebook"
@@ -103,6 +103,10 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         # the PVC name we created (or found) -- saved in state, so later
         # spawns of this server skip the PVC POST
         self._pvc_ensured_name: str | None = None
+        # the storage_capacity the claim was made with or last grown to (in
+        # state): a start compares it with today's and pays a read only when
+        # they differ
+        self._pvc_capacity: str | None = None
         # the configured scheme; a restored server may carry an older one
         self._configured_slug_scheme = self.slug_scheme
         # the pod reflector poll() reads (found on the first poll after a
@@ -133,11 +137,12 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         *,
         body: Any = None,
         params: dict | None = None,
+        content_type: str = "application/json",
     ) -> dict:
         """One API request with retries for 5xx, 429 and timeouts."""
         api = await self._api()
         return await call_with_retries(
-            lambda: api.request(method, path, params=params, body=body),
+            lambda: api.request(method, path, params=params, body=body, content_type=content_type),
             retry_timeout=self.k8s_api_request_retry_timeout,
             description=description,
             logger=self.log,
@@ -290,9 +295,14 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         known.add(self.namespace)
 
     async def _ensure_pvc(self) -> None:
-        """Create the user's PVC unless we know it exists (one POST per user)."""
-        if self._pvc_ensured_name == self.pvc_name:
-            return
+        """Create the user's PVC unless we know it exists (one POST per user);
+        grow it if ``storage_capacity`` grew since."""
+        if self._pvc_ensured_name != self.pvc_name:
+            await self._create_or_adopt_pvc()
+        if self.storage_capacity and self._pvc_capacity != self.storage_capacity:
+            await self._grow_pvc()
+
+    async def _create_or_adopt_pvc(self) -> None:
         if self._legacy_pvc_lookup_due:
             self._legacy_pvc_lookup_due = False
             if await self._adopt_legacy_pvc():
@@ -311,6 +321,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
                 body=manifest,
             )
             self.log.info("Created PVC %s/%s", self.namespace, self.pvc_name)
+            self._pvc_capacity = self.storage_capacity
         except ApiException as error:
             if error.status == 409:
                 self.log.debug("PVC %s/%s already exists", self.namespace, self.pvc_name)
@@ -326,6 +337,46 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             else:
                 raise
         self._pvc_ensured_name = self.pvc_name
+
+    async def _grow_pvc(self) -> None:
+        """Ask for today's storage_capacity if the claim has less (see
+        ``claimsize``); whatever the answer, remember the capacity in state,
+        so a class that cannot expand is logged once, not at every start."""
+        claim = await self._read_pvc(self.pvc_name)
+        if claim is None:
+            return  # the scheduler will say so; _restore_missing_pvc makes it
+        if not claimsize.growth_needed(claim, self.storage_capacity):
+            self._pvc_capacity = self.storage_capacity  # as big already (or bigger)
+            return
+        if not claimsize.is_bound(claim):
+            return  # not expandable until bound: try again at the next start
+        where = f"{self.namespace}/{self.pvc_name}"
+        try:
+            await self._call(
+                f"grow PVC {where}",
+                "PATCH",
+                self._path("persistentvolumeclaims", self.namespace, self.pvc_name),
+                body=claimsize.growth_patch(self.storage_capacity),
+                content_type="application/merge-patch+json",
+            )
+            self.log.info(
+                "Growing PVC %s from %s to %s",
+                where,
+                claimsize.requested_size(claim),
+                self.storage_capacity,
+            )
+        except ApiException as error:
+            if error.status not in (403, 422):
+                raise
+            self.log.warning(
+                "PVC %s stays at %s, not the %s storage_capacity asks for: %s "
+                "(its StorageClass needs allowVolumeExpansion: true)",
+                where,
+                claimsize.requested_size(claim),
+                self.storage_capacity,
+                api_message(error),
+            )
+        self._pvc_capacity = self.storage_capacity
 
     async def _pvc_exists(self) -> bool:
         return await self._read_pvc(self.pvc_name) is not None
@@ -778,6 +829,8 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             state["pvc_name"] = self.pvc_name
         if self._pvc_ensured_name:
             state["pvc_ensured"] = self._pvc_ensured_name
+        if self._pvc_capacity:
+            state["pvc_capacity"] = self._pvc_capacity
         return state
 
     def load_state(self, state):
@@ -794,6 +847,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         if state.get("pvc_name") and self.remember_pvc_name:
             self.pvc_name = state["pvc_name"]
         self._pvc_ensured_name = state.get("pvc_ensured")
+        self._pvc_capacity = state.get("pvc_capacity")
         # saved by a spawner that did not record claims (KubeSpawner 6)
         self._legacy_pvc_lookup_due = bool(
             state
@@ -813,6 +867,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self.update_names(keep_pvc_name=self.remember_pvc_name)
         if self._pvc_ensured_name != self.pvc_name:
             self._pvc_ensured_name = None
+            self._pvc_capacity = None
 
 
 def _event_message(event: dict) -> str:

@@ -104,6 +104,8 @@ async def test_hub_config_replaces_the_whole_context(user_pod):
 
 async def test_z2jh_extra_pod_config_sets_fs_group_change_policy(user_pod):
     # z2jh has no key of its own for it: its users set it through extraPodConfig
-    values = {"singleuser": {"extraPodConfig": {"securityContext": {"fsGroupChangePolicy": "Always"}}}}
+    values = {
+        "singleuser": {"extraPodConfig": {"securityContext": {"fsGroupChangePolicy": "Always"}}}
+    }
     spec = await user_pod(values)
     assert spec["securityContext"] == {"fsGroup": 100, "fsGroupChangePolicy": "Always"}
