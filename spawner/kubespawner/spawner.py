@@ -69,6 +69,31 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         """,
     )
 
+    event_cache_max_age = Float(
+        3600,
+        allow_none=True,
+        config=True,
+        help="""
+        Seconds the hub keeps a Kubernetes event about a user's pod (by the
+        event's last time; Kubernetes itself keeps events an hour). Events
+        serve the progress messages and failure reasons of spawns in
+        progress, so this needs to exceed only the longest spawn. Only
+        events of the hub's users' pods are kept at all, whatever else runs
+        in the namespace. None: no age limit.
+        """,
+    )
+
+    event_cache_max_count = Int(
+        10000,
+        allow_none=True,
+        config=True,
+        help="""
+        Most events the hub keeps (about 2 KB each); past it, the least
+        recently updated go first. 10,000 covers a login storm of about a
+        thousand users at once. None: no limit.
+        """,
+    )
+
     unschedulable_grace_period = Float(
         30,
         config=True,
@@ -194,7 +219,14 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         )
 
     async def _events(self) -> EventReflector:
-        return await shared_reflector(EventReflector, await self._api(), **self._reflector_args())
+        return await shared_reflector(
+            EventReflector,
+            await self._api(),
+            pods=await self._pods(),
+            max_age=self.event_cache_max_age,
+            max_count=self.event_cache_max_count,
+            **self._reflector_args(),
+        )
 
     @property
     def _pod_key(self) -> str:
@@ -233,6 +265,19 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         if self.storage_pvc_ensure:
             await self._ensure_pvc()
         manifest = await self._pod_manifest_for_start()
+        if events is not None:
+            # keep the pod's first events even if they beat the pod's own
+            # watch event to the hub
+            events.expect(self._pod_key)
+        try:
+            return await self._create_and_wait(manifest, pods, events)
+        finally:
+            if events is not None:
+                events.unexpect(self._pod_key)
+
+    async def _create_and_wait(
+        self, manifest: dict, pods: PodReflector, events: EventReflector | None
+    ) -> str:
         pod = await self._create_pod(manifest)
         try:
             await self._create_owned_objects(pod)
