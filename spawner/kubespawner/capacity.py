@@ -45,7 +45,10 @@ class CapacityWait:
         )
 
 
-def _unscheduled(pod: Obj) -> bool:
+def unscheduled(pod: Obj | None) -> bool:
+    """PodScheduled=False/Unschedulable: the scheduler found no node."""
+    if not pod:
+        return False
     for cond in (pod.get("status") or {}).get("conditions") or ():
         if cond.get("type") == "PodScheduled":
             return cond.get("status") == "False" and cond.get("reason") == "Unschedulable"
@@ -63,7 +66,7 @@ def latest(events: list[Obj], reasons: tuple[str, ...]) -> Obj | None:
 def awaited_capacity(pod: Obj | None, events: list[Obj] = ()) -> CapacityWait | None:
     """What capacity the unscheduled pod waits for, or None (scheduled, not
     tried yet, or nobody is making room)."""
-    if not pod or not _unscheduled(pod):
+    if not unscheduled(pod):
         return None
     node = (pod.get("status") or {}).get("nominatedNodeName")
     if node:

@@ -642,8 +642,10 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
                 unschedulable_since = None
             elif current:
                 verdict = self._verdict(pod, events)
-                pod_events = events.events_for(key, uid) if events else []
-                wait = capacity.awaited_capacity(pod, pod_events)
+                if verdict.state == "starting" and capacity.unscheduled(pod):
+                    # (the common path, a pod on its way, reads no events here)
+                    pod_events = events.events_for(key, uid) if events else []
+                    wait = capacity.awaited_capacity(pod, pod_events)
             clock.observe(now, wait is not None)
             if wait is not None and wait != last_wait:
                 self._note(
