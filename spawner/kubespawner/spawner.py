@@ -670,7 +670,9 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             if now >= clock.deadline(now):
                 raise self._timed_out(clock, now, wait, pod, events)
             waits = [pods.next_change(key)]
-            if events is not None:
+            if events is not None and pod is not None and _not_scheduled(pod):
+                # events decide only while the pod has no node (the scheduler's
+                # and autoscalers' words); otherwise the pod's changes do
                 waits.append(events.next_change(key))
             try:
                 await asyncio.wait(
@@ -1003,6 +1005,11 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         if self._pvc_ensured_name != self.pvc_name:
             self._pvc_ensured_name = None
             self._pvc_capacity = None
+
+
+def _not_scheduled(pod: dict) -> bool:
+    scheduled = podstatus.condition(pod, "PodScheduled")
+    return scheduled is not None and scheduled.get("status") == "False"
 
 
 def _event_message(event: dict) -> str:
