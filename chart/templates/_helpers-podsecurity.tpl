@@ -48,6 +48,9 @@ The chart's own pods pass restricted whatever the level.
   {{- if $rootUid }}
     {{- fail "singleuser.uid is 0 (root), which podSecurity.level restricted refuses: remove it (the image's user) or give a non-zero uid, or set podSecurity.level: baseline" }}
   {{- end }}
+  {{- range $i, $profile := $su.profileList | default list }}
+    {{- include "jupyterhub.podSecurity.profileNotRoot" (list $profile (printf "singleuser.profileList[%d]" $i)) }}
+  {{- end }}
   {{- if or $su.allowPrivilegeEscalation $csc.allowPrivilegeEscalation }}
     {{- fail "singleuser.allowPrivilegeEscalation (or singleuser.containerSecurityContext.allowPrivilegeEscalation) is true, which podSecurity.level restricted refuses: set it to false, or lower podSecurity.level (now restricted)" }}
   {{- end }}
@@ -73,5 +76,38 @@ The chart's own pods pass restricted whatever the level.
 {{- $enforced := dig "metadata" "labels" "pod-security.kubernetes.io/enforce" "" ($ns | default dict) }}
 {{- if and $blocker (hasKey $rank $enforced) (lt (int (get $rank $level)) (int (get $rank $enforced))) }}
   {{- fail (printf "namespace %s enforces Pod Security level %s (label pod-security.kubernetes.io/enforce), but podSecurity.level is %s: users' pods would be refused (their init container that blocks the cloud metadata server, singleuser.cloudMetadata.blockWithIptables, runs as root with NET_ADMIN). Set podSecurity.level: %s" $root.Release.Namespace $enforced $level $enforced) }}
+{{- end }}
+{{- end }}
+
+{{- /* (list profile where): fail, at podSecurity.level restricted, when the
+profile or one of its choices overrides uid to 0, with the hub's message for
+it (images/hub/profile_check.py, root_refusal). */}}
+{{- define "jupyterhub.podSecurity.profileNotRoot" -}}
+{{- $profile := index . 0 }}{{ $where := index . 1 }}
+{{- if kindIs "map" $profile }}
+  {{- $overrides := list (list $profile.kubespawner_override (printf "%s.kubespawner_override" $where)) }}
+  {{- range $name, $option := $profile.profile_options | default dict }}
+    {{- if kindIs "map" $option }}
+      {{- $choices := $option.choices | default dict }}
+      {{- if kindIs "map" $choices }}
+        {{- range $slug, $choice := $choices }}
+          {{- $overrides = append $overrides (list (dig "kubespawner_override" nil ($choice | default dict)) (printf "%s.profile_options.%s.choices.%s.kubespawner_override" $where $name $slug)) }}
+        {{- end }}
+      {{- else }}
+        {{- range $j, $choice := $choices }}
+          {{- $overrides = append $overrides (list (dig "kubespawner_override" nil ($choice | default dict)) (printf "%s.profile_options.%s.choices[%d].kubespawner_override" $where $name $j)) }}
+        {{- end }}
+      {{- end }}
+      {{- with $option.unlisted_choice }}
+        {{- $overrides = append $overrides (list .kubespawner_override (printf "%s.profile_options.%s.unlisted_choice.kubespawner_override" $where $name)) }}
+      {{- end }}
+    {{- end }}
+  {{- end }}
+  {{- range $overrides }}
+    {{- $override := index . 0 }}
+    {{- if and (kindIs "map" $override) (hasKey $override "uid") (not (kindIs "bool" $override.uid)) (eq (toString $override.uid) "0") }}
+      {{- fail (printf "%s (profile '%s') sets uid 0 (root), which podSecurity.level restricted refuses: remove it (the image's user) or give a non-zero uid, or set podSecurity.level: baseline" (index . 1) $profile.display_name) }}
+    {{- end }}
+  {{- end }}
 {{- end }}
 {{- end }}

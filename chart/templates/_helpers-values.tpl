@@ -8,6 +8,7 @@ reports each translated key in NOTES.txt; keys that cannot be translated
 safely are refused here with `fail`.
 */}}
 {{- define "jupyterhub.values" -}}
+{{- include "jupyterhub.checkValues" . }}
 {{- $v := deepCopy .Values }}
 {{- $hub := $v.hub }}
 

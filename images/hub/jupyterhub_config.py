@@ -425,6 +425,10 @@ def configure_spawner_basics(c):
         if value not in (None, {}, [], ""):
             _set_spawner(c, trait, value, key)
 
+    # Users' init containers and sidecars (profile overrides too) get the
+    # notebook's hardened securityContext fields they do not set themselves.
+    c.KubeSpawner.containers_inherit_security_context = True
+
     # Pods only (not PVCs): the component label the chart's policies select.
     labels = {"app.kubernetes.io/component": "singleuser-server"}
     labels.update(_typed("singleuser.extraLabels", dict, {}))
@@ -1129,14 +1133,18 @@ def check_profile_list(c):
     where = "KubeSpawner.profile_list"
     if profiles == _get("singleuser.profileList"):
         where = "singleuser.profileList"
+    level = _get("podSecurity.level", "privileged")
+    configured = c.KubeSpawner.get("container_security_context")
+    configured = configured if isinstance(configured, dict) else {}
     if callable(profiles):
         c.KubeSpawner.profile_list = profile_check.checked_callable(
-            profiles, where, _profile_error, _spawner_traits()
+            profiles, where, _profile_error, _spawner_traits(), level, configured
         )
         return
-    found = profile_check.problems(profiles, where, _spawner_traits())
+    found = profile_check.problems(profiles, where, _spawner_traits(), level)
     if found:
         raise ConfigError("; ".join(found))
+    c.KubeSpawner.profile_list = profile_check.with_root_allowed(profiles, configured)
 
 
 # ---------------------------------------------------------------- apply

@@ -532,34 +532,46 @@ class KubeSpawnerTraits(_Aliases):
         """,
     ).tag(config=True)
 
-    node_affinity_required = List(
+    node_affinity_required = Union(
+        [List(), Dict()],
         help="NodeSelectorTerms the node must match "
-        "(nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution).",
+        "(nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
-    node_affinity_preferred = List(
+    node_affinity_preferred = Union(
+        [List(), Dict()],
         help="PreferredSchedulingTerms (weight + preference) for nodes "
-        "(nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution).",
+        "(nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
-    pod_affinity_required = List(
+    pod_affinity_required = Union(
+        [List(), Dict()],
         help="PodAffinityTerms: schedule only near pods matching them "
-        "(podAffinity.requiredDuringSchedulingIgnoredDuringExecution).",
+        "(podAffinity.requiredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
-    pod_affinity_preferred = List(
+    pod_affinity_preferred = Union(
+        [List(), Dict()],
         help="WeightedPodAffinityTerms: prefer nodes near matching pods "
-        "(podAffinity.preferredDuringSchedulingIgnoredDuringExecution).",
+        "(podAffinity.preferredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
-    pod_anti_affinity_required = List(
+    pod_anti_affinity_required = Union(
+        [List(), Dict()],
         help="PodAffinityTerms: never schedule near pods matching them "
-        "(podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).",
+        "(podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
-    pod_anti_affinity_preferred = List(
+    pod_anti_affinity_preferred = Union(
+        [List(), Dict()],
         help="WeightedPodAffinityTerms: prefer nodes away from matching pods "
-        "(podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution).",
+        "(podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution). "
+        "A dict's values, in key order, are the list (as upstream).",
     ).tag(config=True)
 
     priority_class_name = Unicode(
@@ -619,6 +631,19 @@ class KubeSpawnerTraits(_Aliases):
         V1Container) are accepted too.
         """
         + _FIELDS_HELP,
+    ).tag(config=True)
+
+    containers_inherit_security_context = Bool(
+        False,
+        help="""
+        Give each of ``init_containers`` and ``extra_containers`` (profile
+        overrides of them included) the notebook container's securityContext
+        fields it does not set itself (all but ``privileged``: e.g. runAsUser,
+        runAsNonRoot, allowPrivilegeEscalation, capabilities,
+        seccompProfile), so that a hardened notebook's pod is hardened as a
+        whole; a container's own fields win. Off by default, as in the
+        original KubeSpawner; the jupyterhub chart turns it on.
+        """,
     ).tag(config=True)
 
     extra_container_config = Dict(
@@ -819,8 +844,9 @@ class KubeSpawnerTraits(_Aliases):
         allow_none=True,
         help="""
         Deprecated: use ``JupyterHub.hub_connect_ip`` or
-        ``Spawner.hub_connect_url``. Host the user's server uses to reach the
-        hub API; still honoured.
+        ``Spawner.hub_connect_url``. As upstream, setting it sets the hub's
+        ``connect_ip`` (``hub.connect_ip``), which the hub API URL given to
+        servers is made from unless ``JupyterHub.hub_connect_url`` is set.
         """,
     ).tag(config=True)
 
@@ -828,19 +854,22 @@ class KubeSpawnerTraits(_Aliases):
         0,
         help="""
         Deprecated: use ``JupyterHub.hub_connect_port`` or
-        ``Spawner.hub_connect_url``. Port the user's server uses to reach the
-        hub API (0: the hub's port); used with ``hub_connect_ip``.
+        ``Spawner.hub_connect_url``. As upstream, setting it sets the hub's
+        ``connect_port`` (0: the hub's port).
         """,
     ).tag(config=True)
 
     @observe("hub_connect_ip", "hub_connect_port")
     def _hub_connect_deprecated(self, change):
-        if change.new:
-            self.log.warning(
-                "KubeSpawner.%s is deprecated: use JupyterHub.%s (or Spawner.hub_connect_url)",
-                change.name,
-                change.name,
-            )
+        replacement = change.name  # JupyterHub's trait has the same name
+        message = (
+            f"KubeSpawner.{change.name} is deprecated: use JupyterHub.{replacement} "
+            "(or Spawner.hub_connect_url)"
+        )
+        self.log.warning(message)
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        if getattr(self, "hub", None) is not None:
+            setattr(self.hub, change.name.split("_", 1)[1], change.new)
 
     # ------------------------------------------------------------------
     # Events and progress

@@ -1,17 +1,16 @@
 """Turning the spawner's trait values into manifests: names, labels,
 environment, and the Pod / PVC / Namespace / Service / Secret objects.
 
-A mixin for KubeSpawnerConfig; the pure builders live in ``objects``.
+A mixin for KubeSpawnerConfig; the pure builders live in ``builders``.
 """
 
 from collections.abc import Mapping
-from urllib.parse import urlparse, urlunparse
 
 import jupyterhub
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio.client.exceptions import OpenApiException
 
-from . import models, objects, slugs
+from . import builders, models, slugs
 from ._version import __version__
 from .expansion import NameParts, expand, render, render_name, template_fields
 from .utils import format_template, maybe_await, resolve_callable
@@ -116,8 +115,8 @@ class ManifestsMixin:
 
     # --- environment ---------------------------------------------------
     def get_env(self) -> dict:
-        """Spawner.get_env, with ``hub_connect_ip``/``hub_connect_port``
-        honoured and template fields expanded in ``environment`` values.
+        """Spawner.get_env, with the image named and template fields
+        expanded in ``environment`` values.
 
         Values may be strings or dicts (``valueFrom`` sources); callables in
         ``environment`` have already been called by JupyterHub.
@@ -125,21 +124,11 @@ class ManifestsMixin:
         env = super().get_env()
         # the image the server runs, as upstream tells it (SPEC: older name)
         env["JUPYTER_IMAGE_SPEC"] = env["JUPYTER_IMAGE"] = self.image
-        if self.hub_connect_ip and not self.hub_connect_url:
-            for key in ("JUPYTERHUB_API_URL", "JUPYTERHUB_ACTIVITY_URL"):
-                if env.get(key):
-                    env[key] = self._reroute_hub_url(env[key])
         fields = self._template_fields()
         for key in self.environment:
             if key in env:
                 env[key] = expand(env[key], fields)
         return env
-
-    def _reroute_hub_url(self, url: str) -> str:
-        parsed = urlparse(url)
-        port = self.hub_connect_port or parsed.port
-        netloc = f"{self.hub_connect_ip}:{port}" if port else self.hub_connect_ip
-        return urlunparse(parsed._replace(netloc=netloc))
 
     # --- manifests -----------------------------------------------------
     async def _resolve(self, value):
@@ -153,22 +142,22 @@ class ManifestsMixin:
 
     async def get_pod_manifest(self) -> k8s_client.V1Pod:
         """The pod for this server, after ``modify_pod_hook``, as a V1Pod."""
-        return models.to_model(await self.build_pod_manifest(), "V1Pod")
+        return models.to_upstream_model(await self.build_pod_manifest(), "V1Pod")
 
     def get_pvc_manifest(self) -> k8s_client.V1PersistentVolumeClaim:
         """This server's claim as a V1PersistentVolumeClaim."""
-        return models.to_model(self.build_pvc_manifest(), "V1PersistentVolumeClaim")
+        return models.to_upstream_model(self.build_pvc_manifest(), "V1PersistentVolumeClaim")
 
     def get_service_manifest(self, owner_reference, port=None) -> k8s_client.V1Service:
         """The Service in front of the pod as a V1Service (``port``: upstream's
         argument, default ``self.port``)."""
         manifest = self.build_service_manifest(models.to_dict(owner_reference), port)
-        return models.to_model(manifest, "V1Service")
+        return models.to_upstream_model(manifest, "V1Service")
 
     def get_secret_manifest(self, owner_reference) -> k8s_client.V1Secret:
         """The internal-SSL Secret as a V1Secret."""
         manifest = self.build_secret_manifest(models.to_dict(owner_reference))
-        return models.to_model(manifest, "V1Secret")
+        return models.to_upstream_model(manifest, "V1Secret")
 
     # --- our manifests: the API's JSON ---------------------------------------
 
@@ -187,7 +176,7 @@ class ManifestsMixin:
             cmd = list(self.cmd) + list(self.get_args())
 
         ssl_secret = self.secret_name if getattr(self, "internal_ssl", False) else None
-        pod = objects.make_pod(
+        pod = builders.make_pod(
             name=self.pod_name,
             cmd=cmd,
             port=self.port,
@@ -220,16 +209,17 @@ class ManifestsMixin:
             init_containers=self._expand_all(_list_items(self.init_containers)),
             extra_containers=self._expand_all(_list_items(self.extra_containers)),
             extra_container_config=self.extra_container_config,
-            extra_pod_config=self.extra_pod_config,
-            service_account=self.service_account,
+            containers_inherit_security_context=self.containers_inherit_security_context,
+            extra_pod_config=self._expand_all(self.extra_pod_config),  # as upstream
+            service_account=self._expand_all(self.service_account),
             automount_service_account_token=self.automount_service_account_token,
             tolerations=_list_items(self.tolerations),
-            node_affinity_required=self.node_affinity_required,
-            node_affinity_preferred=self.node_affinity_preferred,
-            pod_affinity_required=self.pod_affinity_required,
-            pod_affinity_preferred=self.pod_affinity_preferred,
-            pod_anti_affinity_required=self.pod_anti_affinity_required,
-            pod_anti_affinity_preferred=self.pod_anti_affinity_preferred,
+            node_affinity_required=_list_items(self.node_affinity_required),
+            node_affinity_preferred=_list_items(self.node_affinity_preferred),
+            pod_affinity_required=_list_items(self.pod_affinity_required),
+            pod_affinity_preferred=_list_items(self.pod_affinity_preferred),
+            pod_anti_affinity_required=_list_items(self.pod_anti_affinity_required),
+            pod_anti_affinity_preferred=_list_items(self.pod_anti_affinity_preferred),
             priority_class_name=self.priority_class_name,
             scheduler_name=self.scheduler_name,
             namespace=self.namespace,
@@ -245,7 +235,7 @@ class ManifestsMixin:
         reference's "Pod object": hooks written for the original KubeSpawner
         edit it by attribute); it returns that model or a manifest dict."""
         try:
-            model = models.to_model(pod, "V1Pod")
+            model = models.to_upstream_model(pod, "V1Pod")
         except (TypeError, ValueError, OpenApiException) as error:
             raise ValueError(
                 f"KubeSpawner.modify_pod_hook: the pod manifest could not be made into a "
@@ -278,7 +268,7 @@ class ManifestsMixin:
         labels[COMPONENT_LABEL] = "singleuser-storage"
         annotations = self._build_annotations(self.storage_extra_annotations)
         annotations.pop(SERVERNAME_ANNOTATION, None)
-        return objects.make_pvc(
+        return builders.make_pvc(
             name=self.pvc_name,
             storage_class=self.storage_class,
             access_modes=self.storage_access_modes,
@@ -293,7 +283,7 @@ class ManifestsMixin:
         """The manifest of this user's namespace (``enable_user_namespaces``)."""
         labels = dict(self.common_labels)
         labels.update(self._expand_all(self.user_namespace_labels))
-        return objects.make_namespace(
+        return builders.make_namespace(
             self.namespace,
             labels=labels,
             annotations=self._expand_all(self.user_namespace_annotations),
@@ -301,12 +291,13 @@ class ManifestsMixin:
 
     def build_service_manifest(self, owner_reference: dict, port=None) -> dict:
         """The Service in front of the pod (named like the pod), owned by it."""
-        return objects.make_service(
+        return builders.make_service(
             name=self.pod_name,
             port=port or self.port,
-            selector=self._identity_labels(),
+            # the pod's labels, as upstream (extra_labels included)
+            selector=self._build_labels(self.extra_labels),
             labels=self._build_labels(self.extra_labels),
-            annotations=self._build_annotations(),
+            annotations=self._build_annotations(self.extra_annotations),
             owner_references=[owner_reference],
             namespace=self.namespace,
         )
@@ -334,11 +325,12 @@ class ManifestsMixin:
         for key, name in self.SSL_FILES.items():
             with open(paths[key], "rb") as f:
                 data[name] = f.read()
-        return objects.make_secret(
+        return builders.make_secret(
             name=self.secret_name,
             data=data,
-            labels=self._build_labels(),
-            annotations=self._build_annotations(),
+            # as upstream: the pod's extra labels and annotations too
+            labels=self._build_labels(self.extra_labels),
+            annotations=self._build_annotations(self.extra_annotations),
             owner_references=[owner_reference],
             namespace=self.namespace,
         )

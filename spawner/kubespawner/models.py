@@ -64,3 +64,67 @@ def dropped_fields(original: Any, converted: Any, path: str = "") -> list[str]:
         for i, (a, b) in enumerate(zip(original, converted, strict=False)):
             lost.extend(dropped_fields(a, b, f"{path}[{i}]"))
     return lost
+
+
+# Upstream KubeSpawner builds its V1Pod from models whose nested values stay
+# the dicts they were given (``pod.spec.volumes[0].persistent_volume_claim``
+# is ``{"claimName": ...}``, the pod's securityContext a dict), and code
+# written for it subscripts them. A shape says how deep to make models: a
+# dict maps a JSON field to the shape of its value (a model whose fields not
+# named stay as they are), FULL makes a model all the way down.
+FULL = "full"
+_PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
+_REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
+_POD_AFFINITY = {_PREFERRED: {}, _REQUIRED: {}}
+UPSTREAM_SHAPES = {
+    "V1Pod": {
+        "metadata": FULL,
+        "spec": {
+            "containers": {
+                "ports": FULL,
+                "resources": FULL,
+                "volumeMounts": FULL,
+                "env": {},
+                "lifecycle": {},
+            },
+            "initContainers": {},
+            "volumes": {},
+            "tolerations": {},
+            "imagePullSecrets": {},
+            "affinity": {
+                "nodeAffinity": {_PREFERRED: {}, _REQUIRED: {"nodeSelectorTerms": {}}},
+                "podAffinity": _POD_AFFINITY,
+                "podAntiAffinity": _POD_AFFINITY,
+            },
+        },
+    },
+    "V1PersistentVolumeClaim": {"metadata": FULL, "spec": {"resources": FULL}},
+    # ownerReferences as given (upstream passes them through)
+    "V1Service": {"metadata": {}, "spec": FULL},
+    "V1Secret": {"metadata": {}},
+}
+
+
+def _shaped(data: Any, kind: str, shape) -> Any:
+    if shape == FULL or not isinstance(data, dict):
+        return to_model(data, kind)
+    model_class = getattr(k8s_client, kind)
+    fields = {}
+    for attribute, json_name in model_class.attribute_map.items():
+        if json_name not in data:
+            continue
+        value = data[json_name]
+        if json_name in shape and value is not None:
+            field_type = model_class.openapi_types[attribute]
+            if field_type.startswith("list["):
+                value = [_shaped(item, field_type[5:-1], shape[json_name]) for item in value]
+            else:
+                value = _shaped(value, field_type, shape[json_name])
+        fields[attribute] = value
+    return model_class(**fields)
+
+
+def to_upstream_model(data: dict, kind: str):
+    """A manifest as the model upstream KubeSpawner's ``get_*_manifest``
+    returns: its nested values dicts where upstream leaves them dicts."""
+    return _shaped(data, kind, UPSTREAM_SHAPES.get(kind, FULL))

@@ -1,201 +1,76 @@
-"""Pure functions building Kubernetes objects as plain dicts.
+"""Upstream KubeSpawner 7.1.0's ``kubespawner.objects``: ``make_pod``,
+``make_pvc``, ``make_ingress``, ``make_owner_reference``, ``make_secret``,
+``make_service`` and ``make_namespace`` with its signatures, returning
+kubernetes_asyncio models (``V1Pod``, ...) for users' code that calls them.
 
-Every function here returns exactly the JSON the Kubernetes API accepts
-(camelCase keys); nothing here talks to the API or reads the spawner.
-
-``make_pod`` and ``make_pvc`` keep the reference's names and purpose ("make
-a k8s pod/pvc specification"); the reference promises no model type, so
-they return dicts like the rest of this module, where the original returned
-kubernetes client models. The one hook the reference gives "the Pod object",
-``modify_pod_hook``, gets a V1Pod (see ``models``).
+A thin layer: the manifests come from our dict builders (``builders``,
+``ingress``); here the arguments are mapped onto them and the result is
+given upstream's shape (the empty lists and maps upstream always sets, the
+fields it leaves out, the values it passes through unconverted).
 """
 
-import base64
-import re
+from __future__ import annotations
+
 from collections.abc import Mapping
-from typing import Any
 
-from . import ingress, models
-from .utils import camelize_keys, recursive_update
+from kubernetes_asyncio.client import (
+    V1Namespace,
+    V1OwnerReference,
+    V1Pod,
+    V1ResourceRequirements,
+    V1Secret,
+    V1Service,
+)
 
-NOTEBOOK_CONTAINER = "notebook"
-PORT_NAME = "notebook-port"
-SSL_VOLUME = "jupyterhub-internal-certs"
-
-
-def _as_list(value, what: str, name_from_key: bool = False) -> list:
-    """Volumes and mounts may be given as a list, or as a dict whose values are
-    the items (so profiles can override one entry by key); dict values come in
-    key order."""
-    if value is None:
-        return []
-    if isinstance(value, Mapping):
-        items = []
-        for key in sorted(value):
-            item = dict(value[key])
-            if name_from_key:
-                item.setdefault("name", key)
-            items.append(item)
-        return items
-    if isinstance(value, list | tuple):
-        return [dict(v) for v in value]
-    raise TypeError(f"{what} must be a list or a dict, got {type(value).__name__}: {value!r}")
+from . import builders, ingress, models
+from .utils import update_k8s_model
 
 
-def _image_pull_secrets(value) -> list[dict]:
-    """A secret name, a list of names, or a list of {"name": ...} dicts."""
-    if not value:
-        return []
-    if isinstance(value, str):
-        value = [value]
-    out = []
-    for item in value:
-        if isinstance(item, str):
-            out.append({"name": item})
-        elif isinstance(item, Mapping) and "name" in item:
-            out.append(dict(item))
-        else:
-            raise TypeError(
-                f"image_pull_secrets entries must be secret names or {{'name': ...}} dicts, got {item!r}"
-            )
-    return out
+def _json(value):
+    """Arguments may hold kubernetes models (a V1Container in
+    init_containers): the builders take the API's JSON."""
+    return models.to_dict(value) if value is not None else None
 
 
-_VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+def _camel_case_only(context: Mapping | None, what: str) -> dict:
+    for key in context or {}:
+        if "_" in key:
+            raise ValueError(f"{what}'s keys should have k8s camelCase names, got '{key}'")
+    return dict(context or {})
 
 
-def _env_entry(name: str, value) -> dict:
-    if isinstance(value, Mapping):
-        if "value" in value or "valueFrom" in value or "value_from" in value:
-            entry = camelize_keys(dict(value))
-        else:
-            # just the source, e.g. {"secretKeyRef": {...}}
-            entry = {"valueFrom": camelize_keys(dict(value))}
-        entry["name"] = name
-        return entry
-    return {"name": name, "value": "" if value is None else str(value)}
-
-
-def make_env(env: Mapping[str, Any]) -> list[dict]:
-    """Environment as the container's ``env`` list.
-
-    Values may be strings (anything else is str()-ed) or dicts: either a full
-    EnvVar (``{"valueFrom": {...}}``) or just the source
-    (``{"secretKeyRef": {...}}``). Kubernetes only expands ``$(VAR)`` for
-    variables defined *earlier* in the list, so variables are ordered after
-    the ones they reference (stable otherwise; cycles keep their given order).
-    """
-    entries = {name: _env_entry(name, value) for name, value in env.items()}
-    deps = {}
-    for name, entry in entries.items():
-        refs = set(_VAR_REF.findall(entry.get("value", "")))
-        deps[name] = {r for r in refs if r in entries and r != name}
-    ordered: list[str] = []
-    placed: set[str] = set()
-    remaining = list(entries)
-    while remaining:
-        progress = False
-        for name in list(remaining):
-            if deps[name] <= placed:
-                ordered.append(name)
-                placed.add(name)
-                remaining.remove(name)
-                progress = True
-        if not progress:
-            # a cycle: keep the rest in the given order, nothing can help them
-            ordered.extend(remaining)
-            break
-    return [entries[name] for name in ordered]
-
-
-def make_resources(
-    cpu_limit=None,
-    cpu_guarantee=None,
-    mem_limit=None,
-    mem_guarantee=None,
-    extra_resource_limits=None,
-    extra_resource_guarantees=None,
-) -> dict:
-    """Container resources. Memory arrives in bytes (JupyterHub's
-    ByteSpecification already turned K/M/G/T into bytes) or as a Kubernetes
-    quantity string; CPU as a float number of cores."""
-    limits: dict[str, str] = {}
-    requests: dict[str, str] = {}
-    if cpu_limit is not None:
-        limits["cpu"] = _quantity(cpu_limit)
-    if cpu_guarantee is not None:
-        requests["cpu"] = _quantity(cpu_guarantee)
-    if mem_limit:
-        limits["memory"] = _quantity(mem_limit)
-    if mem_guarantee:
-        requests["memory"] = _quantity(mem_guarantee)
-    for name, value in (extra_resource_limits or {}).items():
-        limits[name] = _quantity(value)
-    for name, value in (extra_resource_guarantees or {}).items():
-        requests[name] = _quantity(value)
-    resources = {}
-    if limits:
-        resources["limits"] = limits
-    if requests:
-        resources["requests"] = requests
-    return resources
-
-
-def _quantity(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def make_affinity(
-    node_affinity_required=None,
-    node_affinity_preferred=None,
-    pod_affinity_required=None,
-    pod_affinity_preferred=None,
-    pod_anti_affinity_required=None,
-    pod_anti_affinity_preferred=None,
-) -> dict:
-    """The pod's ``affinity`` from lists of terms.
-
-    node_affinity_required: NodeSelectorTerms; node_affinity_preferred:
-    PreferredSchedulingTerms; pod_(anti_)affinity_required: PodAffinityTerms;
-    pod_(anti_)affinity_preferred: WeightedPodAffinityTerms.
-    """
-    required = "requiredDuringSchedulingIgnoredDuringExecution"
-    preferred = "preferredDuringSchedulingIgnoredDuringExecution"
-    affinity: dict = {}
-    node: dict = {}
-    if node_affinity_required:
-        node[required] = {"nodeSelectorTerms": camelize_keys(list(node_affinity_required))}
-    if node_affinity_preferred:
-        node[preferred] = camelize_keys(list(node_affinity_preferred))
-    if node:
-        affinity["nodeAffinity"] = node
-    for key, req, pref in (
-        ("podAffinity", pod_affinity_required, pod_affinity_preferred),
-        ("podAntiAffinity", pod_anti_affinity_required, pod_anti_affinity_preferred),
+def _resources(limit_cpu, limit_mem, extra_limits, guarantee_cpu, guarantee_mem, extra_guarantees):
+    """Upstream passes the values through as given (cpu_limit=2 stays the
+    number 2), where our builder writes quantity strings."""
+    limits, requests = {}, {}
+    for target, cpu, mem, extra in (
+        (limits, limit_cpu, limit_mem, extra_limits),
+        (requests, guarantee_cpu, guarantee_mem, extra_guarantees),
     ):
-        section = {}
-        if req:
-            section[required] = camelize_keys(list(req))
-        if pref:
-            section[preferred] = camelize_keys(list(pref))
-        if section:
-            affinity[key] = section
-    return affinity
+        if cpu:
+            target["cpu"] = cpu
+        if mem:
+            target["memory"] = mem
+        target.update(extra or {})
+    return V1ResourceRequirements(limits=limits, requests=requests)
 
 
 def make_pod(
     name,
-    cmd=None,
-    port=8888,
-    image_spec=None,
+    cmd,
+    port,
+    image,
     image_pull_policy=None,
-    image_pull_secret=None,
+    image_pull_secrets=None,
     node_selector=None,
-    run_as_uid=None,
+    uid=None,
+    gid=None,
     fs_gid=None,
-    run_privileged=False,
+    supplemental_gids=None,
+    privileged=False,
+    allow_privilege_escalation=False,
+    container_security_context=None,
+    pod_security_context=None,
     env=None,
     working_dir=None,
     volumes=None,
@@ -211,279 +86,134 @@ def make_pod(
     lifecycle_hooks=None,
     init_containers=None,
     service_account=None,
+    automount_service_account_token=None,
     extra_container_config=None,
     extra_pod_config=None,
     extra_containers=None,
-    *,
-    image=None,
-    image_pull_secrets=None,
-    run_as_gid=None,
-    supplemental_gids=None,
-    allow_privilege_escalation=False,
-    container_security_context=None,
-    pod_security_context=None,
-    fs_group_change_policy=None,
-    automount_service_account_token=None,
-    tolerations=None,
-    node_affinity_required=None,
-    node_affinity_preferred=None,
-    pod_affinity_required=None,
-    pod_affinity_preferred=None,
-    pod_anti_affinity_required=None,
-    pod_anti_affinity_preferred=None,
-    priority_class_name=None,
     scheduler_name=None,
-    namespace=None,
+    tolerations=None,
+    node_affinity_preferred=None,
+    node_affinity_required=None,
+    pod_affinity_preferred=None,
+    pod_affinity_required=None,
+    pod_anti_affinity_preferred=None,
+    pod_anti_affinity_required=None,
+    priority_class_name=None,
     ssl_secret_name=None,
-    ssl_secret_mount_path="/etc/jupyterhub/ssl/",
-    restart_policy="OnFailure",
-) -> dict:
-    """A Pod running the user's notebook server.
+    ssl_secret_mount_path=None,
+    logger=None,
+) -> V1Pod:
+    """The user's pod as a V1Pod, with upstream's arguments: ``uid``, ``gid``
+    and ``privileged`` are the container's security context;
+    ``extra_container_config`` / ``extra_pod_config`` replace whole fields of
+    the container / pod spec (logged to ``logger`` when they override one);
+    the internal-SSL secret is mounted only when both ``ssl_secret_name``
+    and ``ssl_secret_mount_path`` are given."""
+    env = {key: _json(value) for key, value in (env or {}).items()}
+    ssl = bool(ssl_secret_name and ssl_secret_mount_path)
+    if ssl:
+        env["JUPYTERHUB_SSL_KEYFILE"] = ssl_secret_mount_path + "ssl.key"
+        env["JUPYTERHUB_SSL_CERTFILE"] = ssl_secret_mount_path + "ssl.crt"
+        env["JUPYTERHUB_SSL_CLIENT_CA"] = ssl_secret_mount_path + "notebooks-ca_trust.crt"
+    manifest = builders.make_pod(
+        name=name,
+        cmd=cmd,
+        port=port,
+        image=image,
+        image_pull_policy=image_pull_policy,
+        image_pull_secrets=_json(image_pull_secrets),
+        node_selector=node_selector,
+        run_as_uid=uid,
+        run_as_gid=gid,
+        fs_gid=fs_gid,
+        supplemental_gids=supplemental_gids,
+        run_privileged=privileged,
+        allow_privilege_escalation=allow_privilege_escalation,
+        container_security_context=_camel_case_only(
+            container_security_context, "container_security_context"
+        ),
+        pod_security_context=_camel_case_only(pod_security_context, "pod_security_context"),
+        # upstream orders each level of $(VAR) dependencies by key
+        env=dict(sorted(env.items())),
+        working_dir=working_dir,
+        volumes=_json(volumes),
+        volume_mounts=_json(volume_mounts),
+        labels=labels,
+        annotations=annotations,
+        lifecycle_hooks=_json(lifecycle_hooks),
+        init_containers=_json(init_containers),
+        service_account=service_account,
+        automount_service_account_token=automount_service_account_token,
+        extra_containers=_json(extra_containers),
+        tolerations=_json(tolerations),
+        node_affinity_required=_json(node_affinity_required),
+        node_affinity_preferred=_json(node_affinity_preferred),
+        pod_affinity_required=_json(pod_affinity_required),
+        pod_affinity_preferred=_json(pod_affinity_preferred),
+        pod_anti_affinity_required=_json(pod_anti_affinity_required),
+        pod_anti_affinity_preferred=_json(pod_anti_affinity_preferred),
+        priority_class_name=priority_class_name,
+        scheduler_name=scheduler_name,
+        ssl_secret_name=ssl_secret_name if ssl else None,
+        ssl_secret_mount_path=ssl_secret_mount_path,
+    )
+    spec = manifest["spec"]
+    spec.setdefault("volumes", [])
+    for volume in spec["volumes"]:
+        if volume["name"] == builders.SSL_VOLUME:
+            volume["secret"]["defaultMode"] = 0o777  # upstream's mode for the certificates
+    if automount_service_account_token is None and service_account is not None:
+        del spec["automountServiceAccountToken"]  # upstream leaves it to the account
+    notebook = spec["containers"][0]
+    notebook.setdefault("volumeMounts", [])
+    notebook.pop("resources", None)
 
-    The first parameters keep the names and order of the documented
-    ``make_pod``; ``image`` is the current name of ``image_spec`` and
-    ``image_pull_secrets`` (a name or a list) of ``image_pull_secret``.
-
-    ``cmd`` is the full command line (command + args). It goes into the
-    container's ``args`` so the image's ENTRYPOINT (e.g. tini) still wraps
-    it; None leaves the image's CMD in charge.
-
-    The service account token is mounted only when ``service_account`` is
-    set, unless ``automount_service_account_token`` says otherwise.
-
-    ``extra_container_config`` / ``extra_pod_config`` (camelCase or
-    snake_case keys) are merged last, over everything else, into the notebook
-    container / the pod spec.
-    """
-    image = image or image_spec
-    if not image:
-        raise ValueError(f"make_pod({name!r}): an image is required (image= or image_spec=)")
-
-    container: dict = {
-        "name": NOTEBOOK_CONTAINER,
-        "image": image,
-        "ports": [{"name": PORT_NAME, "containerPort": port}],
-        "env": make_env(env or {}),
-    }
-    if image_pull_policy:
-        # unset: Kubernetes' own default (Always for :latest)
-        container["imagePullPolicy"] = image_pull_policy
-    if cmd is not None:
-        container["args"] = [str(c) for c in cmd]
-    if working_dir:
-        container["workingDir"] = working_dir
-    resources = make_resources(
+    pod = models.to_upstream_model(manifest, "V1Pod")
+    container = pod.spec.containers[0]
+    container.resources = _resources(
         cpu_limit,
-        cpu_guarantee,
         mem_limit,
-        mem_guarantee,
         extra_resource_limits,
+        cpu_guarantee,
+        mem_guarantee,
         extra_resource_guarantees,
     )
-    if resources:
-        container["resources"] = resources
-    if lifecycle_hooks:
-        container["lifecycle"] = camelize_keys(dict(lifecycle_hooks))
-
-    container_sc: dict = {}
-    if run_as_uid is not None:
-        container_sc["runAsUser"] = int(run_as_uid)
-    if run_as_gid is not None:
-        container_sc["runAsGroup"] = int(run_as_gid)
-    if run_privileged:
-        container_sc["privileged"] = True
-    if allow_privilege_escalation is not None:
-        container_sc["allowPrivilegeEscalation"] = bool(allow_privilege_escalation)
-    recursive_update(container_sc, camelize_keys(dict(container_security_context or {})))
-    if container_sc:
-        container["securityContext"] = container_sc
-
-    pod_volumes = _as_list(volumes, "volumes", name_from_key=True)
-    mounts = _as_list(volume_mounts, "volume_mounts")
-    if ssl_secret_name:
-        pod_volumes.append({"name": SSL_VOLUME, "secret": {"secretName": ssl_secret_name}})
-        mounts.append({"name": SSL_VOLUME, "mountPath": ssl_secret_mount_path})
-    if mounts:
-        container["volumeMounts"] = camelize_keys(mounts)
-
     if extra_container_config:
-        recursive_update(container, camelize_keys(dict(extra_container_config)))
-
-    spec: dict = {"containers": [container]}
-    if extra_containers:
-        spec["containers"].extend(camelize_keys(list(extra_containers)))
-    if init_containers:
-        spec["initContainers"] = camelize_keys(list(init_containers))
-    if pod_volumes:
-        spec["volumes"] = camelize_keys(pod_volumes)
-    if restart_policy:
-        spec["restartPolicy"] = restart_policy
-
-    pod_sc: dict = {}
-    if fs_gid is not None:
-        pod_sc["fsGroup"] = int(fs_gid)
-    if supplemental_gids:
-        pod_sc["supplementalGroups"] = [int(g) for g in supplemental_gids]
-    if fs_group_change_policy:
-        pod_sc["fsGroupChangePolicy"] = fs_group_change_policy
-    recursive_update(pod_sc, camelize_keys(dict(pod_security_context or {})))
-    if pod_sc:
-        spec["securityContext"] = pod_sc
-
-    if service_account:
-        spec["serviceAccountName"] = service_account
-    if automount_service_account_token is None:
-        # no API credentials in user pods unless a service account was chosen
-        automount_service_account_token = bool(service_account)
-    spec["automountServiceAccountToken"] = bool(automount_service_account_token)
-
-    pull_secrets = _image_pull_secrets(image_pull_secrets) + _image_pull_secrets(image_pull_secret)
-    if pull_secrets:
-        spec["imagePullSecrets"] = pull_secrets
-    if node_selector:
-        spec["nodeSelector"] = dict(node_selector)
-    if tolerations:
-        spec["tolerations"] = camelize_keys(list(tolerations))
-    affinity = make_affinity(
-        node_affinity_required,
-        node_affinity_preferred,
-        pod_affinity_required,
-        pod_affinity_preferred,
-        pod_anti_affinity_required,
-        pod_anti_affinity_preferred,
-    )
-    if affinity:
-        spec["affinity"] = affinity
-    if priority_class_name:
-        spec["priorityClassName"] = priority_class_name
-    if scheduler_name:
-        spec["schedulerName"] = scheduler_name
+        pod.spec.containers[0] = update_k8s_model(
+            target=container,
+            changes=extra_container_config,
+            logger=logger,
+            target_name="notebook_container",
+            changes_name="extra_container_config",
+        )
     if extra_pod_config:
-        recursive_update(spec, camelize_keys(dict(extra_pod_config)))
-
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": _metadata(name, namespace, labels, annotations),
-        "spec": spec,
-    }
-
-
-def _metadata(name, namespace=None, labels=None, annotations=None, owner_references=None) -> dict:
-    meta: dict = {"name": name}
-    if namespace:
-        meta["namespace"] = namespace
-    # None drops a key (how a profile removes a configured label)
-    meta["labels"] = {str(k): str(v) for k, v in (labels or {}).items() if v is not None}
-    meta["annotations"] = {str(k): str(v) for k, v in (annotations or {}).items() if v is not None}
-    if owner_references:
-        meta["ownerReferences"] = list(owner_references)
-    return meta
+        pod.spec = update_k8s_model(
+            target=pod.spec,
+            changes=extra_pod_config,
+            logger=logger,
+            target_name="pod.spec",
+            changes_name="extra_pod_config",
+        )
+    return pod
 
 
-def make_pvc(
-    name,
-    storage_class=None,
-    access_modes=("ReadWriteOnce",),
-    storage=None,
-    labels=None,
-    annotations=None,
-    *,
-    selector=None,
-    namespace=None,
-) -> dict:
-    """A PersistentVolumeClaim for the user's storage.
-
-    ``storage_class`` None uses the cluster's default class; "" asks for no
-    class at all (bind to a pre-provisioned volume). ``storage`` is a
-    Kubernetes quantity ("10Gi"). ``selector`` is a LabelSelector.
-    """
-    spec: dict = {"accessModes": list(access_modes)}
-    if storage:
-        # without a size the API refuses the claim; the spawner says so first
-        spec["resources"] = {"requests": {"storage": str(storage)}}
-    annotations = dict(annotations or {})
+def make_pvc(name, storage_class, access_modes, selector, storage, labels=None, annotations=None):
+    """The user's claim as a V1PersistentVolumeClaim; ``storage`` None
+    still asks for ``{"storage": None}`` and ``selector`` is used as given,
+    as upstream."""
+    manifest = builders.make_pvc(
+        name, storage_class, access_modes, storage, labels=labels, annotations=annotations
+    )
     if storage_class is not None:
-        spec["storageClassName"] = storage_class
-        # read by clusters older than storageClassName
-        annotations.setdefault("volume.beta.kubernetes.io/storage-class", storage_class)
+        # upstream's annotation wins over one given in ``annotations``
+        manifest["metadata"]["annotations"]["volume.beta.kubernetes.io/storage-class"] = (
+            storage_class
+        )
+    pvc = models.to_upstream_model(manifest, "V1PersistentVolumeClaim")
+    pvc.spec.resources = V1ResourceRequirements(requests={"storage": storage})
     if selector:
-        spec["selector"] = camelize_keys(dict(selector))
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": _metadata(name, namespace, labels, annotations),
-        "spec": spec,
-    }
-
-
-def make_namespace(name, labels=None, annotations=None) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": _metadata(name, None, labels, annotations),
-    }
-
-
-def make_owner_reference(name, uid) -> dict:
-    """An ownerReference to a Pod, so Kubernetes garbage-collects the owned
-    object (internal-SSL Secret, Service) when the pod goes."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "name": name,
-        "uid": uid,
-        "blockOwnerDeletion": True,
-        "controller": False,
-    }
-
-
-def make_secret(
-    name,
-    data: Mapping[str, bytes | str],
-    labels=None,
-    annotations=None,
-    owner_references=None,
-    namespace=None,
-) -> dict:
-    """An Opaque Secret; ``data`` values are base64-encoded here."""
-    encoded = {}
-    for key, value in data.items():
-        raw = value.encode() if isinstance(value, str) else bytes(value)
-        encoded[key] = base64.b64encode(raw).decode("ascii")
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "Opaque",
-        "metadata": _metadata(name, namespace, labels, annotations, owner_references),
-        "data": encoded,
-    }
-
-
-def make_service(
-    name,
-    port,
-    selector: Mapping[str, str],
-    labels=None,
-    annotations=None,
-    owner_references=None,
-    namespace=None,
-) -> dict:
-    """A ClusterIP Service in front of the user's pod (a stable DNS name for
-    internal SSL certificates and ``services_enabled``)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _metadata(name, namespace, labels, annotations, owner_references),
-        "spec": {
-            "type": "ClusterIP",
-            "selector": dict(selector),
-            "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}],
-        },
-    }
-
-
-# ---- upstream's model-returning surface ------------------------------------
+        pvc.spec.selector = selector
+    return pvc
 
 
 def make_ingress(
@@ -500,8 +230,9 @@ def make_ingress(
     reuse_existing_services=False,
 ):
     """(V1Endpoints or None, V1Service or None, V1Ingress) routing
-    ``routespec`` to ``target`` (KubeIngressProxy's objects, as upstream)."""
-    endpoints, service, route = ingress.route_manifests(
+    ``routespec`` to ``target``. As upstream, the objects name neither their
+    namespace nor their apiVersion (the API call does)."""
+    manifests = ingress.route_manifests(
         name,
         routespec,
         target,
@@ -514,8 +245,89 @@ def make_ingress(
         ingress_specifications,
         reuse_existing_services,
     )
-    return (
-        endpoints and models.to_model(endpoints, "V1Endpoints"),
-        service and models.to_model(service, "V1Service"),
-        models.to_model(route, "V1Ingress"),
+    result = []
+    for manifest, kind in zip(manifests, ("V1Endpoints", "V1Service", "V1Ingress"), strict=True):
+        if manifest is None:
+            result.append(None)
+            continue
+        manifest = {**manifest, "metadata": dict(manifest["metadata"])}
+        manifest.pop("apiVersion")
+        manifest["metadata"].pop("namespace", None)
+        model = models.to_model(manifest, kind)
+        if kind == "V1Service":
+            # upstream spells out the other service type's field as empty
+            if model.spec.type == "ClusterIP":
+                model.spec.external_name = ""
+            else:
+                model.spec.cluster_ip = ""
+        result.append(model)
+    return tuple(result)
+
+
+def make_owner_reference(name, uid) -> V1OwnerReference:
+    """An ownerReference to the pod ``name`` (garbage-collects what it owns)."""
+    return models.to_model(builders.make_owner_reference(name, uid), "V1OwnerReference")
+
+
+def make_secret(
+    name, username, cert_paths, hub_ca, owner_references, labels=None, annotations=None
+) -> V1Secret:
+    """The internal-SSL Secret from the files ``cert_paths`` (keyfile,
+    certfile, cafile) names; the server's CA bundle is ``cafile`` followed by
+    the hub's CA ``hub_ca``. ``username`` is unused, as upstream."""
+    with open(cert_paths["cafile"]) as ca_file, open(hub_ca) as hub_ca_file:
+        bundle = ca_file.read().strip("\n") + "\n" + hub_ca_file.read()
+    data = {"notebooks-ca_trust.crt": bundle}
+    for key, file_name in (("keyfile", "ssl.key"), ("certfile", "ssl.crt")):
+        with open(cert_paths[key]) as f:
+            data[file_name] = f.read()
+    manifest = builders.make_secret(
+        name,
+        data,
+        labels=labels,
+        annotations=annotations,
+        owner_references=_json(owner_references),
     )
+    del manifest["type"]  # upstream leaves it to the API's default (Opaque)
+    secret = models.to_model(manifest, "V1Secret")
+    # upstream's key order: key, certificate, CA bundle
+    secret.data = {
+        key: secret.data[key] for key in ("ssl.key", "ssl.crt", "notebooks-ca_trust.crt")
+    }
+    return secret
+
+
+def make_service(
+    name, port, selector, owner_references, labels=None, annotations=None
+) -> V1Service:
+    """The ClusterIP Service in front of the pod, as upstream: no apiVersion
+    (the API call gives it) and the port's protocol left to the API (TCP)."""
+    manifest = builders.make_service(
+        name,
+        port,
+        selector,
+        labels=labels,
+        annotations=annotations,
+        owner_references=_json(owner_references),
+    )
+    del manifest["apiVersion"]
+    for service_port in manifest["spec"]["ports"]:
+        del service_port["protocol"]
+    return models.to_model(manifest, "V1Service")
+
+
+def make_namespace(name, labels=None, annotations=None) -> V1Namespace:
+    """A V1Namespace of just its metadata, as upstream."""
+    manifest = builders.make_namespace(name, labels, annotations)
+    return V1Namespace(metadata=models.to_model(manifest["metadata"], "V1ObjectMeta"))
+
+
+__all__ = [
+    "make_ingress",
+    "make_namespace",
+    "make_owner_reference",
+    "make_pod",
+    "make_pvc",
+    "make_secret",
+    "make_service",
+]

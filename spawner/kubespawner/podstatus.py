@@ -235,6 +235,10 @@ def _api_token_env(pod: Obj) -> str | None:
 def made_from(pod: Obj, manifest: Obj) -> bool:
     """Whether `pod` was created from `manifest`: the API token the hub makes
     afresh for every spawn is in both (so a pod a lost answer hid from us is
-    told apart from a leftover of an earlier server)."""
+    told apart from a leftover of an earlier server), and the same labels
+    (a leftover made with another component_label, say, is not ours: the
+    pod reflector would never see it)."""
     token = _api_token_env(manifest)
-    return token is not None and _api_token_env(pod) == token
+    if token is None or _api_token_env(pod) != token:
+        return False
+    return (pod.get("metadata") or {}).get("labels") == manifest["metadata"].get("labels")

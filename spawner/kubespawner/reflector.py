@@ -419,6 +419,11 @@ class PodReflector(ResourceReflector):
     resource = "pods"
     kind = "pod"
 
+    @property
+    def pods(self) -> dict[str, Obj]:
+        """The cached pods by "namespace/name" (upstream's name; read only)."""
+        return self.resources
+
 
 class EventReflector(ResourceReflector):
     """Events about our users' pods, indexed by the pod they are about.

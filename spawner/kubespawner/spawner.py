@@ -3,7 +3,7 @@
 This module is the orchestration: it sends the manifests that
 `KubeSpawnerConfig` builds to the API (through `retry`), follows the pod
 through the shared reflectors, and reports to the hub. Configuration,
-names and manifests live in `config`, `expansion` and `objects`.
+names and manifests live in `config`, `expansion` and `builders`.
 
 API cost per server, in the steady state: one POST to start (plus the PVC
 POST on a user's first spawn, or when the scheduler reports the claim
@@ -18,17 +18,25 @@ import dataclasses
 import sys
 import time
 from typing import Any
+from urllib.parse import urlparse
 
 from jupyterhub.spawner import Spawner
 from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Float, Int
 
 from . import capacity, claimsize, models, podstatus
+from ._version import __version__
+from .builders import PORT_NAME, make_owner_reference
 from .clients import ApiSettings, KubeAPI, shared_api
 from .config import COMPONENT_LABEL, KubeSpawnerConfig
 from .expansion import claim_belongs_to, legacy_pvc_names, render_name, template_fields
-from .objects import make_owner_reference
-from .reflector import EventReflector, PodReflector, ReflectorFailed, shared_reflector
+from .reflector import (
+    EventReflector,
+    PodReflector,
+    ReflectorFailed,
+    shared_reflector,
+    stop_shared_reflectors,
+)
 from .retry import api_message, call_with_retries, describe_error
 from .utils import maybe_await
 
@@ -182,6 +190,9 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         # state): a start compares it with today's and pays a read only when
         # they differ
         self._pvc_capacity: str | None = None
+        self._state_kubespawner_version: str | None = None  # set by load_state
+        # (pod resourceVersion, server ip, port) poll() last compared
+        self._url_checked: tuple | None = None
         # the configured scheme; a restored server may carry an older one
         self._configured_slug_scheme = self.slug_scheme
         # the pod reflector poll() reads (found on the first poll after a
@@ -277,6 +288,17 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             max_count=self.event_cache_max_count,
             **self._reflector_args(),
         )
+
+    @property
+    def pod_reflector(self) -> PodReflector | None:
+        """The pod cache poll() reads (upstream's name), once poll() ran."""
+        return self._poll_reflector
+
+    @classmethod
+    async def _stop_all_reflectors(cls) -> None:
+        """Stop the shared reflectors (upstream's name: its test suite calls
+        it between tests that configure reflectors differently)."""
+        await stop_shared_reflectors()
 
     @property
     def _pod_key(self) -> str:
@@ -739,7 +761,16 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             return self.get_pod_url(self, pod)
         proto = "https" if self.internal_ssl else "http"
         host = self._connect_host(pod)
-        return f"{proto}://{host}:{self.port}"
+        return f"{proto}://{host}:{self._get_pod_port(pod)}"
+
+    def _get_pod_port(self, pod: dict) -> int:
+        """The port the pod's server listens on (upstream's name): its
+        ``notebook-port``, which stays when ``port`` is configured anew."""
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            for port in container.get("ports") or []:
+                if port.get("name") == PORT_NAME:
+                    return port["containerPort"]
+        return self.port  # a pod made by a get_pod_manifest without that port name
 
     def _connect_host(self, pod: dict) -> str:
         # pod_connect_ip wins over the Service name, as upstream
@@ -832,27 +863,37 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             if self.delete_stopped_pods:
                 await self._delete_pod_quietly()
             return code
-        self._follow_pod_ip(pod)
+        self._follow_pod_url(pod)
         return None
 
-    def _follow_pod_ip(self, pod: dict) -> None:
-        """If a running pod got a new IP (restored from a snapshot, say), tell the hub."""
+    def _follow_pod_url(self, pod: dict) -> None:
+        """If a running pod's URL is not the one the hub has (its IP changed,
+        or a hub restart interrupted a launch), tell the hub (as upstream)."""
         server = getattr(self, "server", None)
-        ip = (pod.get("status") or {}).get("podIP")
-        # the common case first: nothing changed
-        if server is None or not ip or server.ip == ip:
+        if server is None:
             return
-        if self.get_pod_url or self.pod_connect_ip or self.internal_ssl or self.services_enabled:
+        # the common case first (the hub polls often): this pod version was
+        # checked against this URL already
+        checked = (pod["metadata"].get("resourceVersion"), server.ip, server.port)
+        if checked == self._url_checked:
             return
+        self._url_checked = checked
         if not podstatus.is_ready(pod):
             return
+        url = urlparse(self._url_for(pod))
+        port = url.port or (443 if url.scheme == "https" else 80)
+        if (server.ip, server.port) == (url.hostname, port):
+            return
         self.log.warning(
-            "Pod %s changed IP from %s to %s; updating the server URL",
+            "Pod %s URL changed from %s:%s to %s:%s; updating the server URL",
             self._pod_key,
             server.ip,
-            ip,
+            server.port,
+            url.hostname,
+            port,
         )
-        server.ip = ip
+        server.ip, server.port = url.hostname, port
+        self._url_checked = (checked[0], server.ip, server.port)
         if self.db is not None:
             self.db.commit()
 
@@ -968,6 +1009,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             state["pvc_ensured"] = self._pvc_ensured_name
         if self._pvc_capacity:
             state["pvc_capacity"] = self._pvc_capacity
+        state["kubespawner_version"] = __version__  # as upstream: who wrote this state
         return state
 
     def load_state(self, state):
@@ -985,6 +1027,11 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             self.pvc_name = state["pvc_name"]
         self._pvc_ensured_name = state.get("pvc_ensured")
         self._pvc_capacity = state.get("pvc_capacity")
+        # upstream's record: None for a new server, "unknown" for state
+        # saved by a KubeSpawner before 7
+        self._state_kubespawner_version = (
+            state.get("kubespawner_version", "unknown") if state else None
+        )
         # saved by a spawner that did not record claims (KubeSpawner 6)
         self._legacy_pvc_lookup_due = bool(
             state

@@ -280,16 +280,28 @@ def test_bad_slug_scheme_is_rejected():
         make(c)
 
 
-def test_hub_connect_ip_reroutes_api_url(caplog):
+def test_hub_connect_ip_sets_the_hubs_connect_ip(caplog):
+    """As upstream: the deprecated traits set hub.connect_ip/connect_port,
+    which the API URL given to the server is made from."""
     c = Config()
     c.KubeSpawner.hub_connect_ip = "hub.example"
     c.KubeSpawner.hub_connect_port = 8081
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING), pytest.warns(DeprecationWarning):
         spawner = make(c)
+    assert (spawner.hub.connect_ip, spawner.hub.connect_port) == ("hub.example", 8081)
     env = spawner.get_env()
     assert env["JUPYTERHUB_API_URL"].startswith("http://hub.example:8081/")
     assert env["JUPYTERHUB_ACTIVITY_URL"].startswith("http://hub.example:8081/")
     assert "JupyterHub.hub_connect_ip" in caplog.text
+
+
+def test_hub_connect_url_wins_over_the_deprecated_ip():
+    c = Config()
+    c.KubeSpawner.hub_connect_ip = "hub.example"
+    c.KubeSpawner.hub_connect_url = "http://hub-direct:9000"
+    with pytest.warns(DeprecationWarning):
+        spawner = make(c)
+    assert spawner.get_env()["JUPYTERHUB_API_URL"].startswith("http://hub-direct:9000/")
 
 
 def test_threadpool_workers_accepted_but_ignored(caplog):

@@ -12,7 +12,7 @@ from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio.client import V1EnvVar, V1Pod
 from traitlets.config import Config
 
-from kubespawner import objects
+from kubespawner import builders
 from kubespawner.config import KubeSpawnerConfig
 
 K8S_VERSION = "1.30.0"
@@ -236,7 +236,7 @@ async def test_env_strings_callables_value_from_and_reference_order():
 
 
 def test_env_order_is_stable_and_tolerates_cycles():
-    env = objects.make_env({"A": "$(B)", "B": "$(A)", "C": "x", "D": "$(C)$(MISSING)"})
+    env = builders.make_env({"A": "$(B)", "B": "$(A)", "C": "x", "D": "$(C)$(MISSING)"})
     assert [e["name"] for e in env] == ["C", "D", "A", "B"]
 
 
@@ -377,7 +377,7 @@ async def test_secret_and_service_owned_by_pod(tmp_path):
         files[key].write_text(f"--{key}--")
     pod_paths = await spawner.move_certs({k: str(v) for k, v in files.items()})
     assert pod_paths["keyfile"] == "/etc/jupyterhub/ssl/ssl.key"
-    owner = objects.make_owner_reference("jupyter-alice", "uid-1")
+    owner = builders.make_owner_reference("jupyter-alice", "uid-1")
     secret = valid(spawner.build_secret_manifest(owner))
     assert secret["metadata"]["ownerReferences"] == [owner]
     assert base64.b64decode(secret["data"]["ssl.crt"]) == b"--certfile--"
@@ -385,12 +385,10 @@ async def test_secret_and_service_owned_by_pod(tmp_path):
     service = valid(spawner.build_service_manifest(owner))
     assert service["metadata"]["name"] == "jupyter-alice"
     assert service["metadata"]["ownerReferences"] == [owner]
-    assert service["spec"]["selector"] == {
-        "component": "singleuser-server",
-        "app.kubernetes.io/component": "singleuser-server",
-        "hub.jupyter.org/username": "alice",
-        "hub.jupyter.org/servername": "",
-    }
+    # as upstream: the pod's labels (common and extra labels too)
+    pod = await spawner.build_pod_manifest()
+    assert service["spec"]["selector"] == pod["metadata"]["labels"]
+    assert service["spec"]["selector"]["hub.jupyter.org/username"] == "alice"
     assert service["spec"]["ports"][0]["port"] == 8888
 
 
@@ -436,7 +434,7 @@ def test_namespace_manifest():
 
 def test_make_pod_keeps_documented_parameter_names():
     pod = valid(
-        objects.make_pod(
+        builders.make_pod(
             "p",
             ["jupyterhub-singleuser"],
             8888,
@@ -451,18 +449,18 @@ def test_make_pod_keeps_documented_parameter_names():
     )
     assert pod["spec"]["imagePullSecrets"] == [{"name": "cred"}]
     assert pod["spec"]["securityContext"] == {"fsGroup": 100}
-    pvc = valid(objects.make_pvc("c", "standard", ["ReadWriteOnce"], "1Gi", {"a": "b"}))
+    pvc = valid(builders.make_pvc("c", "standard", ["ReadWriteOnce"], "1Gi", {"a": "b"}))
     assert pvc["spec"]["resources"]["requests"]["storage"] == "1Gi"
 
 
 def test_make_pod_requires_an_image():
     with pytest.raises(ValueError, match="image"):
-        objects.make_pod("p")
+        builders.make_pod("p")
 
 
 def test_bad_volume_type_names_the_trait():
     with pytest.raises(TypeError, match="volumes"):
-        objects.make_pod("p", image="i", volumes="nope")
+        builders.make_pod("p", image="i", volumes="nope")
 
 
 def test_unknown_template_field_in_names_is_reported():
@@ -471,13 +469,13 @@ def test_unknown_template_field_in_names_is_reported():
 
 
 def test_pvc_without_a_size_is_built_as_upstream():
-    pvc = objects.make_pvc("c", storage=None)
+    pvc = builders.make_pvc("c", storage=None)
     assert "resources" not in pvc["spec"]
     assert make(storage_pvc_ensure=True).get_pvc_manifest().spec.resources is None
 
 
 def test_none_label_values_are_dropped():
-    pod = objects.make_pod("p", image="i", labels={"a": "1", "b": None})
+    pod = builders.make_pod("p", image="i", labels={"a": "1", "b": None})
     assert pod["metadata"]["labels"] == {"a": "1"}
 
 
@@ -521,3 +519,38 @@ def test_storage_selector_templates_are_expanded():
         storage_pvc_ensure=True, storage_selector={"matchLabels": {"user": "{username}"}}
     )
     assert spawner.build_pvc_manifest()["spec"]["selector"] == {"matchLabels": {"user": "alice"}}
+
+
+def test_other_containers_inherit_the_notebooks_security_context_when_asked():
+    def pod(inherit):
+        return valid(
+            builders.make_pod(
+                "p",
+                image="img:1",
+                run_as_uid=1000,
+                run_privileged=True,
+                container_security_context={
+                    "runAsNonRoot": True,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+                init_containers=[
+                    {"name": "i", "image": "b:1", "security_context": {"run_as_user": 5}}
+                ],
+                extra_containers=[
+                    {"name": "s", "image": "b:1", "securityContext": {"runAsNonRoot": None}}
+                ],
+                containers_inherit_security_context=inherit,
+            )
+        )["spec"]
+
+    spec = pod(True)
+    inherited = {"runAsUser": 1000, "allowPrivilegeEscalation": False, "runAsNonRoot": True,
+                 "capabilities": {"drop": ["ALL"]}}  # fmt: skip
+    # the container's own fields win; an explicit null is unset; privileged stays the notebook's
+    assert spec["initContainers"][0]["securityContext"] == {**inherited, "runAsUser": 5}
+    assert spec["containers"][1]["securityContext"] == inherited
+    assert spec["containers"][0]["securityContext"]["privileged"] is True
+    # off (the default, as the original KubeSpawner): containers as given
+    spec = pod(False)
+    assert spec["initContainers"][0]["securityContext"] == {"runAsUser": 5}
+    assert spec["containers"][1]["securityContext"] == {"runAsNonRoot": None}

@@ -4,6 +4,7 @@ from kubespawner.podstatus import (
     classify,
     exit_code,
     is_ready,
+    made_from,
     missing_claims,
     unschedulable_reason,
 )
@@ -214,3 +215,18 @@ def test_missing_claims_from_the_scheduler_message():
     other = pod(conditions=[cond("PodScheduled", "False", "Unschedulable", "0/3 nodes: memory")])
     assert missing_claims(other) == set()
     assert missing_claims(pod(conditions=[cond("PodScheduled", "True")]), [event]) == set()
+
+
+def test_made_from_needs_the_spawns_token_and_labels():
+    def made(token, component):
+        return {
+            "metadata": {"labels": {"component": component}},
+            "spec": {"containers": [{"env": [{"name": "JUPYTERHUB_API_TOKEN", "value": token}]}]},
+        }
+
+    manifest = made("t1", "singleuser-server")
+    assert made_from(made("t1", "singleuser-server"), manifest)
+    assert not made_from(made("t0", "singleuser-server"), manifest)
+    # a leftover with the same token but another component_label: the pod
+    # reflector (selecting by component) would never see it become ready
+    assert not made_from(made("t1", "something"), manifest)

@@ -57,31 +57,68 @@ REFUSED = [
         ('podSecurity={"level": "baseline"}', singleuser(containerSecurityContext={"privileged": True})),
         "singleuser.containerSecurityContext.privileged is true, which podSecurity.level baseline refuses",
     ),
-    # quantities the hub's traits would refuse at start
-    ((singleuser(memory={"limit": "lots"}),), "at '/singleuser/memory/limit': 'lots' does not match pattern"),
-    ((singleuser(memory={"guarantee": "1Gi"}),), "at '/singleuser/memory/guarantee': '1Gi' does not match"),
-    ((singleuser(cpu={"limit": "two"}),), "at '/singleuser/cpu/limit': got string, want null or number"),
-    ((singleuser(cpu={"guarantee": -1}),), "at '/singleuser/cpu/guarantee': minimum: got -1, want 0"),
-    # image references
-    ((singleuser(image={"name": "Jupyter/Notebook", "tag": "1"}),), "at '/singleuser/image/name': 'Jupyter/Notebook' does not match"),
-    ((singleuser(image={"name": "jupyter/nb:latest", "tag": "1"}),), "at '/singleuser/image/name': 'jupyter/nb:latest' does not match"),
-    (('hub={"image": {"name": "quay.io/a/b", "tag": "a tag"}}',), "at '/hub/image/tag': 'a tag' does not match"),
-    ((singleuser(image={"name": "a/b", "tag": ""}),), "at '/singleuser/image/tag': '' does not match"),
-    # profile overrides: only KubeSpawner's settings, with values they take
-    (
-        (singleuser(profileList=[{"display_name": "Small", "kubespawner_override": {"cpu_limt": 2}}]),),
-        "at '/singleuser/profileList/0/kubespawner_override': additional properties 'cpu_limt' not allowed",
-    ),
-    (
-        (singleuser(profileList=[{"display_name": "S", "profile_options": {"image": {"choices": {
-            "new": {"kubespawner_override": {"imagee": "a/b:1"}}}}}}]),),
-        "at '/singleuser/profileList/0/profile_options/image/choices/new/kubespawner_override': "
-        "additional properties 'imagee' not allowed",
-    ),
-    (
-        (singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"mem_limit": "lots"}}]),),
-        "at '/singleuser/profileList/0/kubespawner_override/mem_limit': 'lots' does not match",
-    ),
+    # Quantities the hub's traits would refuse at start, image references, pull
+    # policies: refused by the chart's own checks (helm's schema refusal would
+    # print the pattern), naming key, value and what to write.
+    ((singleuser(memory={"limit": "lots"}),),
+     'singleuser.memory.limit: "lots" is not a memory quantity; write bytes, or a number with '
+     "a suffix K, M, G or T (1024-based), such as 512M, 1G or 1.5G (not 1Gi)"),
+    ((singleuser(memory={"guarantee": "1Gi"}),), 'singleuser.memory.guarantee: "1Gi" is not a memory quantity; write'),
+    ((singleuser(memory={"limit": -1}),), "singleuser.memory.limit: -1 is not a memory quantity"),
+    ((singleuser(memory={"limit": [1]}),), "singleuser.memory.limit: [1] is not a memory quantity"),
+    ((singleuser(cpu={"limit": "two"}),),
+     'singleuser.cpu.limit: "two" is not a CPU quantity; write cores as a number >= 0, such as 0.5 or 2 (not 500m)'),
+    ((singleuser(cpu={"limit": "500m"}),), 'singleuser.cpu.limit: "500m" is not a CPU quantity'),
+    ((singleuser(cpu={"guarantee": -1}),), "singleuser.cpu.guarantee: -1 is not a CPU quantity"),
+    ((singleuser(image={"name": "Jupyter/Notebook", "tag": "1"}),),
+     'singleuser.image.name: "Jupyter/Notebook" is not an image name; write lowercase path components'),
+    ((singleuser(image={"name": "jupyter/nb:latest", "tag": "1"}),),
+     'singleuser.image.name: "jupyter/nb:latest" is not an image name; write lowercase path components '
+     "without the tag, after an optional registry host, such as quay.io/org/image (the tag goes in tag)"),
+    (('hub={"image": {"name": "quay.io/a/b", "tag": "a tag"}}',),
+     'hub.image.tag: "a tag" is not an image tag; write up to 128 letters, digits, _, . or -'),
+    ((singleuser(image={"name": "a/b", "tag": ""}),), 'singleuser.image.tag: "" is not an image tag'),
+    ((singleuser(image={"name": "a/b", "tag": {"v": 1}}),), 'singleuser.image.tag: {"v":1} is not an image tag'),
+    ((singleuser(image={"pullPolicy": "always"}),),
+     'singleuser.image.pullPolicy: "always" is not a pull policy; write Always, IfNotPresent or Never, '
+     "or leave it unset"),
+    (('scheduling={"userScheduler": {"image": {"pullPolicy": "Sometimes"}}}',),
+     'scheduling.userScheduler.image.pullPolicy: "Sometimes" is not a pull policy'),
+    (('prePuller={"extraImages": {"x": {"name": "a/b", "tag": "1", "pullPolicy": "never"}}}',),
+     'prePuller.extraImages.x.pullPolicy: "never" is not a pull policy'),
+    # enums without a message of their own list their values
+    (('proxy={"service": {"type": "Public"}}',),
+     'proxy.service.type: "Public" is not one of its values; write ClusterIP, NodePort, LoadBalancer or ExternalName'),
+    (('hub={"baseUrl": "jupyter"}',),
+     'hub.baseUrl: "jupyter" is not a URL path; write one starting with /, such as / or /jupyter/'),
+    (('hub={"deploymentStrategy": {"rollingUpdate": {"maxSurge": "1.5"}}}',),
+     'hub.deploymentStrategy.rollingUpdate.maxSurge: "1.5" is not a number of pods; write a whole number or a percentage'),
+    # profile overrides: only KubeSpawner's settings (the nearest one named,
+    # as the hub names it), with values they take
+    ((singleuser(profileList=[{"display_name": "Small", "kubespawner_override": {"cpu_limt": 2}}]),),
+     "singleuser.profileList[0].kubespawner_override sets 'cpu_limt', which is not a KubeSpawner setting; "
+     "did you mean 'cpu_limit'?"),
+    ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"memory_limit": "2G"}}]),),
+     "sets 'memory_limit', which is not a KubeSpawner setting; did you mean 'mem_limit'?"),
+    ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"xyzzy": 1}}]),),
+     "singleuser.profileList[0].kubespawner_override sets 'xyzzy', which is not a KubeSpawner setting\n"),
+    ((singleuser(profileList=[{"display_name": "S", "profile_options": {"image": {"choices": {
+        "new": {"kubespawner_override": {"imagee": "a/b:1"}}}}}}]),),
+     "singleuser.profileList[0].profile_options.image.choices.new.kubespawner_override sets 'imagee', "
+     "which is not a KubeSpawner setting; did you mean 'image'?"),
+    ((singleuser(profileList=[{"display_name": "S", "profile_options": {"image": {"choices": [
+        {"kubespawner_override": {"image_pul_policy": "Always"}}]}}}]),),
+     "singleuser.profileList[0].profile_options.image.choices[0].kubespawner_override sets "
+     "'image_pul_policy', which is not a KubeSpawner setting; did you mean 'image_pull_policy'?"),
+    ((singleuser(profileList=[{"display_name": "S", "profile_options": {"image": {"unlisted_choice": {
+        "enabled": True, "kubespawner_override": {"imag": "{value}"}}}}}]),),
+     "unlisted_choice.kubespawner_override sets 'imag', which is not a KubeSpawner setting; did you mean 'image'?"),
+    ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"image_pull_policy": "always"}}]),),
+     'singleuser.profileList[0].kubespawner_override.image_pull_policy: "always" is not a pull policy'),
+    ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"mem_limit": "lots"}}]),),
+     'singleuser.profileList[0].kubespawner_override.mem_limit: "lots" is not a memory quantity; write'),
+    ((singleuser(profileList=[{"display_name": "S", "kubespawner_override": {"cpu_guarantee": "1"}}]),),
+     'singleuser.profileList[0].kubespawner_override.cpu_guarantee: "1" is not a CPU quantity'),
 ]  # fmt: skip
 
 
@@ -97,6 +134,16 @@ ACCEPTED = [
     singleuser(image={"name": "localhost:5000/team/nb", "tag": "2024.1"}),
     singleuser(image={"name": "registry.example.org/a/b-c__d.e", "tag": "sha256:" + "0" * 64}),
     singleuser(image={"name": "nb", "tag": "v1@sha256:" + "a" * 64}),
+    singleuser(image={"name": "a/b", "tag": 3.1, "pullPolicy": ""}),
+    singleuser(image={"name": "a/b", "tag": "1", "pullPolicy": "IfNotPresent"}),
+    'hub={"deploymentStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}}',
+    singleuser(profileList=[{"display_name": "S", "profile_options": {"image": {"choices": [
+        {"display_name": "A", "kubespawner_override": {"image": "a/b:1", "mem_limit": 2147483648}}]}}}]),
+    singleuser(profileList=[{"display_name": "S", "kubespawner_override": {
+        "image": "localhost:5000/a/b:1@sha256:" + "a" * 64, "image_pull_policy": "Always"}}]),
+    # an unlisted choice's values hold the user's text: only its keys are checked
+    singleuser(profileList=[{"display_name": "S", "profile_options": {"i": {"unlisted_choice": {
+        "enabled": True, "kubespawner_override": {"image": "{value}", "mem_limit": "{value}G"}}}}}]),
     singleuser(profileList=[{"display_name": "GPU", "kubespawner_override": {
         "cpu_limit": 4, "mem_limit": "8G", "extra_resource_limits": {"nvidia.com/gpu": "1"}}}]),
     # the restricted level with the defaults, and with what it allows

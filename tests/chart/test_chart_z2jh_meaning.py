@@ -121,7 +121,7 @@ def test_z2jh_lint_values_render_here():
         "123.123.123.124",
     ]
     error = render_error((str(LINT_VALUES),))
-    assert "/proxy/service/ipFamilyPolicy" in error
+    assert 'proxy.service.ipFamilyPolicy: "DualStack" is not one of its values' in error
     assert "RequireDualStack" in error
 
 

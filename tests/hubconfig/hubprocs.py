@@ -201,13 +201,24 @@ def start_proxy(public_port, api_port, hub_url, token, workdir):
     return Process(argv, env, workdir, Path(workdir) / "proxy.log")
 
 
-def start_hub(root, env, workdir, args):
-    """`jupyterhub` with the Deployment's args, $(Z2JH_CONFIG_ROOT) expanded."""
+def hub_command_line(container):
+    """The hub container's command line: its `command` and `args` (no `command`
+    means the image's entrypoint, tini, runs the args, which begin with
+    `jupyterhub`)."""
+    line = [*container.get("command", []), *container.get("args", [])]
+    assert line and line[0] == "jupyterhub", f"the hub container does not run jupyterhub: {line}"
+    return line
+
+
+def start_hub(root, env, workdir, command_line):
+    """The Deployment's hub command line with jupyterhub from our virtualenv,
+    $(Z2JH_CONFIG_ROOT) expanded."""
     env = {
         **os.environ,
         **env,
         "Z2JH_CONFIG_ROOT": str(root),
         "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
     }
+    args = command_line[1:]
     argv = [VENV_BIN / "jupyterhub", *(a.replace("$(Z2JH_CONFIG_ROOT)", str(root)) for a in args)]
     return Process(argv, env, workdir, Path(workdir) / "hub.log")

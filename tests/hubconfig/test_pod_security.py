@@ -4,9 +4,15 @@ privilege escalation), each default overridable through z2jh's keys, and
 `podSecurity.level: restricted` leaving out the iptables init container.
 """
 
+import re
+import subprocess
+
 import pytest
 import yaml
+from hubenv import CHART, REPO, raises_config_error, render
 from test_pod_manifests import spawner_for, valid
+
+HELMS = {"3": "helm", "4": "helm4/helm"}
 
 HARDENED = {
     "runAsUser": 1000,
@@ -100,6 +106,124 @@ async def test_hub_config_replaces_the_whole_context(user_pod):
         "allowPrivilegeEscalation": False,
         "runAsGroup": 7,
     }
+
+
+def _profile_pod(hub_setup, tmp_path):
+    """The user pod of profile `slug` (and options) with these values."""
+
+    async def make(values, slug, options=None):
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(values))
+        spawner = spawner_for(hub_setup(path).config)
+        spawner.user_options = {"profile": slug, **(options or {})}
+        await spawner.load_user_options()
+        return valid(await spawner.build_pod_manifest())["spec"]
+
+    return make
+
+
+@pytest.fixture
+def profile_pod(hub_setup, tmp_path):
+    return _profile_pod(hub_setup, tmp_path)
+
+
+SIDECAR = {"name": "sidecar", "image": "busybox:1", "command": ["sleep", "inf"]}
+INIT = {"name": "prepare", "image": "busybox:1", "command": ["true"]}
+RESTRICTED = {"podSecurity": {"level": "restricted"}}
+
+
+async def test_users_init_containers_and_sidecars_get_the_notebooks_defaults(user_pod):
+    own = {"runAsUser": 2000, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}}  # fmt: skip
+    spec = await user_pod({**RESTRICTED, "singleuser": {
+        "initContainers": [INIT],
+        "extraContainers": [SIDECAR, {**SIDECAR, "name": "own", "securityContext": own}]}})  # fmt: skip
+    notebook = spec["containers"][0]["securityContext"]
+    assert notebook == HARDENED
+    assert spec["initContainers"][0]["securityContext"] == HARDENED
+    assert spec["containers"][1]["securityContext"] == HARDENED
+    # a container's own fields win, field by field
+    assert spec["containers"][2]["securityContext"] == {**HARDENED, **own}
+
+
+async def test_privileged_is_not_handed_on(user_pod):
+    spec = await user_pod({"singleuser": {
+        "containerSecurityContext": {"privileged": True}, "extraContainers": [SIDECAR]}})  # fmt: skip
+    assert spec["containers"][0]["securityContext"]["privileged"] is True
+    assert "privileged" not in spec["containers"][1]["securityContext"]
+
+
+async def test_profile_overrides_of_containers_get_the_defaults(profile_pod):
+    profiles = [{"display_name": "Side", "slug": "side", "kubespawner_override": {
+        "extra_containers": [SIDECAR], "init_containers": [INIT]}}]  # fmt: skip
+    spec = await profile_pod({**RESTRICTED, "singleuser": {"profileList": profiles}}, "side")
+    assert spec["containers"][1]["securityContext"] == HARDENED
+    assert spec["initContainers"][0]["securityContext"] == HARDENED
+
+
+ROOT = {
+    "runAsUser": 0,
+    "allowPrivilegeEscalation": False,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+async def test_a_root_profile_drops_the_non_root_defaults(profile_pod):
+    # z2jh: root is allowed when asked for explicitly; the kubelet would
+    # refuse runAsUser 0 with runAsNonRoot (CreateContainerConfigError)
+    profiles = [
+        {"display_name": "Root", "slug": "root", "kubespawner_override": {"uid": 0}},
+        {"display_name": "Choice", "slug": "choice", "profile_options": {"who": {
+            "display_name": "Who", "choices": {"root": {"display_name": "root",
+                                                        "kubespawner_override": {"uid": 0}}}}}},
+        {"display_name": "Forced", "slug": "forced", "kubespawner_override": {
+            "uid": 0, "container_security_context": {"runAsNonRoot": True}}},
+        {"display_name": "Plain", "slug": "plain"},
+    ]  # fmt: skip
+    values = {"singleuser": {"profileList": profiles}}
+    assert (await profile_pod(values, "root"))["containers"][0]["securityContext"] == ROOT
+    spec = await profile_pod(values, "choice", {"who": "root"})
+    assert spec["containers"][0]["securityContext"] == ROOT
+    # the admin who forces runAsNonRoot keeps it (and the kubelet's refusal)
+    forced = (await profile_pod(values, "forced"))["containers"][0]["securityContext"]
+    assert forced["runAsNonRoot"] is True and forced["runAsUser"] == 0
+    # other profiles keep the hardened defaults
+    assert (await profile_pod(values, "plain"))["containers"][0]["securityContext"] == HARDENED
+
+
+ROOT_REFUSED = (
+    "(profile 'Root') sets uid 0 (root), which podSecurity.level restricted refuses: remove "
+    "it (the image's user) or give a non-zero uid, or set podSecurity.level: baseline"
+)
+
+
+def test_restricted_refuses_a_root_profile_the_hub_sees(hub_setup, tmp_path):
+    # a profile list only the hub sees (hub.config): the same message as helm's
+    profiles = [{"display_name": "Root", "kubespawner_override": {"uid": 0}}]
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({**RESTRICTED, "hub": {"config": {"KubeSpawner": {"profile_list": profiles}}}}))  # fmt: skip
+    with raises_config_error(
+        re.escape("KubeSpawner.profile_list[0].kubespawner_override " + ROOT_REFUSED)
+    ):
+        hub_setup(path).load()
+
+
+@pytest.mark.parametrize("helm", ["3", "4"])
+def test_restricted_refuses_a_root_profile_at_helm_time(tmp_path, helm):
+    profiles = [{"display_name": "Ok"}, {"display_name": "Root", "profile_options": {"who": {
+        "choices": [{"display_name": "root", "kubespawner_override": {"uid": 0}}]}}}]  # fmt: skip
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({**RESTRICTED, "singleuser": {"profileList": profiles}}))
+    out = subprocess.run([REPO / ".bin" / HELMS[helm], "template", "jhub", CHART, "-f", path],
+                         capture_output=True, text=True)  # fmt: skip
+    assert out.returncode != 0
+    assert (
+        "singleuser.profileList[1].profile_options.who.choices[0].kubespawner_override "
+        + ROOT_REFUSED
+        in out.stderr
+    )
+    # baseline admits it
+    path.write_text(yaml.safe_dump({"podSecurity": {"level": "baseline"}, "singleuser": {"profileList": profiles}}))  # fmt: skip
+    assert render([path])
 
 
 async def test_z2jh_extra_pod_config_sets_fs_group_change_policy(user_pod):

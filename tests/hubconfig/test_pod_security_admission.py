@@ -132,3 +132,55 @@ async def test_the_iptables_blocker_is_refused_naming_what_to_change(kubesim_fac
     message = body["message"]
     assert 'violates PodSecurity "restricted:latest"' in message
     assert 'container "block-cloud-metadata"' in message and "NET_ADMIN" in message
+
+
+SIDECARS = {
+    "singleuser": {
+        "initContainers": [{"name": "prepare", "image": "busybox:1", "command": ["true"]}],
+        "extraContainers": [{"name": "sidecar", "image": "busybox:1", "command": ["sleep", "inf"],
+                             "securityContext": {"readOnlyRootFilesystem": True}}],
+        "profileList": [
+            {"display_name": "Default", "slug": "default", "default": True},
+            {"display_name": "Own", "slug": "own", "kubespawner_override": {
+                "init_containers": [{"name": "fetch", "image": "busybox:1"}],
+                "extra_containers": [{"name": "cron", "image": "busybox:1",
+                                      "securityContext": {"runAsUser": 2000}}]}},
+        ],
+    },
+}  # fmt: skip
+
+
+async def user_pod_specs(files, tmp_path, extra_sets=()):
+    manifests = render(files, extra_sets, release="jhub", namespace=NAMESPACE)
+    pod = hub_pod(manifests, namespace=NAMESPACE)
+    config = load_hub_config(materialise(pod, tmp_path / f"root-{len(extra_sets)}"), pod.env)
+    specs = {}
+    for profile in await spawner_for(config).get_profile_list():
+        spawner = spawner_for(config)
+        spawner.user_options = {"profile": profile["slug"]}
+        await spawner.load_user_options()
+        specs[profile["slug"]] = (await spawner.build_pod_manifest())["spec"]
+    return specs
+
+
+@pytest.mark.slow
+async def test_users_init_containers_and_sidecars_are_admitted(kubesim_factory, tmp_path):
+    sim = await kubesim_factory(nodes=1)
+    await enforcing(sim)
+    files = [
+        REPO / "dev-config.yaml",
+        values_file(tmp_path, RESTRICTED),
+        values_file(tmp_path, SIDECARS),
+    ]
+    specs = await user_pod_specs(files, tmp_path)
+    assert [c["name"] for c in specs["own"]["initContainers"]] == ["fetch"]
+    for slug, spec in specs.items():
+        status, body = await create_pod(sim, f"user-{slug}", spec)
+        assert status == 201, (slug, body)
+    # without the notebook's defaults the same containers are refused, named
+    off = ("hub.config.KubeSpawner.containers_inherit_security_context=false",)
+    spec = (await user_pod_specs(files, tmp_path, off))["own"]
+    status, body = await create_pod(sim, "user-bare", spec)
+    assert status == 403
+    assert 'violates PodSecurity "restricted:latest"' in body["message"]
+    assert 'containers "fetch", "cron"' in body["message"], body["message"]

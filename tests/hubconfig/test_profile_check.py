@@ -5,12 +5,13 @@ key and a close setting name. The setting names are images/hub/kubespawner_trait
 the list ci/generate-schema writes from the spawner (and puts in the schema).
 """
 
+import importlib.util
 import json
 import re
 
 import pytest
 import yaml
-from hubenv import HUB_IMAGE, raises_config_error
+from hubenv import HUB_IMAGE, raises_config_error, render
 from test_pod_manifests import spawner_for
 from tornado import web
 
@@ -113,3 +114,34 @@ def test_the_charts_profiles_load(hub_setup):
 
     for path in [REPO / "dev-config.yaml", REPO / "tests/chart/values/maximal.yaml"]:
         assert hub_setup(path).config.KubeSpawner.profile_list
+
+
+def _hub_profile_check():
+    spec = importlib.util.spec_from_file_location("profile_check", HUB_IMAGE / "profile_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# Typos whose nearest trait is clear, ties, and ones too far from any trait.
+TYPOS = ["cpu_limt", "memory_limit", "imagee", "image_pul_policy", "nodeselector",
+         "Uid", "gid_", "extra_containerz", "xyzzy", "default_urll", "lifecycle_hook"]  # fmt: skip
+
+
+def test_helm_and_the_hub_refuse_a_mistyped_key_with_the_same_message(tmp_path):
+    """The chart (templates/_helpers-checks.tpl) and the hub (profile_check.py)
+    each suggest a trait: for the same typos, they say the same sentence."""
+    check = _hub_profile_check()
+    profile = {"display_name": "S", "profile_options": {"o": {"choices": [{}]}}}
+    for typo in TYPOS:
+        profile["profile_options"]["o"]["choices"][0]["kubespawner_override"] = {typo: 1}
+        hub = check.problems([profile], "singleuser.profileList")
+        assert len(hub) == 1, hub
+        path = tmp_path / "values.yaml"
+        path.write_text(yaml.safe_dump({"singleuser": {"profileList": [profile]}}))
+        with pytest.raises(RuntimeError) as e:
+            render([path])
+        helm = re.search(r"\): (.*)$", str(e.value), re.M).group(1)
+        assert helm == hub[0]
+    assert check.nearest_name("cpu_limt", check.TRAIT_NAMES) == "cpu_limit"
+    assert check.nearest_name("xyzzy", check.TRAIT_NAMES) is None

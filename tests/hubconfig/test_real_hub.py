@@ -22,6 +22,7 @@ from hubprocs import (
     delete,
     free_port,
     get,
+    hub_command_line,
     post,
     postgres_cluster,
     start_hub,
@@ -115,7 +116,7 @@ class Deployment:
             d for d in manifests if d["kind"] == "Deployment" and d["metadata"]["name"] == "hub"
         )
         container = deployment["spec"]["template"]["spec"]["containers"][0]
-        self.args = [*container.get("command", [])[1:], *container.get("args", [])]
+        self.args = hub_command_line(container)
         self.workdir = workdir
         self.hub_url = f"http://127.0.0.1:{hub}"
         self.token = self.pod.secret["hub.services.tester.apiToken"]

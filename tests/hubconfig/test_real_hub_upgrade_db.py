@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hubenv import hub_pod, materialise, render
-from hubprocs import free_port, get, start_hub, start_proxy, wait_for
+from hubprocs import free_port, get, hub_command_line, start_hub, start_proxy, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,7 @@ def run_hub(tmp_path, kubeconfig, upgrade):
         d for d in manifests if d["kind"] == "Deployment" and d["metadata"]["name"] == "hub"
     )
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    args = [*container.get("command", [])[1:], *container.get("args", [])]
+    args = hub_command_line(container)
     proxy = start_proxy(
         public, api, f"http://127.0.0.1:{hub_port}", pod.env["CONFIGPROXY_AUTH_TOKEN"], tmp_path
     )
