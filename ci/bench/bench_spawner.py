@@ -87,6 +87,37 @@ def filler_pod(i: int, namespace: str) -> dict:
     }
 
 
+def other_workloads_event(i: int, namespace: str) -> dict:
+    """An event about another workload's pod (a busy namespace holds many),
+    as large as a kubelet's image-pull event."""
+    pod = f"batch-job-{i // 5}-x{i % 7}"
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{pod}.{i:08x}", "namespace": namespace},
+        "involvedObject": {
+            "kind": "Pod",
+            "namespace": namespace,
+            "name": pod,
+            "uid": f"00000000-0000-4000-8000-{i:012d}",
+            "apiVersion": "v1",
+            "resourceVersion": str(1000 + i),
+            "fieldPath": "spec.containers{worker}",
+        },
+        "reason": "Pulled",
+        "message": f'Successfully pulled image "registry.example.org/batch/worker:{i % 97}" '
+        "in 2.345s (2.345s including waiting). Image size: 123456789 bytes.",
+        "source": {"component": "kubelet", "host": f"node-{i % 40}"},
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+        "type": "Normal",
+        "reportingComponent": "kubelet",
+        "reportingInstance": f"node-{i % 40}",
+    }
+
+
 async def run_worker(impl: str, params: dict, idle_window: float = 0, sim=None) -> dict:
     env = dict(os.environ, KUBECONFIG=str(params.pop("kubeconfig")))
     proc = await asyncio.create_subprocess_exec(
@@ -228,6 +259,22 @@ class Bench:
                 r = await run_worker(impl, self.params("spawn", ns_by_impl[impl], 1))
                 self.record(f"peak RSS MiB ({existing} pods in namespace)", impl, r["peak_rss_mib"])
 
+    async def events(self, count: int) -> None:
+        """The hub's event cache in a namespace holding `count` events of
+        other workloads' pods (an upstream hub reached 1.5 GB at 35,000)."""
+        ns_by_impl = {}
+        for impl in IMPLS:
+            ns = await self.fresh_namespace(impl)
+            ns_by_impl[impl] = ns
+            for i in range(count):
+                await self.sim.store.create("events", other_workloads_event(i, ns), namespace=ns)
+        for rep in range(self.reps):
+            for impl in self.order(rep):
+                r = await run_worker(impl, self.params("spawn", ns_by_impl[impl], 1))
+                tag = f"{count} events in namespace"
+                self.record(f"peak RSS MiB ({tag})", impl, r["peak_rss_mib"])
+                self.record(f"events cached ({tag})", impl, r["events_cached"])
+
 
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 
@@ -294,8 +341,8 @@ async def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.ci:
         args.reps, args.users = 1, [20]
-    idle_users, idle_window, poll_users, existing = (
-        (20, 5.0, 50, 500) if args.ci else (200, 60.0, 1000, 10000)
+    idle_users, idle_window, poll_users, existing, events = (
+        (20, 5.0, 50, 500, 3500) if args.ci else (200, 60.0, 1000, 10000, 35000)
     )
     started = time.perf_counter()
     async with KubeSim(nodes=4, node_pods=2000, delays=copy.deepcopy(DELAYS)) as sim:
@@ -306,6 +353,7 @@ async def main(argv=None) -> int:
         await bench.idle(idle_users, idle_window)
         await bench.poll(poll_users)
         await bench.rss(existing)
+        await bench.events(events)
     table, ratios = report(bench.figures)
     target_lines, failed = targets(bench.figures)
     print(table, "", "\n".join(target_lines), sep="\n")

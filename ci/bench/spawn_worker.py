@@ -108,6 +108,18 @@ def peak_rss_mib() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+def events_cached(spawners) -> int:
+    """Events in the hub's cache: ours' shared reflectors, or upstream's
+    event_reflector."""
+    from kubespawner import reflector
+
+    shared = getattr(reflector, "_shared", None)
+    if shared is not None:
+        return sum(len(r.resources) for r in shared.values() if r.kind == "event")
+    events = getattr(spawners[0], "event_reflector", None) if spawners else None
+    return len(events.resources) if events is not None else 0
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -140,6 +152,7 @@ async def main(params: dict) -> dict:
     out.update(
         start_wall=wall, start_cpu=cpu_seconds() - cpu0, returned=returned, ready_seen=READY_SEEN
     )
+    out["events_cached"] = events_cached(spawners)
     if params["mode"] == "idle":
         print(json.dumps({"phase": "running"}), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)

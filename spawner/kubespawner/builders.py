@@ -227,6 +227,7 @@ def make_pod(
     allow_privilege_escalation=False,
     container_security_context=None,
     pod_security_context=None,
+    fs_group_change_policy=None,
     automount_service_account_token=None,
     tolerations=None,
     node_affinity_required=None,
@@ -336,6 +337,8 @@ def make_pod(
         pod_sc["fsGroup"] = int(fs_gid)
     if supplemental_gids:
         pod_sc["supplementalGroups"] = [int(g) for g in supplemental_gids]
+    if fs_group_change_policy:
+        pod_sc["fsGroupChangePolicy"] = fs_group_change_policy
     recursive_update(pod_sc, camelize_keys(dict(pod_security_context or {})))
     if pod_sc:
         spec["securityContext"] = pod_sc

@@ -469,6 +469,22 @@ class KubeSpawnerTraits(_Aliases):
         """,
     ).tag(config=True)
 
+    fs_group_change_policy = Enum(
+        ["OnRootMismatch", "Always"],
+        default_value="OnRootMismatch",
+        allow_none=True,
+        help="""
+        The pod's ``securityContext.fsGroupChangePolicy``: with
+        ``OnRootMismatch`` (default) the kubelet changes the ownership and
+        permissions of a volume (``fs_gid``) only when its root does not
+        match already, instead of walking every file of a large home
+        directory at every start (``Always``, Kubernetes' own default).
+        None leaves it unset. ``pod_security_context`` and
+        ``extra_pod_config`` (z2jh's ``singleuser.extraPodConfig``:
+        ``securityContext: {fsGroupChangePolicy: Always}``) override it.
+        """,
+    ).tag(config=True)
+
     pod_security_context = Union(
         [Dict(), Callable()],
         default_value={},

@@ -192,6 +192,7 @@ class ManifestsMixin:
             allow_privilege_escalation=self.allow_privilege_escalation,
             container_security_context=container_sc,
             pod_security_context=pod_sc,
+            fs_group_change_policy=self.fs_group_change_policy,
             env=self.get_env(),
             working_dir=self._expand_all(self.working_dir),
             volumes=self._expand_all(self.volumes),

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .capacity import autoscaler_refused, awaited_capacity
+
 Obj = dict[str, Any]
 
 # Container waiting reasons that will not fix themselves by waiting.
@@ -32,6 +34,8 @@ class Verdict:
     # spawner decides how long to give it
     state: str
     message: str = ""
+    # a failure for want of a node (not of the hub, the image or the server)
+    capacity: bool = False
 
     @property
     def done(self) -> bool:
@@ -116,13 +120,17 @@ def unschedulable_reason(pod: Obj, events: list[Obj] = ()) -> str | None:
         return None
     if scheduled.get("reason") != "Unschedulable":
         return None
-    if (pod.get("status") or {}).get("nominatedNodeName"):
-        return None  # lower-priority pods (user placeholders) are being evicted for it
-    if last_reason(events, ("TriggeredScaleUp", "NotTriggerScaleUp")) == "TriggeredScaleUp":
-        return None  # the cluster autoscaler is adding a node for it
+    if awaited_capacity(pod, events) is not None:
+        return None  # a preemption, a cluster autoscaler or Karpenter makes room
+    return scheduler_message(pod, events)
+
+
+def scheduler_message(pod: Obj, events: list[Obj] = ()) -> str:
+    """The scheduler's newest word on why the pod has no node."""
     for event in reversed(events):
         if event.get("reason") == "FailedScheduling" and event.get("message"):
             return event["message"]
+    scheduled = condition(pod, "PodScheduled") or {}
     return scheduled.get("message") or "no node can run it"
 
 
@@ -143,14 +151,6 @@ def missing_claims(pod: Obj, events: list[Obj] = ()) -> set[str]:
             texts.append(event.get("message") or "")
             break
     return {name for text in texts for name in _MISSING_CLAIM.findall(text)}
-
-
-def last_reason(events: list[Obj], reasons: tuple[str, ...]) -> str | None:
-    """The reason of the newest event among those with one of `reasons`."""
-    for event in reversed(events):
-        if event.get("reason") in reasons:
-            return event["reason"]
-    return None
 
 
 def classify(pod: Obj | None, events: list[Obj] = (), container_name: str = "notebook") -> Verdict:
@@ -176,9 +176,9 @@ def classify(pod: Obj | None, events: list[Obj] = (), container_name: str = "not
     reason = unschedulable_reason(pod, events)
     if reason:
         message = f"Your server could not be scheduled on any node: {reason}"
-        if last_reason(events, ("TriggeredScaleUp", "NotTriggerScaleUp")) == "NotTriggerScaleUp":
-            return Verdict("failed", message)  # the autoscaler says it cannot help
-        return Verdict("unschedulable", message)
+        if autoscaler_refused(events):
+            return Verdict("failed", message, capacity=True)  # it says it cannot help
+        return Verdict("unschedulable", message, capacity=True)
     return STARTING
 
 

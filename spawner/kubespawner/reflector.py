@@ -26,8 +26,10 @@ a fresh LIST and finds every server again from its database.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -180,6 +182,10 @@ class ResourceReflector:
     def _reset_indexes(self) -> None:
         """Called before a relist replaces the cache."""
 
+    def _wanted(self, obj: Obj) -> bool:
+        """Whether to cache this object at all (a filter the API cannot apply)."""
+        return True
+
     # ---- internals --------------------------------------------------------
 
     @property
@@ -213,6 +219,10 @@ class ResourceReflector:
                 future.set_result(None)
 
     def _put(self, obj: Obj) -> None:
+        if not self._wanted(obj):
+            if self.key_of(obj) in self.resources:
+                self._delete(obj)
+            return
         # managedFields is often the largest part of an object and we never read it
         obj["metadata"].pop("managedFields", None)
         key = self.key_of(obj)
@@ -250,6 +260,8 @@ class ResourceReflector:
         self.resources = {}
         self._reset_indexes()
         for obj in items:
+            if not self._wanted(obj):
+                continue
             obj["metadata"].pop("managedFields", None)
             self.resources[self.key_of(obj)] = obj
             self._stored(None, obj)
@@ -414,19 +426,99 @@ class PodReflector(ResourceReflector):
 
 
 class EventReflector(ResourceReflector):
-    """Events about pods, indexed by the pod they are about.
+    """Events about our users' pods, indexed by the pod they are about.
 
     `next_change("namespace/podname")` fires when an event about that pod
     arrives; `events_for` lists them oldest first.
+
+    A namespace holds events of every workload in it, and a busy one tens of
+    thousands (an upstream hub's event cache reached 1.5 GB at 35,000). So
+    the cache is bounded three ways: with `pods`, it keeps only events about
+    pods in that reflector's cache or announced by `expect()` (a spawn about
+    to create its pod: its first events may come before the pod's own watch
+    event); events older than `max_age` seconds go (by their last time,
+    swept at most every `sweep_every` seconds); and beyond `max_count` the
+    least recently updated go first. Spawns read events only while they
+    start, so none of this loses anything a user sees, short of thousands
+    of spawns at once with events past `max_count`.
     """
 
     resource = "events"
     kind = "event"
 
-    def __init__(self, api: KubeAPI, **kwargs):
+    def __init__(
+        self,
+        api: KubeAPI,
+        *,
+        pods: ResourceReflector | None = None,
+        max_age: float = 3600,
+        max_count: int = 10000,
+        sweep_every: float = 60,
+        clock: Callable[[], float] = time.time,
+        **kwargs,
+    ):
         kwargs.setdefault("field_selector", "involvedObject.kind=Pod")
         super().__init__(api, **kwargs)
         self.by_object: dict[str, dict[str, Obj]] = {}
+        self.pods = pods
+        self.max_age = max_age
+        self.max_count = max_count
+        self.sweep_every = sweep_every
+        self.clock = clock
+        self.expected: dict[str, int] = {}
+        self._next_sweep = 0.0
+
+    def expect(self, pod_key: str) -> None:
+        """Keep events about this pod from now on, before the pod cache has it."""
+        self.expected[pod_key] = self.expected.get(pod_key, 0) + 1
+
+    def unexpect(self, pod_key: str) -> None:
+        count = self.expected.get(pod_key, 0) - 1
+        if count > 0:
+            self.expected[pod_key] = count
+        else:
+            self.expected.pop(pod_key, None)
+
+    def _wanted(self, obj: Obj) -> bool:
+        if self.pods is not None:
+            pod_key = self.notify_key_of(obj)
+            if pod_key not in self.expected and self.pods.get(pod_key) is None:
+                return False
+        return self.max_age is None or event_time(obj) >= self._cutoff()
+
+    def _cutoff(self) -> str:
+        # RFC 3339 in UTC, as the API serializes every time: such strings
+        # sort as the times they name (to the second), so no parsing
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock() - self.max_age))
+
+    def _put(self, obj: Obj) -> None:
+        # re-insert, so the dict's order is least recently updated first
+        old = self.resources.pop(self.key_of(obj), None)
+        if old is not None:
+            self._stored(old, None)
+        super()._put(obj)
+        self._trim()
+
+    async def _list(self) -> None:
+        await super()._list()
+        self._next_sweep = 0.0
+        self._trim()
+
+    def _trim(self) -> None:
+        if self.max_age is not None and self.clock() >= self._next_sweep:
+            self._next_sweep = self.clock() + self.sweep_every
+            cutoff = self._cutoff()
+            for key, event in list(self.resources.items()):
+                if event_time(event) < cutoff:
+                    self._drop(key)
+        over = len(self.resources) - self.max_count if self.max_count is not None else 0
+        if over > 0:
+            for key in list(itertools.islice(self.resources, over)):
+                self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        # forgotten, not deleted: no waiter is woken for it
+        self._stored(self.resources.pop(key), None)
 
     def notify_key_of(self, obj: Obj) -> str:
         involved = obj.get("involvedObject") or {}
@@ -491,6 +583,7 @@ async def shared_reflector(
         kwargs.get("namespace"),
         kwargs.get("label_selector", ""),
         kwargs.get("field_selector"),
+        kwargs.get("pods"),  # an event reflector keeps the events of these pods
     )
     reflector = _shared.get(key)
     if reflector is not None and reflector.loaded:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import random
 import time
@@ -125,3 +126,16 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, TimeoutError):
         return "request timed out"
     return f"{type(error).__name__}: {error}"
+
+
+def api_message(error: BaseException) -> str:
+    """The API server's own message in an error's Status body (what it says
+    about a refused request), else the one-line description."""
+    if isinstance(error, ApiException) and error.body:
+        try:
+            message = json.loads(error.body).get("message")
+        except (ValueError, AttributeError):
+            message = None
+        if message:
+            return f"HTTP {error.status}: {message}"
+    return describe_error(error)

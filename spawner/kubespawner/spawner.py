@@ -24,7 +24,7 @@ from jupyterhub.spawner import Spawner
 from kubernetes_asyncio.client.exceptions import ApiException
 from traitlets import Float, Int
 
-from . import models, podstatus
+from . import capacity, claimsize, models, podstatus
 from ._version import __version__
 from .builders import PORT_NAME, make_owner_reference
 from .clients import ApiSettings, KubeAPI, shared_api
@@ -37,11 +37,17 @@ from .reflector import (
     shared_reflector,
     stop_shared_reflectors,
 )
-from .retry import call_with_retries, describe_error
+from .retry import api_message, call_with_retries, describe_error
 from .utils import maybe_await
 
 NOTEBOOK_CONTAINER = "notebook"
 DELETE_OPTIONS = {"apiVersion": "v1", "kind": "DeleteOptions"}
+
+
+try:  # JupyterHub >= 6
+    from jupyterhub.spawner import SpawnException
+except ImportError:  # pragma: no cover - JupyterHub 5
+    SpawnException = None
 
 
 class SpawnFailed(Exception):
@@ -51,6 +57,27 @@ class SpawnFailed(Exception):
         super().__init__(message)
         # JupyterHub shows `jupyterhub_message` on the spawn-pending page
         self.jupyterhub_message = message
+
+
+if SpawnException is not None:
+
+    class CapacityUnavailable(SpawnFailed, SpawnException):
+        """No node could take the server: the cluster is full, not the hub
+        broken. JupyterHub counts a SpawnException as a failure, not an
+        error, so these do not count towards consecutive_failure_limit (a
+        login storm on a full cluster must not restart the hub)."""
+
+        def __init__(self, message: str):
+            SpawnException.__init__(self, message, reason="capacity", status_code=503)
+            self.jupyterhub_message = message
+
+        def __str__(self) -> str:
+            return self.message
+
+else:  # pragma: no cover
+
+    class CapacityUnavailable(SpawnFailed):
+        pass
 
 
 class KubeSpawner(KubeSpawnerConfig, Spawner):
@@ -77,6 +104,31 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         """,
     )
 
+    event_cache_max_age = Float(
+        3600,
+        allow_none=True,
+        config=True,
+        help="""
+        Seconds the hub keeps a Kubernetes event about a user's pod (by the
+        event's last time; Kubernetes itself keeps events an hour). Events
+        serve the progress messages and failure reasons of spawns in
+        progress, so this needs to exceed only the longest spawn. Only
+        events of the hub's users' pods are kept at all, whatever else runs
+        in the namespace. None: no age limit.
+        """,
+    )
+
+    event_cache_max_count = Int(
+        10000,
+        allow_none=True,
+        config=True,
+        help="""
+        Most events the hub keeps (about 2 KB each); past it, the least
+        recently updated go first. 10,000 covers a login storm of about a
+        thousand users at once. None: no limit.
+        """,
+    )
+
     unschedulable_grace_period = Float(
         30,
         config=True,
@@ -84,10 +136,28 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         Seconds a spawn waits while no node can run the pod before it fails
         with the scheduler's reason ("0/3 nodes are available: 3 Insufficient
         memory."). Long enough for a cluster autoscaler to react (it scans
-        every 10 s); while it reports a scale-up, or while placeholder pods
-        are being preempted for the pod, the spawn keeps waiting until
-        ``start_timeout``. An autoscaler's NotTriggerScaleUp fails it at once.
-        0 fails as soon as the pod is unschedulable.
+        every 10 s); while it reports a scale-up (or Karpenter a nomination,
+        or placeholder pods are being preempted for the pod) the spawn waits
+        for capacity instead (see ``capacity_wait_timeout``). An
+        autoscaler's NotTriggerScaleUp fails it at once. 0 fails as soon as
+        the pod is unschedulable. Either failure is a capacity failure.
+        """,
+    )
+
+    capacity_wait_timeout = Float(
+        600,
+        config=True,
+        help="""
+        Seconds a spawn may wait for capacity on top of ``start_timeout``:
+        while its pod waits for a node that the cluster autoscaler
+        (``TriggeredScaleUp``) or Karpenter (``Nominated``) is bringing up,
+        or for user placeholders to be preempted, the clock of
+        ``start_timeout`` stops (a progress message says so). If no node has
+        come after this long, the spawn fails with the scheduler's reason.
+        Spawns that fail for want of a node do not count towards
+        ``consecutive_failure_limit``. To let the hub wait that long, the
+        spawner reports ``start_timeout`` to the hub as ``start_timeout`` +
+        this while a server starts. 0: no extra time.
         """,
     )
 
@@ -108,9 +178,18 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self._start_began: float | None = None
         # set when start() begins: the hub may ask for progress() before that
         self._start_called = asyncio.Event()
+        # progress messages of the spawner's own (capacity waits)
+        self._notes: list[str] = []
+        self._note_added: asyncio.Future | None = None
+        # start_timeout as configured, while start() shows the hub a longer one
+        self._usual_start_timeout: float | None = None
         # the PVC name we created (or found) -- saved in state, so later
         # spawns of this server skip the PVC POST
         self._pvc_ensured_name: str | None = None
+        # the storage_capacity the claim was made with or last grown to (in
+        # state): a start compares it with today's and pays a read only when
+        # they differ
+        self._pvc_capacity: str | None = None
         self._state_kubespawner_version: str | None = None  # set by load_state
         # (pod resourceVersion, server ip, port) poll() last compared
         self._url_checked: tuple | None = None
@@ -144,11 +223,12 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         *,
         body: Any = None,
         params: dict | None = None,
+        content_type: str = "application/json",
     ) -> dict:
         """One API request with retries for 5xx, 429 and timeouts."""
         api = await self._api()
         return await call_with_retries(
-            lambda: api.request(method, path, params=params, body=body),
+            lambda: api.request(method, path, params=params, body=body, content_type=content_type),
             retry_timeout=self.k8s_api_request_retry_timeout,
             description=description,
             logger=self.log,
@@ -200,7 +280,14 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         )
 
     async def _events(self) -> EventReflector:
-        return await shared_reflector(EventReflector, await self._api(), **self._reflector_args())
+        return await shared_reflector(
+            EventReflector,
+            await self._api(),
+            pods=await self._pods(),
+            max_age=self.event_cache_max_age,
+            max_count=self.event_cache_max_count,
+            **self._reflector_args(),
+        )
 
     @property
     def pod_reflector(self) -> PodReflector | None:
@@ -228,15 +315,29 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self._start_began = time.monotonic()
         self._pod_uid = None
         self._poll_reflector = None
+        self._notes = []
         self._start_called.set()
+        # the hub reads start_timeout after start() returns, for its own
+        # limit: leave room for capacity waits, which ours does not count
+        self._usual_start_timeout = self.start_timeout
+        if self.capacity_wait_timeout > 0:
+            # a few seconds more than ours, so a spawn ends with our message
+            self.start_timeout = self._usual_start_timeout + self.capacity_wait_timeout + 5
         return loop.create_task(self._run_start(self._start_finished))
 
     async def _run_start(self, finished: asyncio.Future) -> str:
         try:
             return await self._start()
         finally:
+            self.start_timeout = self._usual_start_timeout
             if not finished.done():
                 finished.set_result(None)
+
+    def _note(self, message: str) -> None:
+        """A progress message of the spawner's own."""
+        self._notes.append(message)
+        if self._note_added is not None and not self._note_added.done():
+            self._note_added.set_result(None)
 
     async def _start(self) -> str:
         # the profile, if apply_user_options has not applied it (an admin's
@@ -250,6 +351,19 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         if self.storage_pvc_ensure:
             await self._ensure_pvc()
         manifest = await self._pod_manifest_for_start()
+        if events is not None:
+            # keep the pod's first events even if they beat the pod's own
+            # watch event to the hub
+            events.expect(self._pod_key)
+        try:
+            return await self._create_and_wait(manifest, pods, events)
+        finally:
+            if events is not None:
+                events.unexpect(self._pod_key)
+
+    async def _create_and_wait(
+        self, manifest: dict, pods: PodReflector, events: EventReflector | None
+    ) -> str:
         pod = await self._create_pod(manifest)
         try:
             await self._create_owned_objects(pod)
@@ -312,9 +426,14 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         known.add(self.namespace)
 
     async def _ensure_pvc(self) -> None:
-        """Create the user's PVC unless we know it exists (one POST per user)."""
-        if self._pvc_ensured_name == self.pvc_name:
-            return
+        """Create the user's PVC unless we know it exists (one POST per user);
+        grow it if ``storage_capacity`` grew since."""
+        if self._pvc_ensured_name != self.pvc_name:
+            await self._create_or_adopt_pvc()
+        if self.storage_capacity and self._pvc_capacity != self.storage_capacity:
+            await self._grow_pvc()
+
+    async def _create_or_adopt_pvc(self) -> None:
         if self._legacy_pvc_lookup_due:
             self._legacy_pvc_lookup_due = False
             if await self._adopt_legacy_pvc():
@@ -333,6 +452,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
                 body=manifest,
             )
             self.log.info("Created PVC %s/%s", self.namespace, self.pvc_name)
+            self._pvc_capacity = self.storage_capacity
         except ApiException as error:
             if error.status == 409:
                 self.log.debug("PVC %s/%s already exists", self.namespace, self.pvc_name)
@@ -348,6 +468,46 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             else:
                 raise
         self._pvc_ensured_name = self.pvc_name
+
+    async def _grow_pvc(self) -> None:
+        """Ask for today's storage_capacity if the claim has less (see
+        ``claimsize``); whatever the answer, remember the capacity in state,
+        so a class that cannot expand is logged once, not at every start."""
+        claim = await self._read_pvc(self.pvc_name)
+        if claim is None:
+            return  # the scheduler will say so; _restore_missing_pvc makes it
+        if not claimsize.growth_needed(claim, self.storage_capacity):
+            self._pvc_capacity = self.storage_capacity  # as big already (or bigger)
+            return
+        if not claimsize.is_bound(claim):
+            return  # not expandable until bound: try again at the next start
+        where = f"{self.namespace}/{self.pvc_name}"
+        try:
+            await self._call(
+                f"grow PVC {where}",
+                "PATCH",
+                self._path("persistentvolumeclaims", self.namespace, self.pvc_name),
+                body=claimsize.growth_patch(self.storage_capacity),
+                content_type="application/merge-patch+json",
+            )
+            self.log.info(
+                "Growing PVC %s from %s to %s",
+                where,
+                claimsize.requested_size(claim),
+                self.storage_capacity,
+            )
+        except ApiException as error:
+            if error.status not in (403, 422):
+                raise
+            self.log.warning(
+                "PVC %s stays at %s, not the %s storage_capacity asks for: %s "
+                "(its StorageClass needs allowVolumeExpansion: true)",
+                where,
+                claimsize.requested_size(claim),
+                self.storage_capacity,
+                api_message(error),
+            )
+        self._pvc_capacity = self.storage_capacity
 
     async def _pvc_exists(self) -> bool:
         return await self._read_pvc(self.pvc_name) is not None
@@ -470,70 +630,93 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         await self._call(f"create {what} {name}", "POST", path, body=body)
 
     async def _wait_until_ready(self, pods: PodReflector, events: EventReflector | None) -> dict:
-        """Wait for the pod to be ready, woken by its watch events; fail fast
-        when it cannot become ready."""
+        """Wait for the pod to be ready, woken by its (and its events') watch
+        events; fail fast when it cannot become ready. Time spent waiting
+        for capacity does not count (see ``capacity``)."""
         uid = self._pod_uid
         key = self._pod_key
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.start_timeout
+        usual = self._usual_start_timeout or self.start_timeout
+        # from start(), as the hub's own limit
+        began = self._start_began or time.monotonic()
+        clock = capacity.StartClock(began, usual, self.capacity_wait_timeout)
         seen = False
         unschedulable_since = None
         claim_restored = False
-
-        def decided(pod):
-            """True when the pod is ready or hopeless -- or newly unschedulable,
-            so the loop below can start the grace-period clock -- or waits for
-            its PVC, so the loop can create it."""
-            nonlocal seen
-            if pod is None:
-                # not in the cache yet (the watch event is on its way), or gone
-                return seen
-            if pod["metadata"].get("uid") != uid:
-                return False  # still the previous pod of this name in the cache
-            seen = True
-            if self._own_claim_missing(pod, events):
-                # once created, wait for the scheduler to try again
-                return not claim_restored
-            verdict = self._verdict(pod, events)
-            if verdict.state == "unschedulable":
-                return unschedulable_since is None
-            return verdict.done
-
+        last_wait = None
         while True:
-            timeout = deadline - loop.time()
-            if unschedulable_since is not None:
-                grace_end = unschedulable_since + self.unschedulable_grace_period
-                timeout = min(timeout, grace_end - loop.time())
             try:
-                pod = await pods.wait_for(key, decided, timeout=max(timeout, 0))
-            except TimeoutError:
-                if loop.time() >= deadline:
-                    raise SpawnFailed(
-                        f"Your server did not become ready within {self.start_timeout} seconds."
-                    ) from None
-                pod = pods.get(key)  # the grace period is over: decide on what we have
+                pods.raise_if_failed()
             except ReflectorFailed as error:
                 raise SpawnFailed(f"Lost track of your server: {error}") from error
-            if seen and pod is not None and self._own_claim_missing(pod, events):
+            now = time.monotonic()
+            pod = pods.get(key)
+            if pod is not None and pod["metadata"].get("uid") != uid:
+                pod = None  # still the previous pod of this name in the cache
+                current = False
+            else:
+                current = pod is not None or seen
+                seen = seen or pod is not None
+            verdict, wait = podstatus.STARTING, None
+            if current and pod is not None and self._own_claim_missing(pod, events):
                 if not claim_restored:
                     await self._restore_missing_pvc()
                     claim_restored = True
                 unschedulable_since = None
-                continue
-            verdict = self._verdict(pod, events) if pod is None or seen else podstatus.STARTING
+            elif current:
+                verdict = self._verdict(pod, events)
+                if verdict.state == "starting" and capacity.unscheduled(pod):
+                    # (the common path, a pod on its way, reads no events here)
+                    pod_events = events.events_for(key, uid) if events else []
+                    wait = capacity.awaited_capacity(pod, pod_events)
+            clock.observe(now, wait is not None)
+            if wait is not None and wait != last_wait:
+                self._note(
+                    f"Waiting for a node: {wait.describe()}. This wait does not count "
+                    f"towards the start timeout (for up to {self.capacity_wait_timeout:g} s)."
+                )
+            last_wait = wait
+            wake_at = clock.next_check(now)
             if verdict.state == "unschedulable":
-                now = loop.time()
                 unschedulable_since = unschedulable_since or now
-                if now - unschedulable_since < self.unschedulable_grace_period:
-                    continue
-                verdict = podstatus.Verdict("failed", verdict.message)
-            elif not verdict.done:
+                grace_end = unschedulable_since + self.unschedulable_grace_period
+                if now >= grace_end:
+                    verdict = podstatus.Verdict("failed", verdict.message, capacity=True)
+                wake_at = min(wake_at, grace_end)
+            else:
                 unschedulable_since = None  # scheduling got going again
-                continue
-            if verdict.state != "ready":
+            if verdict.state == "ready":
+                return pod
+            if verdict.state == "failed":
                 self.log.error("Start of pod %s failed: %s", key, verdict.message)
-                raise SpawnFailed(verdict.message)
-            return pod
+                raise (CapacityUnavailable if verdict.capacity else SpawnFailed)(verdict.message)
+            if now >= clock.deadline(now):
+                raise self._timed_out(clock, now, wait, pod, events)
+            waits = [pods.next_change(key)]
+            if events is not None and pod is not None and _not_scheduled(pod):
+                # events decide only while the pod has no node (the scheduler's
+                # and autoscalers' words); otherwise the pod's changes do
+                waits.append(events.next_change(key))
+            try:
+                await asyncio.wait(
+                    waits, timeout=max(wake_at - now, 0), return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for waiter in waits:
+                    waiter.cancel()
+
+    def _timed_out(self, clock, now, wait, pod, events) -> SpawnFailed:
+        waited = clock.capacity_waited(now)
+        if wait is None:
+            return SpawnFailed(
+                f"Your server did not become ready within {clock.start_timeout:g} seconds"
+                + (f" (plus {waited:.0f} s waiting for a node)." if waited >= 1 else ".")
+            )
+        pod_events = events.events_for(self._pod_key, self._pod_uid) if events else []
+        reason = podstatus.scheduler_message(pod, pod_events) if pod else ""
+        return CapacityUnavailable(
+            f"No node became available for your server: waited {waited:.0f} s while "
+            f"{wait.describe()}. The scheduler says: {reason}"
+        )
 
     def _own_claim_missing(self, pod: dict, events: EventReflector | None) -> bool:
         """The scheduler says this server's PVC does not exist: it was deleted
@@ -614,7 +797,11 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         slow_after = self._slow_spawn_threshold()
         next_slow = (self._start_began or time.monotonic()) + slow_after if slow_after else None
         key = self._pod_key
+        notes_sent = 0
         while True:
+            while notes_sent < len(self._notes):
+                notes_sent += 1
+                yield {"progress": int(progress), "message": self._notes[notes_sent - 1]}
             if events is not None and self._pod_uid is not None:
                 for event in events.events_for(key, self._pod_uid):
                     event_id = event["metadata"].get("uid") or event["metadata"]["name"]
@@ -629,7 +816,8 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
                     }
             if self._start_finished.done():
                 return
-            waits = [self._start_finished]
+            self._note_added = asyncio.get_running_loop().create_future()
+            waits = [self._start_finished, self._note_added]
             if events is not None:
                 waits.append(events.next_change(key))
             timeout = None if next_slow is None else max(next_slow - time.monotonic(), 0)
@@ -822,6 +1010,8 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
             state["pvc_name"] = self.pvc_name
         if self._pvc_ensured_name:
             state["pvc_ensured"] = self._pvc_ensured_name
+        if self._pvc_capacity:
+            state["pvc_capacity"] = self._pvc_capacity
         state["kubespawner_version"] = __version__  # as upstream: who wrote this state
         return state
 
@@ -839,6 +1029,7 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         if state.get("pvc_name") and self.remember_pvc_name:
             self.pvc_name = state["pvc_name"]
         self._pvc_ensured_name = state.get("pvc_ensured")
+        self._pvc_capacity = state.get("pvc_capacity")
         # upstream's record: None for a new server, "unknown" for state
         # saved by a KubeSpawner before 7
         self._state_kubespawner_version = (
@@ -863,6 +1054,12 @@ class KubeSpawner(KubeSpawnerConfig, Spawner):
         self.update_names(keep_pvc_name=self.remember_pvc_name)
         if self._pvc_ensured_name != self.pvc_name:
             self._pvc_ensured_name = None
+            self._pvc_capacity = None
+
+
+def _not_scheduled(pod: dict) -> bool:
+    scheduled = podstatus.condition(pod, "PodScheduled")
+    return scheduled is not None and scheduled.get("status") == "False"
 
 
 def _event_message(event: dict) -> str:
@@ -871,4 +1068,4 @@ def _event_message(event: dict) -> str:
     return f"{when} [{kind}] {event.get('message', '')}".strip()
 
 
-__all__ = ["KubeSpawner", "SpawnFailed"]
+__all__ = ["CapacityUnavailable", "KubeSpawner", "SpawnFailed"]

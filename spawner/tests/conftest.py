@@ -4,6 +4,7 @@ The spawner keeps one API client and one set of reflectors per event loop;
 every test gets its own loop, so they are closed after each test here.
 """
 
+import logging
 import os
 import shutil
 import tempfile
@@ -148,3 +149,32 @@ async def hub_factory(sim, hub_db_url, monkeypatch, tmp_path):
 @pytest.fixture
 async def hub(hub_factory):
     return await hub_factory()
+
+
+# ---- what a spawner logs ---------------------------------------------------
+
+
+class Warnings(logging.Handler):
+    """A spawner's warnings (its logger need not propagate to warnings)."""
+
+    def __init__(self, spawner):
+        super().__init__(logging.WARNING)
+        self.messages = []
+        self.logger = spawner.log
+        self.logger.addHandler(self)
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    @property
+    def text(self):
+        return "\n".join(self.messages)
+
+
+@pytest.fixture
+def warnings_of():
+    """warnings_of(spawner) -> Warnings, detached after the test."""
+    made = []
+    yield lambda spawner: made.append(Warnings(spawner)) or made[-1]
+    for handler in made:
+        handler.logger.removeHandler(handler)

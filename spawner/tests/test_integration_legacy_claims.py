@@ -1,10 +1,6 @@
 """A user from KubeSpawner 6 / z2jh 3 finds their claim (handle_legacy_names),
 against kubesim over HTTP with a real JupyterHub."""
 
-import logging
-
-import pytest
-
 NS = "default"
 HOME = {
     "volumes": [{"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}}],
@@ -45,32 +41,6 @@ async def make_legacy(hub, api, username, claim, servername="", annotated_as=Non
     hub.db.commit()
     # as the hub does with a spawner's saved state when it starts
     spawner.load_state(spawner.orm_spawner.state)
-
-
-class Warnings(logging.Handler):
-    """A spawner's warnings (its logger need not propagate to warnings)."""
-
-    def __init__(self, spawner):
-        super().__init__(logging.WARNING)
-        self.messages = []
-        self.logger = spawner.log
-        self.logger.addHandler(self)
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-    @property
-    def text(self):
-        return "\n".join(self.messages)
-
-
-@pytest.fixture
-def warnings_of():
-    """warnings_of(spawner) -> Warnings, detached after the test."""
-    made = []
-    yield lambda spawner: made.append(Warnings(spawner)) or made[-1]
-    for handler in made:
-        handler.logger.removeHandler(handler)
 
 
 def claim_of(sim, user):

@@ -135,6 +135,7 @@ async def test_security_contexts_from_ints_and_async_callables():
     assert pod["spec"]["securityContext"] == {
         "fsGroup": 100,
         "supplementalGroups": [200, 300],
+        "fsGroupChangePolicy": "OnRootMismatch",
         "runAsNonRoot": True,
     }
 

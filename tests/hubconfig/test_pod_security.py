@@ -39,7 +39,8 @@ def user_pod(hub_setup, tmp_path):
 async def test_the_notebook_container_is_hardened_by_default(user_pod):
     spec = await user_pod({})
     assert spec["containers"][0]["securityContext"] == HARDENED
-    assert spec["securityContext"] == {"fsGroup": 100}
+    # OnRootMismatch: no recursive chown of a big home at every start
+    assert spec["securityContext"] == {"fsGroup": 100, "fsGroupChangePolicy": "OnRootMismatch"}
     # the default level keeps z2jh's metadata blocker (root, NET_ADMIN)
     (blocker,) = spec["initContainers"]
     assert blocker["name"] == "block-cloud-metadata"
@@ -64,7 +65,10 @@ async def test_each_default_is_overridable(user_pod):
                     "readOnlyRootFilesystem": True,  # added beside the defaults
                     "seccompProfile": {"type": "Localhost", "localhostProfile": "nb.json"},
                 },
-                "podSecurityContext": {"supplementalGroups": [9]},
+                "podSecurityContext": {
+                    "supplementalGroups": [9],
+                    "fsGroupChangePolicy": "Always",
+                },
             }
         }
     )
@@ -75,7 +79,11 @@ async def test_each_default_is_overridable(user_pod):
         "capabilities": {"drop": ["ALL"]},
         "seccompProfile": {"type": "Localhost", "localhostProfile": "nb.json"},
     }
-    assert spec["securityContext"] == {"fsGroup": 5678, "supplementalGroups": [9]}
+    assert spec["securityContext"] == {
+        "fsGroup": 5678,
+        "supplementalGroups": [9],
+        "fsGroupChangePolicy": "Always",
+    }
 
 
 async def test_root_keeps_the_capabilities_its_start_script_needs(user_pod):
@@ -216,3 +224,12 @@ def test_restricted_refuses_a_root_profile_at_helm_time(tmp_path, helm):
     # baseline admits it
     path.write_text(yaml.safe_dump({"podSecurity": {"level": "baseline"}, "singleuser": {"profileList": profiles}}))  # fmt: skip
     assert render([path])
+
+
+async def test_z2jh_extra_pod_config_sets_fs_group_change_policy(user_pod):
+    # z2jh has no key of its own for it: its users set it through extraPodConfig
+    values = {
+        "singleuser": {"extraPodConfig": {"securityContext": {"fsGroupChangePolicy": "Always"}}}
+    }
+    spec = await user_pod(values)
+    assert spec["securityContext"] == {"fsGroup": 100, "fsGroupChangePolicy": "Always"}

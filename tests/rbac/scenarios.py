@@ -152,6 +152,41 @@ async def hub_reads_a_claim_a_quota_refuses(env: Env) -> None:
     app.db.close()
 
 
+async def hub_grows_a_claim_when_capacity_grows(env: Env) -> None:
+    """A bound claim of an expandable StorageClass and a larger
+    storage_capacity: the spawner reads the claim and patches its request."""
+    storage_class = {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": "elastic"},
+        "provisioner": "kubesim.io/hostpath",
+        "allowVolumeExpansion": True,
+    }
+    await admin(env, "POST", "/apis/storage.k8s.io/v1/storageclasses", storage_class)
+    claim = {
+        "metadata": {"name": "claim-gus"},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "elastic",
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }
+    await admin(env, "POST", f"/api/v1/namespaces/{NS}/persistentvolumeclaims", claim)
+
+    async def bound():
+        found = env.sim.get("persistentvolumeclaims", "claim-gus", NS) or {}
+        return (found.get("status") or {}).get("phase") == "Bound"
+
+    await eventually(bound, "claim-gus bound")
+    app = await make_hub(env, storage_capacity="2Gi", storage_class="elastic")
+    user = user_of(app, "gus")
+    await user.spawn("")
+    grown = env.sim.get("persistentvolumeclaims", "claim-gus", NS)
+    assert grown["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    await user.stop("")
+    app.db.close()
+
+
 async def hub_replaces_leftover_ssl_secret_and_service(env: Env) -> None:
     """internal_ssl and services_enabled: the server's Secret and Service are
     created, and leftovers of the same names deleted first."""
@@ -383,6 +418,7 @@ SCENARIOS = {
     "hub": [
         hub_spawns_with_a_pvc_and_replaces_a_leftover_pod,
         hub_reads_a_claim_a_quota_refuses,
+        hub_grows_a_claim_when_capacity_grows,
         hub_replaces_leftover_ssl_secret_and_service,
     ],
     "user-scheduler": [user_scheduler_makes_kube_schedulers_requests],
