@@ -366,8 +366,10 @@ class LocalDeployment:
     def _clear_pending_release(self) -> None:
         """A release an earlier run left pending-* blocks every helm upgrade:
         clear it as an operator would (see stuckrelease.py), saying so."""
+        # every status by name: helm 4 has no `--all` (helm 3's "show every status")
+        statuses = ("--deployed", "--failed", "--pending", "--superseded", "--uninstalling")
         output = self.helm(
-            "list", "--namespace", self.namespace, "--all", "--output", "json", what="helm list"
+            "list", "--namespace", self.namespace, *statuses, "--output", "json", what="helm list"
         )
         # helm's warnings (e.g. about the kubeconfig's mode) share the output
         lines = [line for line in output.splitlines() if line.startswith("[")]

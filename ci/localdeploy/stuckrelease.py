@@ -33,7 +33,7 @@ class StuckRelease(Exception):
 
 
 def release_status(listing: list[dict], release: str) -> str | None:
-    """The status of `release` in `helm list -a -o json`, None without one."""
+    """The status of `release` in `helm list --pending ... -o json`, None without one."""
     for entry in listing:
         if entry.get("name") == release:
             return entry.get("status")
