@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from kubesim.api.store_workers import cancel_and_wait
 from kubesim.model.errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,7 @@ class Informer:
     async def stop(self) -> None:
         if self._watch is not None:
             self._watch.close()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     def _relist(self) -> str:
         items, resource_version = self.store.list(self.resource, field_selector=self.field_selector)

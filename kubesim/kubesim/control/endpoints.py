@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from kubesim.api.store_workers import cancel_and_wait
 from kubesim.model.errors import ApiError
 from kubesim.model.ownership import owner_reference
 from kubesim.model.service_ports import target_port
@@ -146,12 +147,7 @@ class EndpointsController:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     def _enqueue(self, namespace: str, name: str) -> None:
         if (namespace, name) not in self.queued:

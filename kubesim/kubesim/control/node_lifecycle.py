@@ -15,6 +15,7 @@ import logging
 import platform
 
 from kubesim.api.store import now_rfc3339
+from kubesim.api.store_workers import cancel_and_wait
 from kubesim.model.errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -133,12 +134,7 @@ class NodeLifecycle:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     def poke(self) -> None:
         self.changed.set()

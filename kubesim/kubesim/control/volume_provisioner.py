@@ -24,6 +24,7 @@ import logging
 import os
 import shutil
 
+from kubesim.api.store_workers import cancel_and_wait
 from kubesim.model.errors import ApiError
 from kubesim.model.quantities import parse_quantity
 
@@ -50,12 +51,7 @@ class Provisioner:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     # ----- events
 
