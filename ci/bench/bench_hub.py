@@ -34,18 +34,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-for path in (HERE, ROOT / "ci"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-import bench_hub_deploy  # noqa: E402
-import bench_hub_sides  # noqa: E402
-from bench_hub_crowd import create_crowd  # noqa: E402
-from bench_hub_figures import Scenario, comparison, error_summary, table  # noqa: E402
-from bench_hub_hubapi import HubApi  # noqa: E402
-from bench_hub_procs import (  # noqa: E402
+from . import bench_hub_deploy, bench_hub_sides
+from .bench_hub_crowd import create_crowd
+from .bench_hub_figures import Scenario, comparison, error_summary, table
+from .bench_hub_hubapi import HubApi
+from .bench_hub_procs import (
     children,
     cmdline,
     cpu_seconds,
@@ -54,9 +47,10 @@ from bench_hub_procs import (  # noqa: E402
     reset_peak_memory,
     stop_leftovers,
 )
-from bench_hub_profile import where_time_goes  # noqa: E402
-from bench_hub_responder import PodResponder  # noqa: E402
+from .bench_hub_profile import where_time_goes
+from .bench_hub_responder import PodResponder
 
+ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = ROOT / "test-artifacts" / "bench-hub"
 
 

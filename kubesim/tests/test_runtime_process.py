@@ -4,6 +4,7 @@ the pod's own address; the mount order that keeps a state folder under /tmp
 usable when a pod mounts an emptyDir at /tmp."""
 
 import asyncio
+import functools
 import os
 import shutil
 import subprocess
@@ -12,10 +13,7 @@ import sys
 import aiohttp
 import pytest
 
-from kubesim.api.admission import Admission
-from kubesim.api.store import Store
 from kubesim.api.tables import _service_row
-from kubesim.harness.node_simulator import NodeSimulator
 from kubesim.node.node_settings import ImageRule
 from kubesim.node.process_runtime import mount_order, namespaces_available
 from kubesim.node.runtime import Mount
@@ -26,22 +24,9 @@ PY = sys.executable
 
 
 @pytest.fixture
-async def make_cluster(tmp_path):
-    started = []
-
-    async def make(**options):
-        store = Store()
-        store.admit = Admission("1.33")
-        options.setdefault("state_dir", tmp_path / f"nodes{len(started)}")
-        options.setdefault("runtime", "process")
-        sim = NodeSimulator(store, **options)
-        await sim.start()
-        started.append(sim)
-        return store, sim
-
-    yield make
-    for sim in started:
-        await sim.stop()
+def make_cluster(make_cluster):
+    """conftest's node layer, with the process runtime unless a test names another."""
+    return functools.partial(make_cluster, runtime="process")
 
 
 def pod(name, *containers, **spec):

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from jupyterhub import orm
 from jupyterhub.objects import Hub
+from testsupport.spawners import StubUser
 
 from kubespawner import KubeSpawner
 
@@ -67,15 +68,9 @@ def upstream(tmp_path_factory):
     worker.close()
 
 
-class User:
-    def __init__(self, name):
-        self.name, self.id, self.escaped_name = name, 1, name
-        self.url = f"/user/{name}/"
-
-
 def ours(username, servername="", traits=None, expand=()) -> dict:
     spawner = KubeSpawner(
-        user=User(username),
+        user=StubUser(username, 1),
         hub=Hub(),
         orm_spawner=orm.Spawner(name=servername),
         enable_user_namespaces=True,

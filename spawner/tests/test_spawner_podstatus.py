@@ -1,5 +1,7 @@
 """podstatus.classify: the decisions start() makes on every pod update."""
 
+from testsupport.spawners import StubUser, real_spawner
+
 from kubespawner.podstatus import (
     classify,
     exit_code,
@@ -170,16 +172,7 @@ def running_pod(ip="10.0.0.7", ready=(True,), deleting=False, phase="Running"):
 
 
 def kubespawner():
-    from jupyterhub.objects import Hub
-
-    from kubespawner import KubeSpawner
-
-    class User:
-        name = escaped_name = "a"
-        id = 1
-        url = "/user/a/"
-
-    return KubeSpawner(user=User(), hub=Hub())
+    return real_spawner(user=StubUser("a", 1))
 
 
 def test_is_pod_running_as_the_reference_says():
