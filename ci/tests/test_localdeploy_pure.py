@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from localdeploy import components, imagerules, podvenv, render, stuckrelease
 from localdeploy.loadbalancer import service_target
 from localdeploy.paths import IMAGE_RULES

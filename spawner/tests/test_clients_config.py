@@ -8,11 +8,11 @@ import aiohttp
 import pytest
 import yaml
 from kubernetes_asyncio.client.exceptions import ApiException
-from testsupport.spawners import StubUser, real_spawner
 
 from kubespawner import clients
 from kubespawner.clients import ApiSettings, close_shared_apis, in_cluster_namespace, shared_api
 from kubespawner.retry import call_with_retries
+from testsupport.spawners import StubUser, real_spawner
 
 
 @pytest.fixture

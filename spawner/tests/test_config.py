@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from testsupport.spawners import ConfigOnlyKubeSpawner, StubUser, config_only_spawner
 from traitlets.config import Config
 
 from kubespawner import clients, slugs
 from kubespawner.config import DEPRECATED_ALIASES, KubeSpawnerConfig
+from testsupport.spawners import ConfigOnlyKubeSpawner, StubUser, config_only_spawner
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 

@@ -2,8 +2,9 @@
 JSON options as the REST API passes them, and invalid options."""
 
 import pytest
-from testsupport.html_form import OptionsForm
 from tornado import web
+
+from testsupport.html_form import OptionsForm
 
 NS = "default"
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from jupyterhub import orm
 from jupyterhub.objects import Hub
-from testsupport.spawners import StubUser
 
 from kubespawner import KubeSpawner
+from testsupport.spawners import StubUser
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).parent / "upstream" / "names_worker.py"

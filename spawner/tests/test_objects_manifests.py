@@ -7,9 +7,9 @@ import kubernetes_validate
 import pytest
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio.client import V1EnvVar, V1Pod
-from testsupport.spawners import config_only_spawner
 
 from kubespawner import builders
+from testsupport.spawners import config_only_spawner
 
 K8S_VERSION = "1.30.0"
 

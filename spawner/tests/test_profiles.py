@@ -4,10 +4,10 @@ to the spawner, and clear errors for bad user options."""
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from testsupport.spawners import config_only_spawner
 from tornado import web
 
 from kubespawner import profiles as P
+from testsupport.spawners import config_only_spawner
 
 
 def make(profile_list, **traits):

@@ -1,7 +1,5 @@
 """podstatus.classify: the decisions start() makes on every pod update."""
 
-from testsupport.spawners import StubUser, real_spawner
-
 from kubespawner.podstatus import (
     classify,
     exit_code,
@@ -10,6 +8,7 @@ from kubespawner.podstatus import (
     missing_claims,
     unschedulable_reason,
 )
+from testsupport.spawners import StubUser, real_spawner
 
 
 def pod(phase="Pending", conditions=(), statuses=(), init_statuses=(), deleting=False):

@@ -6,6 +6,7 @@ import json
 from urllib.parse import quote, urlsplit
 
 import requests
+
 from testsupport.waiting import poll_until
 
 

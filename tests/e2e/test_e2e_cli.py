@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from localdeploy.ports import free_port
 
 from .e2e_hubclient import HubUser

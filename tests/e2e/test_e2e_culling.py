@@ -3,9 +3,15 @@ gets a deployment of its own with a short timeout: on the shared one it
 would stop other tests' servers."""
 
 import pytest
-from testsupport.waiting import poll_until
 
-from .e2e_support import E2E_VALUES, start_deployment, state_dir, user_claims, user_pods
+from .e2e_support import (
+    E2E_VALUES,
+    start_deployment,
+    state_dir,
+    user_claims,
+    user_pods,
+    wait_server_stopped,
+)
 from .test_e2e_spawn import default_form, logged_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -24,11 +30,5 @@ def test_an_idle_server_is_culled(fast_culling):
     user.start(form=default_form(user))
     assert user_pods(fast_culling, user.name)
     # nobody touches it: the culler stops it (timeout 10 s, checked every 5 s)
-    poll_until(
-        lambda: "" not in user.model()["servers"],
-        "the culler stopped the server",
-        120,
-        interval=0.5,
-    )
-    poll_until(lambda: not user_pods(fast_culling, user.name), "pod deleted", 60, interval=0.5)
+    wait_server_stopped(fast_culling, user, "the culler stopped the server")
     assert len(user_claims(fast_culling, user.name)) == 1  # culling keeps the user's data

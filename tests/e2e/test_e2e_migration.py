@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from localdeploy.deployment import LocalDeployment, Options
 from localdeploy.paths import CHART, HELM
 from localdeploy.ports import free_port

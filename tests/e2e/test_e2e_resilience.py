@@ -5,6 +5,7 @@ watches while many users spawn."""
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from testsupport.waiting import poll_until
 
 from .e2e_hubclient import HubUser

@@ -7,12 +7,11 @@ import re
 
 import pytest
 from jupyterhub.traitlets import ByteSpecification
-from testsupport.waiting import poll_until
 
 from kubesim import parse_quantity
 
 from .e2e_hubclient import HubUser
-from .e2e_support import admin_users, profiles, user_claims, user_pods
+from .e2e_support import admin_users, profiles, user_claims, user_pods, wait_server_stopped
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -150,10 +149,4 @@ def test_an_admin_stops_another_users_server(deployment):
     assert refused.status_code in (403, 404)
     resp = admin.api("DELETE", f"users/{victim.name}/server")
     assert resp.status_code in (202, 204), resp.text
-    poll_until(
-        lambda: "" not in victim.model()["servers"],
-        "server stopped by the admin",
-        120,
-        interval=0.5,
-    )
-    poll_until(lambda: not user_pods(deployment, victim.name), "pod deleted", 60, interval=0.5)
+    wait_server_stopped(deployment, victim, "server stopped by the admin")

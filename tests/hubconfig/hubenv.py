@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from traitlets.config.loader import PyFileConfigLoader
+
 from localdeploy.paths import HUB_CONFIG_FILES  # the files the image has
 from testsupport import helm
-from traitlets.config.loader import PyFileConfigLoader
 
 REPO = Path(__file__).resolve().parents[2]
 

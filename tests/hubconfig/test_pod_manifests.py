@@ -7,6 +7,7 @@ carrying what the values asked for.
 
 import kubernetes_validate
 import pytest
+
 from testsupport.spawners import real_spawner
 
 from .hubenv import REPO, VALUES

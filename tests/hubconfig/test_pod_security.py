@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 import yaml
+
 from testsupport.spawners import real_spawner
 
 from .hubenv import CHART, REPO, raises_config_error, render

@@ -13,9 +13,9 @@ import os
 
 import pytest
 import yaml
-from testsupport.spawners import real_spawner
 
 from kubesim.testing import raw_request
+from testsupport.spawners import real_spawner
 
 from .hubenv import CHART, REPO, hub_pod, load_hub_config, materialise, render
 

@@ -11,8 +11,9 @@ import re
 
 import pytest
 import yaml
-from testsupport.spawners import real_spawner
 from tornado import web
+
+from testsupport.spawners import real_spawner
 
 from .hubenv import HUB_IMAGE, raises_config_error, render
 

@@ -17,6 +17,7 @@ import urllib.parse
 
 import pytest
 import yaml
+
 from localdeploy.ports import free_port
 from testsupport.waiting import poll_until
 

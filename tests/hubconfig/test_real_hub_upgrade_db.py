@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from localdeploy.ports import free_port
 from testsupport.waiting import poll_until
 

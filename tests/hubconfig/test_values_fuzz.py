@@ -26,6 +26,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 import yaml
+
 from testsupport.spawners import real_spawner
 
 from ..chart.test_chart_kubevalidate import _errors

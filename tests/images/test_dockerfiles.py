@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from localdeploy.paths import HUB_CONFIG_FILES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from testsupport.helm import NAMESPACE, render
-
 from kubesim.testing import raw_request, service_account_token
+from testsupport.helm import NAMESPACE, render
 
 RBAC_KINDS = ("ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 # autohttps (and its secret-sync Role) only render with automatic HTTPS

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
 from localdeploy import render as localrender
 from localdeploy.paths import CHART, REPO
 
