@@ -56,9 +56,7 @@ def endpoint_subsets(service: dict, pods: list[dict]) -> list[dict]:
         if status.get("phase") in ("Succeeded", "Failed"):
             continue
         # Endpoints leave an unnamed port's name out; slices spell it ""
-        ports = [
-            {k: v for k, v in p.items() if k != "name" or v} for p in _ports_of(service, pod)
-        ]
+        ports = [{k: v for k, v in p.items() if k != "name" or v} for p in _ports_of(service, pod)]
         key = tuple((p.get("name", ""), p["port"], p["protocol"]) for p in ports)
         subset = groups.setdefault(key, {"addresses": [], "notReadyAddresses": [], "ports": ports})
         address = {
