@@ -69,6 +69,7 @@ class Plan:
     idle_seconds: float = 0  # ... for this long: the hub's CPU per second
     crowd_pods: int = 0  # then the namespace crowded: the hub's RSS
     crowd_events: int = 0
+    spawn_limit: int = 0  # hub.concurrentSpawnLimit of both deployments (set by main)
 
 
 # issue 15's sizes
@@ -189,7 +190,15 @@ class Bench:
         names = [f"bench-idle-{i:05d}" for i in range(servers)]
         await self.hub.create_users(names)
         self.say(f"{name}: starting them")
-        started = await asyncio.gather(*(self.hub.spawn(n, self.options) for n in names))
+        # Starting them is set-up, not the measurement: at most the hub's spawn
+        # limit at a time, so none waits out a 429's Retry-After.
+        gate = asyncio.Semaphore(self.plan.spawn_limit or servers)
+
+        async def start(user: str):
+            async with gate:
+                return await self.hub.spawn(user, self.options)
+
+        started = await asyncio.gather(*(start(n) for n in names))
         errors = [r.error for r in started if r.seconds is None]
         self.say(f"{name}: {servers - len(errors)} running; measuring {seconds:.0f} s")
         reset_peak_memory(self.hub_pid)
@@ -460,6 +469,7 @@ def main(argv=None) -> int:
     if args.against == "z2jh":
         sides.append(bench_hub_sides.z2jh())
     most = max(*plan.users, plan.idle_servers)
+    plan = replace(plan, spawn_limit=args.spawn_limit or min(most, CHART_SPAWN_LIMIT))
     running: list[Running] = []
     results = []
 
@@ -477,7 +487,7 @@ def main(argv=None) -> int:
         profile = (args.profile_hub / f"{side.name}.prof").resolve() if args.profile_hub else None
         dep, token, server_port = bench_hub_deploy.start(
             state,
-            spawn_limit=args.spawn_limit or min(most, CHART_SPAWN_LIMIT),
+            spawn_limit=plan.spawn_limit,
             nodes=bench_hub_deploy.nodes_for(most),
             timeout=240,
             profile=profile,
