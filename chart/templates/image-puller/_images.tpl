@@ -16,14 +16,7 @@ merge). Empty unless prePuller.pullProfileListImages.
       {{- range $choice, $c := $option.choices | default dict }}
         {{- $co := $c.kubespawner_override | default dict }}
         {{- with $co.image }}
-        {{- $merged := deepCopy $po }}
-        {{- range $k, $v := $co }}
-          {{- if and (kindIs "map" $v) (kindIs "map" (get $merged $k)) }}
-          {{- $_ := set $merged $k (mergeOverwrite (deepCopy (get $merged $k)) (deepCopy $v)) }}
-          {{- else }}
-          {{- $_ := set $merged $k $v }}
-          {{- end }}
-        {{- end }}
+        {{- $merged := include "jupyterhub.imagePuller.mergeOver" (list $po $co) | fromJson }}
         {{- $out = append $out (dict "key" (printf "profile-%d-%s-%s" $i $name $choice | lower | replace "_" "-") "image" . "override" $merged) }}
         {{- end }}
       {{- end }}
@@ -31,6 +24,20 @@ merge). Empty unless prePuller.pullProfileListImages.
   {{- end }}
 {{- end }}
 {{- toJson $out }}
+{{- end }}
+
+{{- /* (list <base> <extra>) -> JSON: extra merged over base as the spawner merges
+       overrides: dicts merge at every depth, anything else (a null too) replaces. */}}
+{{- define "jupyterhub.imagePuller.mergeOver" -}}
+{{- $merged := deepCopy (index . 0) }}
+{{- range $k, $v := index . 1 }}
+  {{- if and (kindIs "map" $v) (kindIs "map" (get $merged $k)) }}
+  {{- $_ := set $merged $k (include "jupyterhub.imagePuller.mergeOver" (list (get $merged $k) $v) | fromJson) }}
+  {{- else }}
+  {{- $_ := set $merged $k $v }}
+  {{- end }}
+{{- end }}
+{{- toJson $merged }}
 {{- end }}
 
 {{- /*
@@ -52,8 +59,10 @@ pod may run, so only they are kept.
 {{- if or (hasKey $o "node_selector") (hasKey $o "tolerations") (hasKey $o "node_affinity_required") $epcNodeSelector (hasKey $epc "tolerations") $epcRequired }}
   {{- $base := include "jupyterhub.userPodScheduling" (list nil $V) | fromYaml }}
   {{- $nodeSelector := deepCopy ($base.nodeSelector | default dict) }}
-  {{- range $k, $v := merge (dict) ($epcNodeSelector | default dict) ($o.node_selector | default dict) }}
-    {{- if kindIs "invalid" $v }}{{ $_ := unset $nodeSelector $k }}{{ else }}{{ $_ := set $nodeSelector $k $v }}{{ end }}
+  {{- range $selector := list ($o.node_selector | default dict) ($epcNodeSelector | default dict) }}
+    {{- range $k, $v := $selector }}
+      {{- if kindIs "invalid" $v }}{{ $_ := unset $nodeSelector $k }}{{ else }}{{ $_ := set $nodeSelector $k $v }}{{ end }}
+    {{- end }}
   {{- end }}
   {{- $tolerations := $base.tolerations | default list }}
   {{- if hasKey $epc "tolerations" }}
