@@ -160,16 +160,16 @@ name or order change). "" without such profiles.
 {{- $out := dict "hook" (list) "continuous" (list) }}
 {{- range $suffix, $_ := include "jupyterhub.imagePuller.profileGroups" $V | fromYaml }}
   {{- range $kind := list "hook" "continuous" }}
-  {{- $_ := set $out $kind (append (get $out $kind) (include "jupyterhub.imagePuller.groupName" (list $ (printf "%s-image-puller" $kind) $suffix))) }}
+  {{- $_ := set $out $kind (append (get $out $kind) (include "jupyterhub.imagePuller.groupName" (dict "root" $ "short" (printf "%s-image-puller" $kind) "suffix" $suffix))) }}
   {{- end }}
 {{- end }}
 {{- toJson $out }}
 {{- end }}
 
-{{- /* A profile puller's rendered name: <default puller's name>-<suffix>, cut to 63 (list $ <short> <suffix>). */}}
+{{- /* A profile puller's rendered name: <default puller's name>-<suffix>, cut to 63. (dict "root" $ "short" <short> "suffix" <suffix>) */}}
 {{- define "jupyterhub.imagePuller.groupName" -}}
-{{- $base := include "jupyterhub.name" (list (index . 0) (index . 1)) }}
-{{- printf "%s-%s" ($base | trunc 54 | trimSuffix "-") (index . 2) }}
+{{- $base := include "jupyterhub.name" (list .root .short) }}
+{{- printf "%s-%s" ($base | trunc 54 | trimSuffix "-") .suffix }}
 {{- end }}
 
 {{- /* What the hook's pullOnlyOnChanges compares: the images and their grouping. */}}
@@ -248,7 +248,7 @@ containers:
   {{- /* A profile puller: its own name and component, so no two pullers' selectors overlap. */}}
   {{- $component = printf "%s-%s" $short . }}
   {{- $m := include "jupyterhub.metadata" (dict "root" $ "name" $short "component" $component) | fromYaml }}
-  {{- $_ := set $m "name" (include "jupyterhub.imagePuller.groupName" (list $ $short .)) }}
+  {{- $_ := set $m "name" (include "jupyterhub.imagePuller.groupName" (dict "root" $ "short" $short "suffix" .)) }}
   {{- $meta = toYaml $m }}
 {{- end }}
 apiVersion: apps/v1
