@@ -97,6 +97,17 @@ async def awaiter_logs(sim) -> str:
     )
 
 
+async def cluster(kubesim_factory, gpu_image_rule):
+    """The three nodes on the process runtime (the awaiter needs in-cluster HTTPS)."""
+    return await kubesim_factory(
+        nodes=NODES,
+        runtime="process",
+        https=True,
+        delays={"image_pull_backoff": 0.2},
+        image_rules=[*IMAGE_RULES, gpu_image_rule],
+    )
+
+
 def node_of(pod):
     terms = pod["spec"]["affinity"]["nodeAffinity"][
         "requiredDuringSchedulingIgnoredDuringExecution"
@@ -106,12 +117,7 @@ def node_of(pod):
 
 @pytest.mark.timeout(400)
 async def test_the_hook_pulls_each_image_on_its_nodes_and_waits_for_both(kubesim_factory):
-    sim = await kubesim_factory(
-        nodes=NODES,
-        runtime="process",
-        https=True,
-        image_rules=[*IMAGE_RULES, {"image": GPU_IMAGE, "pull_delay": 2}],
-    )
+    sim = await cluster(kubesim_factory, {"image": GPU_IMAGE, "pull_delay": 2})
     helm = await start_helm(sim)
     placed = {}  # component -> node -> images, as the hook's pods come and go
 
@@ -143,13 +149,7 @@ async def test_the_hook_pulls_each_image_on_its_nodes_and_waits_for_both(kubesim
 
 @pytest.mark.timeout(400)
 async def test_a_gpu_image_that_cannot_be_pulled_fails_the_hook_naming_it(kubesim_factory):
-    sim = await kubesim_factory(
-        nodes=NODES,
-        runtime="process",
-        https=True,
-        delays={"image_pull_backoff": 0.2},
-        image_rules=[*IMAGE_RULES, {"image": GPU_IMAGE, "pull_error": "manifest unknown"}],
-    )
+    sim = await cluster(kubesim_factory, {"image": GPU_IMAGE, "pull_error": "manifest unknown"})
     helm = await start_helm(sim)
     try:
         for _ in range(1800):
