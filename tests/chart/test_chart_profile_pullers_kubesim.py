@@ -9,7 +9,7 @@ import os
 import signal
 
 import pytest
-from chart_helpers import CHART, HELMS, ROOT
+from .chart_helpers import CHART, HELMS, ROOT
 
 NS = "jhub"
 GPU_IMAGE = "example.org/gpu-notebook:1"

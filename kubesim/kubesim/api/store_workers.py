@@ -16,29 +16,23 @@ async def cancel_and_wait(task: asyncio.Task | None) -> None:
         pass
 
 
-class StoreWorker:
-    """A controller loop fed by the store's changes: a de-duplicated queue of keys.
+class KeyedWorker:
+    """A controller loop over a de-duplicated queue of keys, as client-go's
+    workqueue: a key queued again before it was synced is synced once.
 
-    Subclasses implement `initial()` (keys to look at on start), `on_change(...)`
-    (calls `enqueue(key)`) and `async sync(key)`; an ApiError from `sync` is
-    passed to `failed(key, error)`.
+    Subclasses implement `async sync(key)`; an ApiError from it is passed to
+    `failed(key, error)`. Whatever feeds the queue calls `enqueue(key)`.
     """
 
-    def __init__(self, store):
-        self.store = store
+    def __init__(self):
         self._queue: asyncio.Queue = asyncio.Queue()
         self._pending: set = set()
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
-        self.store.on_change.append(self.on_change)
-        for key in self.initial():
-            self.enqueue(key)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self.on_change in self.store.on_change:
-            self.store.on_change.remove(self.on_change)
         await cancel_and_wait(self._task)
         self._task = None
 
@@ -58,14 +52,37 @@ class StoreWorker:
             except ApiError as error:
                 self.failed(key, error)
 
-    def initial(self) -> list:
-        return []
-
-    def on_change(self, event_type: str, rt, obj, old) -> None:
-        raise NotImplementedError
-
     async def sync(self, key) -> None:
         raise NotImplementedError
 
     def failed(self, key, error) -> None:
+        raise NotImplementedError
+
+
+class StoreWorker(KeyedWorker):
+    """A KeyedWorker fed by the store's changes.
+
+    Subclasses also implement `initial()` (keys to look at on start) and
+    `on_change(...)` (calls `enqueue(key)`).
+    """
+
+    def __init__(self, store):
+        super().__init__()
+        self.store = store
+
+    def start(self) -> None:
+        self.store.on_change.append(self.on_change)
+        for key in self.initial():
+            self.enqueue(key)
+        super().start()
+
+    async def stop(self) -> None:
+        if self.on_change in self.store.on_change:
+            self.store.on_change.remove(self.on_change)
+        await super().stop()
+
+    def initial(self) -> list:
+        return []
+
+    def on_change(self, event_type: str, rt, obj, old) -> None:
         raise NotImplementedError

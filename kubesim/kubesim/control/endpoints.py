@@ -19,11 +19,9 @@ not terminating, or publishNotReadyAddresses), serving (ready) and terminating.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
-from kubesim.api.store_workers import cancel_and_wait
-from kubesim.model.errors import ApiError
+from kubesim.api.store_workers import KeyedWorker
 from kubesim.model.ownership import owner_reference
 from kubesim.model.service_ports import target_port
 
@@ -41,6 +39,11 @@ def _matches(selector: dict, labels: dict) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
+def _target_ref(pod: dict) -> dict:
+    meta = pod["metadata"]
+    return {"kind": "Pod", "namespace": meta["namespace"], "name": meta["name"], "uid": meta["uid"]}
+
+
 def endpoint_subsets(service: dict, pods: list[dict]) -> list[dict]:
     """The `subsets` of the Service's Endpoints (pure)."""
     spec = service.get("spec") or {}
@@ -52,26 +55,14 @@ def endpoint_subsets(service: dict, pods: list[dict]) -> list[dict]:
             continue
         if status.get("phase") in ("Succeeded", "Failed"):
             continue
-        ports = []
-        for port in spec.get("ports") or []:
-            number = target_port(pod, port)
-            if number is None:
-                continue
-            item = {"port": number, "protocol": port.get("protocol") or "TCP"}
-            if port.get("name"):
-                item["name"] = port["name"]
-            ports.append(item)
+        # Endpoints leave an unnamed port's name out; slices spell it ""
+        ports = [{k: v for k, v in p.items() if k != "name" or v} for p in _ports_of(service, pod)]
         key = tuple((p.get("name", ""), p["port"], p["protocol"]) for p in ports)
         subset = groups.setdefault(key, {"addresses": [], "notReadyAddresses": [], "ports": ports})
         address = {
             "ip": status["podIP"],
             "nodeName": (pod.get("spec") or {}).get("nodeName"),
-            "targetRef": {
-                "kind": "Pod",
-                "namespace": pod["metadata"]["namespace"],
-                "name": pod["metadata"]["name"],
-                "uid": pod["metadata"]["uid"],
-            },
+            "targetRef": _target_ref(pod),
         }
         ready = publish_all or _ready(pod)
         subset["addresses" if ready else "notReadyAddresses"].append(address)
@@ -122,12 +113,7 @@ def slice_groups(service: dict, pods: list[dict]) -> list[tuple[list[dict], list
                 "serving": publish_all or serving,
                 "terminating": terminating,
             },
-            "targetRef": {
-                "kind": "Pod",
-                "namespace": pod["metadata"]["namespace"],
-                "name": pod["metadata"]["name"],
-                "uid": pod["metadata"]["uid"],
-            },
+            "targetRef": _target_ref(pod),
         }
         node = (pod.get("spec") or {}).get("nodeName")
         if node:
@@ -136,27 +122,17 @@ def slice_groups(service: dict, pods: list[dict]) -> list[tuple[list[dict], list
     return list(groups.values())
 
 
-class EndpointsController:
+class EndpointsController(KeyedWorker):
+    """Fed by the node simulator's Service and Pod informers (which survive
+    watch faults), keyed by (namespace, Service name)."""
+
     def __init__(self, store):
+        super().__init__()
         self.store = store
-        self.queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-        self.queued: set[tuple[str, str]] = set()
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-
-    def _enqueue(self, namespace: str, name: str) -> None:
-        if (namespace, name) not in self.queued:
-            self.queued.add((namespace, name))
-            self.queue.put_nowait((namespace, name))
 
     def on_service(self, event_type: str, service: dict) -> None:
         meta = service["metadata"]
-        self._enqueue(meta["namespace"], meta["name"])
+        self.enqueue((meta["namespace"], meta["name"]))
 
     def on_pod(self, event_type: str, pod: dict, old: dict | None) -> None:
         namespace = pod["metadata"]["namespace"]
@@ -166,16 +142,13 @@ class EndpointsController:
         for service in self.store.list("services", namespace)[0]:
             selector = (service.get("spec") or {}).get("selector")
             if selector and any(_matches(selector, item) for item in labels):
-                self._enqueue(namespace, service["metadata"]["name"])
+                self.enqueue((namespace, service["metadata"]["name"]))
 
-    async def _run(self) -> None:
-        while True:
-            namespace, name = await self.queue.get()
-            self.queued.discard((namespace, name))
-            try:
-                await self._sync(namespace, name)
-            except ApiError as error:
-                log.debug("endpoints %s/%s not written: %s", namespace, name, error)
+    async def sync(self, key: tuple[str, str]) -> None:
+        await self._sync(*key)
+
+    def failed(self, key: tuple[str, str], error) -> None:
+        log.debug("endpoints %s/%s not written: %s", *key, error)
 
     async def _sync(self, namespace: str, name: str) -> None:
         store = self.store
