@@ -364,3 +364,110 @@ def test_a_pull_that_recovers_within_the_grace_period_is_not_a_failure():
     pulls.check([failing], now=21)
     with pytest.raises(CannotPull, match="cannot be pulled on node user-1"):
         pulls.check([failing], now=22)
+
+
+# ----- several pullers: the default one and a GPU profile's ---------------------
+
+GPU_PULLER = "hook-image-puller-0123abcd"
+GPU_IMAGE = "registry.example/gpu-image:slow"
+GPU_SCHEDULING = {
+    "nodeSelector": {"purpose": "user"},
+    "tolerations": [{"key": "gpu", "operator": "Equal", "value": "yes", "effect": "NoSchedule"}],
+    "affinity": {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [{"key": "gpu", "operator": "Exists"}]}]
+            }
+        }
+    },
+}
+GPU_NODES = [
+    user_node("user-1"),
+    user_node("user-2"),
+    user_node(
+        "gpu-1",
+        labels={"purpose": "user", "gpu": "yes"},
+        taints=[{"key": "gpu", "value": "yes", "effect": "NoSchedule"}],
+    ),
+]
+
+
+def gpu_daemonset_body():
+    """A profile puller as the chart renders it: its own name, selector and scheduling."""
+    labels = {"app": "jupyterhub", "component": GPU_PULLER}
+    body = daemonset_body(
+        {**GPU_SCHEDULING, "initContainers": [{"name": "image-0", "image": GPU_IMAGE}]}
+    )
+    body["metadata"] = {"name": GPU_PULLER, "labels": labels}
+    body["spec"]["selector"] = {"matchLabels": labels}
+    body["spec"]["template"]["metadata"] = {"labels": labels}
+    return body
+
+
+async def placed_on(core, component):
+    pods = (
+        await core.list_namespaced_pod(NAMESPACE, label_selector="component=" + component)
+    ).items
+    return sorted(
+        p.spec.affinity.node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms[
+            0
+        ]
+        .match_fields[0]
+        .values[0]
+        for p in pods
+    )
+
+
+async def test_waits_for_every_puller_each_on_its_own_nodes(kubesim_factory, caplog):
+    cluster = await kubesim_factory(
+        nodes=GPU_NODES,
+        image_rules=[
+            {"image": SLOW_IMAGE, "pull_delay": 0.5},
+            {"image": GPU_IMAGE, "pull_delay": 1.5},
+        ],
+    )
+    from kubesim.testing import api_client_for
+
+    async with await api_client_for(cluster) as api:
+        core, apps = CoreV1Api(api), AppsV1Api(api)
+        await apps.create_namespaced_daemon_set(NAMESPACE, daemonset_body())
+        await apps.create_namespaced_daemon_set(NAMESPACE, gpu_daemonset_body())
+        caplog.set_level("INFO", logger="image-awaiter")
+        argv = ["--kubeconfig", str(cluster.kubeconfig_path), "--namespace", NAMESPACE]
+        argv += ["--daemonset", PULLER, "--daemonset", GPU_PULLER, "--interval", "0.05"]
+        assert await asyncio.to_thread(main, [*argv, "--timeout", "60"]) == 0
+        # the default images on the untainted user nodes, the GPU image only on the GPU node
+        assert await placed_on(core, PULLER) == ["user-1", "user-2"]
+        assert await placed_on(core, GPU_PULLER) == ["gpu-1"]
+        # done only once the slower GPU pull finished too
+        (gpu_pod,) = (
+            await core.list_namespaced_pod(NAMESPACE, label_selector="component=" + GPU_PULLER)
+        ).items
+        assert await pod_ready(core, gpu_pod.metadata.name)
+    log = caplog.text
+    assert f"daemonset {PULLER}: ready on all 2 nodes that can run it" in log
+    assert f"daemonset {GPU_PULLER}: ready on all 1 nodes that can run it" in log
+
+
+async def test_a_profile_image_that_cannot_be_pulled_names_its_daemonset(kubesim_factory, caplog):
+    cluster = await kubesim_factory(
+        nodes=GPU_NODES,
+        delays={"image_pull_backoff": 0.2},
+        image_rules=[
+            {"image": SLOW_IMAGE, "pull_delay": 0.1},
+            {"image": GPU_IMAGE, "pull_error": "manifest unknown"},
+        ],
+    )
+    from kubesim.testing import api_client_for
+
+    async with await api_client_for(cluster) as api:
+        apps = AppsV1Api(api)
+        await apps.create_namespaced_daemon_set(NAMESPACE, daemonset_body())
+        await apps.create_namespaced_daemon_set(NAMESPACE, gpu_daemonset_body())
+        argv = ["--kubeconfig", str(cluster.kubeconfig_path), "--namespace", NAMESPACE]
+        argv += ["--daemonset", PULLER, "--daemonset", GPU_PULLER, "--interval", "0.05"]
+        argv += ["--timeout", "60", "--image-pull-error-grace", "0.5"]
+        assert await asyncio.to_thread(main, argv) == 3
+    assert (
+        f"image {GPU_IMAGE} cannot be pulled on node gpu-1 (daemonset {GPU_PULLER})" in caplog.text
+    )

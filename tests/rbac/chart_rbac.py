@@ -28,8 +28,15 @@ COMPONENT_POD = {
 }
 
 
+# a profile for tainted GPU nodes: the awaiter then waits for two hook pullers
+GPU_PROFILE = (
+    'singleuser.profileList=[{"display_name": "GPU", "kubespawner_override": {'
+    '"image": "example.org/gpu:1", "node_selector": {"gpu": "true"}}}]',
+)
+
+
 def rendered():
-    return render(set_json=LETSENCRYPT)
+    return render(set_json=LETSENCRYPT + GPU_PROFILE)
 
 
 def service_account_of(component: str) -> str:

@@ -335,28 +335,24 @@ async def user_scheduler_makes_kube_schedulers_requests(env: Env) -> None:
 # ----- image-awaiter and secret-sync: the chart's helper programs -------------------
 
 
-async def image_awaiter_waits_for_the_hook_daemonset(env: Env) -> None:
-    """image-awaiter with the awaiter's token: reads the hook DaemonSet, the
-    nodes and its pods (made by kubesim's DaemonSet controller) until the one
-    node runs its pod."""
+async def image_awaiter_waits_for_the_hook_daemonsets(env: Env) -> None:
+    """image-awaiter with the awaiter's token and the Job's own arguments: reads
+    every hook DaemonSet (the default one and the GPU profile's), the nodes and
+    their pods (made by kubesim's DaemonSet controller) until each is ready on
+    the nodes that can run it."""
     from k8s_helpers.image_awaiter import parse_args, run
 
-    daemonset = rendered().find("DaemonSet", "hook-image-puller")
-    await admin(env, "POST", f"/apis/apps/v1/namespaces/{NS}/daemonsets", daemonset)
+    job = rendered().find("Job", "hook-image-awaiter")
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    names = [a.removeprefix("--daemonset=") for a in command if a.startswith("--daemonset=")]
+    assert len(names) == 2, names
+    for name in names:
+        daemonset = rendered().find("DaemonSet", name)
+        await admin(env, "POST", f"/apis/apps/v1/namespaces/{NS}/daemonsets", daemonset)
     kubeconfig = kubeconfig_with_token(env.sim, env.token, env.tmp / "awaiter.kubeconfig")
     args = parse_args(
-        [
-            "--kubeconfig",
-            kubeconfig,
-            "--namespace",
-            NS,
-            "--daemonset",
-            daemonset["metadata"]["name"],
-            "--interval",
-            "0.1",
-            "--timeout",
-            "20",
-        ]
+        ["--kubeconfig", kubeconfig, "--namespace", NS, "--interval", "0.1", "--timeout", "20"]
+        + [f"--daemonset={name}" for name in names]
     )
     assert await run(args) == 0
 
@@ -423,6 +419,6 @@ SCENARIOS = {
         hub_replaces_leftover_ssl_secret_and_service,
     ],
     "user-scheduler": [user_scheduler_makes_kube_schedulers_requests],
-    "image-awaiter": [image_awaiter_waits_for_the_hook_daemonset],
+    "image-awaiter": [image_awaiter_waits_for_the_hook_daemonsets],
     "secret-sync": [secret_sync_keeps_the_acme_file_in_its_secret],
 }

@@ -1,12 +1,16 @@
-"""image-awaiter: wait until a DaemonSet's pods are ready on every node that can run them.
+"""image-awaiter: wait until DaemonSets' pods are ready on every node that can run them.
 
 The chart's pre-upgrade hook creates the hook-image-puller DaemonSet (whose
 init containers pull the new user images) and then a Job running this
 program; helm waits for the Job, so the upgrade proceeds only once every
 node that will run user pods has the images.
 
-    image-awaiter --daemonset hook-image-puller [--namespace NS]
+    image-awaiter --daemonset hook-image-puller [--daemonset NAME ...] [--namespace NS]
                   [--pod-scheduling-wait-duration 10] [--interval 2] [--timeout 0]
+
+The chart passes one --daemonset per hook puller: the default one and one
+for each scheduling of profiles that set their own (their images are pulled
+only on their nodes); the awaiter is done when every one is.
 
 Nodes that can never run the pods (selector or affinity mismatch, an
 untolerated taint), nodes that are cordoned or not Ready, and nodes whose
@@ -71,15 +75,17 @@ class PullFailure:
     image: str
     reason: str
     message: str
+    daemonset: str = ""
 
     def describe(self) -> str:
+        where = f" (daemonset {self.daemonset})" if self.daemonset else ""
         return (
-            f"image {self.image} cannot be pulled on node {self.node}"
+            f"image {self.image} cannot be pulled on node {self.node}{where}"
             f" (container {self.container}: {self.reason}: {self.message})"
         )
 
 
-def pull_failures(pod: dict) -> list[PullFailure]:
+def pull_failures(pod: dict, daemonset: str = "") -> list[PullFailure]:
     """The containers of `pod` the kubelet is failing to pull an image for."""
     spec = pod.get("spec") or {}
     images = {
@@ -102,6 +108,7 @@ def pull_failures(pod: dict) -> list[PullFailure]:
                     image=images.get(name) or entry.get("image", ""),
                     reason=waiting["reason"],
                     message=waiting.get("message") or "",
+                    daemonset=daemonset,
                 )
             )
     return failures
@@ -188,7 +195,8 @@ def assess(
             progress.skipped[name] = f"its pod has waited over {scheduling_wait:g}s for scheduling"
         else:
             progress.waiting.append(name)
-    progress.pull_failures = [failure for pod in current for failure in pull_failures(pod)]
+    name = daemonset["metadata"].get("name", "")
+    progress.pull_failures = [failure for pod in current for failure in pull_failures(pod, name)]
     progress.done = not progress.waiting
     return progress
 
@@ -210,7 +218,10 @@ def assess_by_status(
     observed = status.get("observedGeneration", 0) >= generation
     done = observed and updated >= desired and ready >= desired
     waiting = [] if done else [f"{max(desired - ready, 1)} more pod(s) (by status)"]
-    failures = [f for pod in pods if is_current_pod(pod, daemonset) for f in pull_failures(pod)]
+    name = daemonset["metadata"].get("name", "")
+    failures = [
+        f for pod in pods if is_current_pod(pod, daemonset) for f in pull_failures(pod, name)
+    ]
     return Progress(
         done=done,
         ready=[f"{ready} pod(s)"] if ready else [],
@@ -228,11 +239,11 @@ class PullWatch:
 
     def __init__(self, grace: float):
         self.grace = grace
-        # (node, container, image) -> when its pull was first seen failing
-        self._failing_since: dict[tuple[str, str, str], float] = {}
+        # (daemonset, node, container, image) -> when its pull was first seen failing
+        self._failing_since: dict[tuple[str, str, str, str], float] = {}
 
     def check(self, failures: list[PullFailure], now: float) -> None:
-        failing = {(f.node, f.container, f.image): f for f in failures}
+        failing = {(f.daemonset, f.node, f.container, f.image): f for f in failures}
         for key in failing.keys() - self._failing_since.keys():
             log.warning("%s", failing[key].describe())
         self._failing_since = {key: self._failing_since.get(key, now) for key in failing}
@@ -348,7 +359,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="image-awaiter",
         description="Wait until a DaemonSet is ready on every node that can run it.",
     )
-    parser.add_argument("--daemonset", default="hook-image-puller", help="DaemonSet name")
+    parser.add_argument(
+        "--daemonset",
+        action="append",
+        dest="daemonsets",
+        help="a DaemonSet to wait for; repeat for several (default: hook-image-puller)",
+    )
     parser.add_argument("--namespace", default=None, help="default: $POD_NAMESPACE")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between looks")
     parser.add_argument(
@@ -368,6 +384,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--kubeconfig", default=None, help="default: in-cluster credentials")
     args = parser.parse_args(argv)
+    args.daemonsets = args.daemonsets or ["hook-image-puller"]
     if args.interval <= 0:
         parser.error(f"--interval must be positive, not {args.interval}")
     if args.timeout < 0:
@@ -379,18 +396,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+async def wait_all(awaiters: list[Awaiter], interval: float, timeout: float | None) -> bool:
+    """Wait for every DaemonSet at once, so an image that cannot be pulled by
+    any of them fails the wait at once; True once all are ready."""
+    tasks = [asyncio.create_task(a.wait(interval, timeout)) for a in awaiters]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()
+        return all(task.result() for task in tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def run(args: argparse.Namespace) -> int:
     namespace = args.namespace or default_namespace()
     async with await make_api_client(args.kubeconfig) as api:
-        awaiter = Awaiter(
-            api,
-            namespace,
-            args.daemonset,
-            args.pod_scheduling_wait_duration,
-            args.image_pull_error_grace,
-        )
+        awaiters = [
+            Awaiter(
+                api,
+                namespace,
+                name,
+                args.pod_scheduling_wait_duration,
+                args.image_pull_error_grace,
+            )
+            for name in args.daemonsets
+        ]
         try:
-            return 0 if await awaiter.wait(args.interval, args.timeout) else 1
+            return 0 if await wait_all(awaiters, args.interval, args.timeout) else 1
         except CannotWait as e:
             log.error("%s", e)
             return 2
