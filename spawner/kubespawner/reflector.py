@@ -30,6 +30,7 @@ import itertools
 import logging
 import random
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -414,10 +415,46 @@ def _rv(obj: Obj | None) -> str | None:
 
 
 class PodReflector(ResourceReflector):
-    """Pods matching a label selector, keyed "namespace/name"."""
+    """Pods matching a label selector, keyed "namespace/name".
+
+    `on_change(key, callback)` calls `callback(pod or None)` after every
+    change of that one pod -- watch events and what a relist finds changed
+    alike -- so a spawner learns of its server's end from the watch instead
+    of polling. One callback per key, held weakly (a dropped spawner needs no
+    clean-up), found by a dict look-up: O(1) per event whatever the number of
+    servers. A callback's error is logged, never raised into the watch.
+    """
 
     resource = "pods"
     kind = "pod"
+
+    def __init__(self, api: KubeAPI, **kwargs):
+        super().__init__(api, **kwargs)
+        self._change_callbacks: dict[str, weakref.WeakMethod] = {}
+
+    def on_change(self, key: str, callback: Callable[[Obj | None], None]) -> None:
+        """Call the bound method `callback` after each change of pod `key`."""
+        self._change_callbacks[key] = weakref.WeakMethod(callback)
+
+    def forget_change(self, key: str, callback: Callable[[Obj | None], None]) -> None:
+        """Stop calling `callback` for `key` (another one registered since stays)."""
+        ref = self._change_callbacks.get(key)
+        if ref is not None and ref() in (None, callback):
+            del self._change_callbacks[key]
+
+    def _notify(self, key: str) -> None:
+        super()._notify(key)
+        ref = self._change_callbacks.get(key)
+        if ref is None:
+            return
+        callback = ref()
+        if callback is None:
+            del self._change_callbacks[key]
+            return
+        try:
+            callback(self.resources.get(key))
+        except Exception:
+            self.log.exception("pod change callback for %s failed", key)
 
     @property
     def pods(self) -> dict[str, Obj]:
