@@ -187,6 +187,21 @@ class ResourceReflector:
         """Whether to cache this object at all (a filter the API cannot apply)."""
         return True
 
+    # what the cache keeps of an object's metadata; None: all of it
+    kept_metadata: frozenset[str] | None = None
+
+    def _slim(self, obj: Obj) -> Obj:
+        """The part of `obj` worth caching. managedFields (server-side apply's
+        field owners, which API servers send with every object and which is
+        often its largest part) is never read; client-go's informers drop it
+        too. Subclasses keep only `kept_metadata`."""
+        meta = obj.get("metadata") or {}
+        if self.kept_metadata is None:
+            meta.pop("managedFields", None)
+        else:
+            obj["metadata"] = {k: v for k, v in meta.items() if k in self.kept_metadata}
+        return obj
+
     # ---- internals --------------------------------------------------------
 
     @property
@@ -224,8 +239,7 @@ class ResourceReflector:
             if self.key_of(obj) in self.resources:
                 self._delete(obj)
             return
-        # managedFields is often the largest part of an object and we never read it
-        obj["metadata"].pop("managedFields", None)
+        obj = self._slim(obj)
         key = self.key_of(obj)
         old = self.resources.get(key)
         self.resources[key] = obj
@@ -263,7 +277,7 @@ class ResourceReflector:
         for obj in items:
             if not self._wanted(obj):
                 continue
-            obj["metadata"].pop("managedFields", None)
+            obj = self._slim(obj)
             self.resources[self.key_of(obj)] = obj
             self._stored(None, obj)
         self.resource_version = meta.get("resourceVersion")
@@ -427,6 +441,21 @@ class PodReflector(ResourceReflector):
 
     resource = "pods"
     kind = "pod"
+    # what the spawner reads, and what upstream hooks commonly read of
+    # `pods` (spec and status stay whole)
+    kept_metadata = frozenset(
+        (
+            "name",
+            "namespace",
+            "labels",
+            "annotations",
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "ownerReferences",
+        )
+    )
 
     def __init__(self, api: KubeAPI, **kwargs):
         super().__init__(api, **kwargs)
@@ -482,6 +511,9 @@ class EventReflector(ResourceReflector):
 
     resource = "events"
     kind = "event"
+    # an event's own metadata serves only to tell events apart and order
+    # them; the rest of it (involvedObject, reason, message, times) stays
+    kept_metadata = frozenset(("name", "namespace", "uid", "resourceVersion", "creationTimestamp"))
 
     def __init__(
         self,
