@@ -265,7 +265,9 @@ class ResourceReflector:
                 if error.status == 410:  # the continue token expired: start over
                     raise ResourceVersionExpired() from error
                 raise
-            items.extend(page.get("items") or ())
+            # slimmed page by page: the whole LIST's raw objects (their
+            # managedFields above all) never sit in memory at once
+            items.extend(self._slim(o) for o in page.pop("items", None) or () if self._wanted(o))
             meta = page.get("metadata") or {}
             if not meta.get("continue"):
                 break
@@ -275,9 +277,6 @@ class ResourceReflector:
         self.resources = {}
         self._reset_indexes()
         for obj in items:
-            if not self._wanted(obj):
-                continue
-            obj = self._slim(obj)
             self.resources[self.key_of(obj)] = obj
             self._stored(None, obj)
         self.resource_version = meta.get("resourceVersion")
