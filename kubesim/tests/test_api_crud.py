@@ -189,6 +189,18 @@ async def test_validation_required_fields_and_enums(core):
     assert err.value.status == 422
     assert "spec.restartPolicy" in status_of(err.value)["message"]
 
+    body = pod_body("badfsgroup")
+    body["spec"]["securityContext"] = {"fsGroup": 100, "fsGroupChangePolicy": "Sometimes"}
+    with pytest.raises(ApiException) as err:
+        await core.create_namespaced_pod("default", body)
+    assert err.value.status == 422
+    assert (
+        'spec.securityContext.fsGroupChangePolicy: Unsupported value: "Sometimes": '
+        'supported values: "Always", "OnRootMismatch"'
+    ) in status_of(err.value)["message"]
+    body["spec"]["securityContext"]["fsGroupChangePolicy"] = "OnRootMismatch"
+    await core.create_namespaced_pod("default", body)
+
     body = pod_body("nocontainers")
     body["spec"]["containers"] = []
     with pytest.raises(ApiException) as err:

@@ -465,6 +465,13 @@ def _check_pod_enums(spec: dict, causes: Cause, prefix: str = "spec") -> None:
         ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"),
         causes,
     )
+    # kube-apiserver lists the supported values sorted (sets.List)
+    _check_enum(
+        (spec.get("securityContext") or {}).get("fsGroupChangePolicy"),
+        f"{prefix}.securityContext.fsGroupChangePolicy",
+        ("Always", "OnRootMismatch"),
+        causes,
+    )
     for list_name in ("initContainers", "containers"):
         for i, c in enumerate(spec.get(list_name) or []):
             _check_enum(
