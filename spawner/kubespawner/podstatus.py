@@ -112,6 +112,18 @@ def exit_code(
     return None
 
 
+def stop_code(pod: Obj | None, container_name: str = "notebook") -> int | None:
+    """poll()'s answer from the cached pod: None while the server may be
+    running; once the pod is gone, being deleted or its notebook container
+    exited (or crash-loops), the exit code (1 when there is none)."""
+    if pod is None:
+        return 1
+    code = exit_code(pod, container_name, include_crash_loop=True)
+    if code is None and (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return 1
+    return code
+
+
 def unschedulable_reason(pod: Obj, events: list[Obj] = ()) -> str | None:
     """Why the scheduler cannot place the pod, or None if it can, hasn't
     tried, or help is on the way (a preemption or an autoscaler scale-up)."""

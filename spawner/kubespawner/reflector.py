@@ -30,6 +30,7 @@ import itertools
 import logging
 import random
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -186,6 +187,21 @@ class ResourceReflector:
         """Whether to cache this object at all (a filter the API cannot apply)."""
         return True
 
+    # what the cache keeps of an object's metadata; None: all of it
+    kept_metadata: frozenset[str] | None = None
+
+    def _slim(self, obj: Obj) -> Obj:
+        """The part of `obj` worth caching. managedFields (server-side apply's
+        field owners, which API servers send with every object and which is
+        often its largest part) is never read; client-go's informers drop it
+        too. Subclasses keep only `kept_metadata`."""
+        meta = obj.get("metadata") or {}
+        if self.kept_metadata is None:
+            meta.pop("managedFields", None)
+        else:
+            obj["metadata"] = {k: v for k, v in meta.items() if k in self.kept_metadata}
+        return obj
+
     # ---- internals --------------------------------------------------------
 
     @property
@@ -223,8 +239,7 @@ class ResourceReflector:
             if self.key_of(obj) in self.resources:
                 self._delete(obj)
             return
-        # managedFields is often the largest part of an object and we never read it
-        obj["metadata"].pop("managedFields", None)
+        obj = self._slim(obj)
         key = self.key_of(obj)
         old = self.resources.get(key)
         self.resources[key] = obj
@@ -250,7 +265,9 @@ class ResourceReflector:
                 if error.status == 410:  # the continue token expired: start over
                     raise ResourceVersionExpired() from error
                 raise
-            items.extend(page.get("items") or ())
+            # slimmed page by page: the whole LIST's raw objects (their
+            # managedFields above all) never sit in memory at once
+            items.extend(self._slim(o) for o in page.pop("items", None) or () if self._wanted(o))
             meta = page.get("metadata") or {}
             if not meta.get("continue"):
                 break
@@ -260,9 +277,6 @@ class ResourceReflector:
         self.resources = {}
         self._reset_indexes()
         for obj in items:
-            if not self._wanted(obj):
-                continue
-            obj["metadata"].pop("managedFields", None)
             self.resources[self.key_of(obj)] = obj
             self._stored(None, obj)
         self.resource_version = meta.get("resourceVersion")
@@ -414,10 +428,61 @@ def _rv(obj: Obj | None) -> str | None:
 
 
 class PodReflector(ResourceReflector):
-    """Pods matching a label selector, keyed "namespace/name"."""
+    """Pods matching a label selector, keyed "namespace/name".
+
+    `on_change(key, callback)` calls `callback(pod or None)` after every
+    change of that one pod -- watch events and what a relist finds changed
+    alike -- so a spawner learns of its server's end from the watch instead
+    of polling. One callback per key, held weakly (a dropped spawner needs no
+    clean-up), found by a dict look-up: O(1) per event whatever the number of
+    servers. A callback's error is logged, never raised into the watch.
+    """
 
     resource = "pods"
     kind = "pod"
+    # what the spawner reads, and what upstream hooks commonly read of
+    # `pods` (spec and status stay whole)
+    kept_metadata = frozenset(
+        (
+            "name",
+            "namespace",
+            "labels",
+            "annotations",
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "ownerReferences",
+        )
+    )
+
+    def __init__(self, api: KubeAPI, **kwargs):
+        super().__init__(api, **kwargs)
+        self._change_callbacks: dict[str, weakref.WeakMethod] = {}
+
+    def on_change(self, key: str, callback: Callable[[Obj | None], None]) -> None:
+        """Call the bound method `callback` after each change of pod `key`."""
+        self._change_callbacks[key] = weakref.WeakMethod(callback)
+
+    def forget_change(self, key: str, callback: Callable[[Obj | None], None]) -> None:
+        """Stop calling `callback` for `key` (another one registered since stays)."""
+        ref = self._change_callbacks.get(key)
+        if ref is not None and ref() in (None, callback):
+            del self._change_callbacks[key]
+
+    def _notify(self, key: str) -> None:
+        super()._notify(key)
+        ref = self._change_callbacks.get(key)
+        if ref is None:
+            return
+        callback = ref()
+        if callback is None:
+            del self._change_callbacks[key]
+            return
+        try:
+            callback(self.resources.get(key))
+        except Exception:
+            self.log.exception("pod change callback for %s failed", key)
 
     @property
     def pods(self) -> dict[str, Obj]:
@@ -445,6 +510,9 @@ class EventReflector(ResourceReflector):
 
     resource = "events"
     kind = "event"
+    # an event's own metadata serves only to tell events apart and order
+    # them; the rest of it (involvedObject, reason, message, times) stays
+    kept_metadata = frozenset(("name", "namespace", "uid", "resourceVersion", "creationTimestamp"))
 
     def __init__(
         self,
