@@ -164,7 +164,7 @@ def z2jh_root(tmp_path_factory):
 
 def load_z2jh(root: Path, monkeypatch):
     monkeypatch.setenv("Z2JH_CONFIG_ROOT", str(root))
-    spec = importlib.util.spec_from_file_location("z2jh_table", ROOT / "images/hub/z2jh.py")
+    spec = importlib.util.spec_from_file_location("z2jh_table", ROOT / "chart/files/hub/z2jh.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -196,7 +196,10 @@ def test_hub_translates_the_old_key_from_an_existing_secret(
         assert get(values, target["to"]) == get(chart, target["to"]), target["to"]
 
 
-SOURCES = [*sorted((CHART / "templates").rglob("*")), *sorted((ROOT / "images/hub").rglob("*.py"))]
+SOURCES = [
+    *sorted((CHART / "templates").rglob("*")),
+    *sorted((ROOT / "chart/files/hub").rglob("*.py")),
+]
 
 
 def todays_names(node: dict) -> set:

@@ -11,7 +11,7 @@ import re
 
 import pytest
 import yaml
-from hubenv import HUB_IMAGE, raises_config_error, render
+from hubenv import HUB_CONFIG, raises_config_error, render
 from test_pod_manifests import spawner_for
 from tornado import web
 
@@ -35,7 +35,7 @@ def load(hub_setup, tmp_path):
 def test_the_trait_list_is_the_spawners():
     from kubespawner import KubeSpawner
 
-    names = json.loads((HUB_IMAGE / "kubespawner_traits.json").read_text())
+    names = json.loads((HUB_CONFIG / "hubconf" / "kubespawner_traits.json").read_text())
     assert names == sorted(KubeSpawner.class_trait_names(config=True))
     assert {"cpu_limit", "image", "profile_list", "singleuser_image_spec"} <= set(names)
 
@@ -117,7 +117,9 @@ def test_the_charts_profiles_load(hub_setup):
 
 
 def _hub_profile_check():
-    spec = importlib.util.spec_from_file_location("profile_check", HUB_IMAGE / "profile_check.py")
+    spec = importlib.util.spec_from_file_location(
+        "profile_check", HUB_CONFIG / "hubconf" / "profiles.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
