@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "ci"))
-from localdeploy.paths import HUB_CONFIG_FILES  # noqa: E402
+from localdeploy.paths import HUB_CONFIG_DIR  # noqa: E402
 
 IMAGES = {
     "hub": "docker.io/library/python:3.11-slim-bookworm",
@@ -88,12 +88,9 @@ def test_hub_image_layout():
     assert ("EXPOSE", "8081") in stage
     assert ("ENTRYPOINT", '["tini", "--"]') in stage
     copies = [rest for word, rest in stage if word == "COPY"]
-    # every file the hub config needs beside it (the local deployment links the same ones)
-    assert any(
-        all(f"images/hub/{name}" in c for name in HUB_CONFIG_FILES)
-        and c.endswith("/usr/local/etc/jupyterhub/")
-        for c in copies
-    )
+    # the chart's hub configuration, whole (the local deployment copies the same folder)
+    folder = HUB_CONFIG_DIR.relative_to(ROOT)
+    assert f"{folder}/ /usr/local/etc/jupyterhub/" in copies
 
 
 def test_singleuser_image_layout():
