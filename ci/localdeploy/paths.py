@@ -26,6 +26,8 @@ def hub_config_files() -> list[str]:
         for p in HUB_CONFIG_DIR.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     )
+
+
 DEFAULT_STATE = REPO / ".state" / "dev"
 POD_VENVS = REPO / ".state" / "pod-venvs"  # see podvenv.py; shared by all deployments
 

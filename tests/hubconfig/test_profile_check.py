@@ -1,7 +1,7 @@
 """Profile lists only the hub sees (hub.config, hub.extraConfig, a callable's
 result) are checked like singleuser.profileList is by helm: at hub start for
 a list, on each call for a callable, with one message naming the entry, the
-key and a close setting name. The setting names are images/hub/kubespawner_traits.json,
+key and a close setting name. The setting names are chart/files/hub/hubconf/kubespawner_traits.json,
 the list ci/generate-schema writes from the spawner (and puts in the schema).
 """
 
@@ -131,7 +131,7 @@ TYPOS = ["cpu_limt", "memory_limit", "imagee", "image_pul_policy", "nodeselector
 
 
 def test_helm_and_the_hub_refuse_a_mistyped_key_with_the_same_message(tmp_path):
-    """The chart (templates/_helpers-checks.tpl) and the hub (profile_check.py)
+    """The chart (templates/_helpers-checks.tpl) and the hub (hubconf/profiles.py)
     each suggest a trait: for the same typos, they say the same sentence."""
     check = _hub_profile_check()
     profile = {"display_name": "S", "profile_options": {"o": {"choices": [{}]}}}
