@@ -18,6 +18,33 @@ log = logging.getLogger("JupyterHub")
 NODE_PURPOSE_LABEL = "hub.jupyter.org/node-purpose"
 
 
+# The plain mappings: values key -> KubeSpawner trait, with the value's types.
+SINGLEUSER_TRAITS = [
+    ("singleuser.startTimeout", "start_timeout", int),
+    ("singleuser.uid", "uid", int),
+    ("singleuser.fsGid", "fs_gid", int),
+    ("singleuser.allowPrivilegeEscalation", "allow_privilege_escalation", bool),
+    # (the chart's defaults: non-root, no capabilities, seccomp RuntimeDefault)
+    ("singleuser.containerSecurityContext", "container_security_context", dict),
+    ("singleuser.podSecurityContext", "pod_security_context", dict),
+    ("singleuser.serviceAccountName", "service_account", str),
+    ("singleuser.podNameTemplate", "pod_name_template", str),
+    ("singleuser.events", "events_enabled", bool),
+    ("singleuser.extraAnnotations", "extra_annotations", dict),
+    ("singleuser.nodeSelector", "node_selector", dict),
+    ("singleuser.lifecycleHooks", "lifecycle_hooks", dict),
+    ("singleuser.extraContainers", "extra_containers", list),
+    ("singleuser.extraPodConfig", "extra_pod_config", dict),
+    ("singleuser.extraResource.limits", "extra_resource_limits", dict),
+    ("singleuser.extraResource.guarantees", "extra_resource_guarantees", dict),
+    ("singleuser.cpu.limit", "cpu_limit", (int, float)),
+    ("singleuser.cpu.guarantee", "cpu_guarantee", (int, float)),
+    ("singleuser.memory.limit", "mem_limit", (str, int)),
+    ("singleuser.memory.guarantee", "mem_guarantee", (str, int)),
+    ("singleuser.image.pullPolicy", "image_pull_policy", str),
+]
+
+
 def common_labels():
     """Labels on everything the spawner creates; the chart's NetworkPolicies
     and PodDisruptionBudgets find user pods by name/instance."""
@@ -51,30 +78,7 @@ def configure_spawner_basics(c):
     if default_url is not None:
         set_spawner(c, "default_url", default_url, "singleuser.defaultUrl", section="Spawner")
 
-    for key, trait, types in [
-        ("singleuser.startTimeout", "start_timeout", int),
-        ("singleuser.uid", "uid", int),
-        ("singleuser.fsGid", "fs_gid", int),
-        ("singleuser.allowPrivilegeEscalation", "allow_privilege_escalation", bool),
-        # (the chart's defaults: non-root, no capabilities, seccomp RuntimeDefault)
-        ("singleuser.containerSecurityContext", "container_security_context", dict),
-        ("singleuser.podSecurityContext", "pod_security_context", dict),
-        ("singleuser.serviceAccountName", "service_account", str),
-        ("singleuser.podNameTemplate", "pod_name_template", str),
-        ("singleuser.events", "events_enabled", bool),
-        ("singleuser.extraAnnotations", "extra_annotations", dict),
-        ("singleuser.nodeSelector", "node_selector", dict),
-        ("singleuser.lifecycleHooks", "lifecycle_hooks", dict),
-        ("singleuser.extraContainers", "extra_containers", list),
-        ("singleuser.extraPodConfig", "extra_pod_config", dict),
-        ("singleuser.extraResource.limits", "extra_resource_limits", dict),
-        ("singleuser.extraResource.guarantees", "extra_resource_guarantees", dict),
-        ("singleuser.cpu.limit", "cpu_limit", (int, float)),
-        ("singleuser.cpu.guarantee", "cpu_guarantee", (int, float)),
-        ("singleuser.memory.limit", "mem_limit", (str, int)),
-        ("singleuser.memory.guarantee", "mem_guarantee", (str, int)),
-        ("singleuser.image.pullPolicy", "image_pull_policy", str),
-    ]:
+    for key, trait, types in SINGLEUSER_TRAITS:
         value = typed(key, types)
         # pullPolicy "" (z2jh's schema allows it) means unset, as in a pod.
         if value not in (None, {}, [], ""):
