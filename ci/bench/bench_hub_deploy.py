@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import yaml
+
 from localdeploy.deployment import LocalDeployment, Options, purge
 from localdeploy.ports import free_port
 from localdeploy.progress import Progress

@@ -272,7 +272,6 @@ class LocalDeployment:
             "PATH": tool_path(),
             "LANG": "C.UTF-8",
             "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
             "KUBECONFIG": str(self.layout.kubeconfig),
         }
         home = self.layout.helm_home

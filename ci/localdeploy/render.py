@@ -24,11 +24,31 @@ def values_args(values_files) -> list[str]:
 
 
 def helm_template_command(
-    values_files, release: str = RELEASE, namespace: str = NAMESPACE, chart: Path = CHART
+    values_files,
+    release: str = RELEASE,
+    namespace: str = NAMESPACE,
+    chart: Path = CHART,
+    *,
+    helm: Path = HELM,
+    sets=(),
+    set_json=(),
+    kube_version: str | None = None,
+    show_only: str | None = None,
 ) -> list[str]:
-    return [str(HELM), "template", release, str(chart), "--namespace", namespace] + values_args(
-        values_files
-    )
+    """`helm template`; `sets` are `--set KEY=VALUE`, `set_json` `--set-json
+    KEY=JSON`; `kube_version` pins the API version the chart sees (helm's own
+    default differs between helm releases)."""
+    cmd = [str(helm), "template", release, str(chart), "--namespace", namespace]
+    if kube_version:
+        cmd += ["--kube-version", kube_version]
+    cmd += values_args(values_files)
+    for item in sets:
+        cmd += ["--set", item]
+    for item in set_json:
+        cmd += ["--set-json", item]
+    if show_only:
+        cmd += ["--show-only", show_only]
+    return cmd
 
 
 def helm_install_command(
@@ -62,16 +82,27 @@ def check_files(values_files) -> None:
             raise RenderError(f"values file {path} does not exist; check the -f argument")
 
 
-def render(values_files, release: str = RELEASE, namespace: str = NAMESPACE, chart=CHART) -> str:
+def render(
+    values_files, release: str = RELEASE, namespace: str = NAMESPACE, chart=CHART, **options
+) -> str:
+    """helm template's output; `options` as for helm_template_command."""
+    return render_with_warnings(values_files, release, namespace, chart, **options)[0]
+
+
+def render_with_warnings(
+    values_files, release: str = RELEASE, namespace: str = NAMESPACE, chart=CHART, **options
+) -> tuple[str, str]:
+    """helm template's output and what it wrote to stderr (its warnings)."""
     check_files(values_files)
     proc = subprocess.run(
-        helm_template_command(values_files, release, namespace, chart),
+        helm_template_command(values_files, release, namespace, chart, **options),
         capture_output=True,
         text=True,
+        timeout=300,
     )
     if proc.returncode != 0:
         raise RenderError(f"helm template failed:\n{proc.stderr.strip()}")
-    return proc.stdout
+    return proc.stdout, proc.stderr
 
 
 def parse_manifests(text: str) -> list[dict]:

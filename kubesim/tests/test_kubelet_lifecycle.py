@@ -4,30 +4,9 @@ import asyncio
 
 import pytest
 
-from kubesim.api.admission import Admission
-from kubesim.api.store import Store
-from kubesim.harness.node_simulator import NodeSimulator
 from kubesim.testing import wait_for, wait_gone
 
 NS = "default"
-
-
-@pytest.fixture
-async def make_cluster(tmp_path):
-    started = []
-
-    async def make(**options):
-        store = Store()
-        store.admit = Admission("1.33")
-        options.setdefault("state_dir", tmp_path / f"nodes{len(started)}")
-        sim = NodeSimulator(store, **options)
-        await sim.start()
-        started.append(sim)
-        return store, sim
-
-    yield make
-    for sim in started:
-        await sim.stop()
 
 
 def pod(name, *containers, init=(), **spec):

@@ -4,6 +4,7 @@ the pod's own address; the mount order that keeps a state folder under /tmp
 usable when a pod mounts an emptyDir at /tmp."""
 
 import asyncio
+import functools
 import os
 import shutil
 import subprocess
@@ -12,10 +13,8 @@ import sys
 import aiohttp
 import pytest
 
-from kubesim.api.admission import Admission
-from kubesim.api.store import Store
 from kubesim.api.tables import _service_row
-from kubesim.harness.node_simulator import NodeSimulator
+from kubesim.model.errors import ApiError
 from kubesim.node.node_settings import ImageRule
 from kubesim.node.process_runtime import mount_order, namespaces_available
 from kubesim.node.runtime import Mount
@@ -26,22 +25,9 @@ PY = sys.executable
 
 
 @pytest.fixture
-async def make_cluster(tmp_path):
-    started = []
-
-    async def make(**options):
-        store = Store()
-        store.admit = Admission("1.33")
-        options.setdefault("state_dir", tmp_path / f"nodes{len(started)}")
-        options.setdefault("runtime", "process")
-        sim = NodeSimulator(store, **options)
-        await sim.start()
-        started.append(sim)
-        return store, sim
-
-    yield make
-    for sim in started:
-        await sim.stop()
+def make_cluster(make_cluster):
+    """conftest's node layer, with the process runtime unless a test names another."""
+    return functools.partial(make_cluster, runtime="process")
 
 
 def pod(name, *containers, **spec):
@@ -621,6 +607,57 @@ async def test_tornado_servers_on_an_empty_address_do_not_share_an_ipv6_port(mak
     for p in pods:
         status, _ = await get(f"http://{p['status']['podIP']}:8888/")
         assert status == 200
+
+
+LOCALHOST_CLIENT = """
+import sys, time, urllib.request
+for _ in range(200):
+    try:
+        with urllib.request.urlopen(sys.argv[1], timeout=2) as response:
+            print("reached", response.status, response.read().decode()[:40], flush=True)
+            break
+    except OSError as error:
+        time.sleep(0.1)
+time.sleep(3600)
+"""
+
+
+async def test_localhost_in_a_pod_reaches_the_pods_own_ports_only(make_cluster):
+    """A hub-managed service calling `localhost:8081` (z2jh's idle culler) meets its
+    own pod's server, as in the pod's network namespace; a loopback port the pod does
+    not declare still reaches the host (kubesim's API, a test's server)."""
+    host = await asyncio.start_server(_answer_host, "127.0.0.1", 0)
+    host_port = host.sockets[0].getsockname()[1]
+    try:
+        store, sim = await make_cluster()
+        server = http_server(18932, ports=[{"containerPort": 18932}])
+        own = container([PY, "-c", LOCALHOST_CLIENT, "http://localhost:18932/"], name="own")
+        other = container(
+            [PY, "-c", LOCALHOST_CLIENT, f"http://127.0.0.1:{host_port}/"], name="host"
+        )
+        await store.create("pods", pod("sidecars", server, own, other))
+        async with asyncio.timeout(30):
+            while "reached 200" not in await _log_so_far(sim, "sidecars", "own"):
+                await asyncio.sleep(0.1)
+            while "reached 200 from the host" not in await _log_so_far(sim, "sidecars", "host"):
+                await asyncio.sleep(0.1)
+    finally:
+        host.close()
+
+
+async def _log_so_far(sim, pod_name, container_name):
+    try:
+        return await sim.read_log(NS, pod_name, container_name)
+    except ApiError:  # not started yet
+        return ""
+
+
+async def _answer_host(reader, writer):
+    await reader.readuntil(b"\r\n\r\n")
+    body = b"from the host"
+    writer.write(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    await writer.drain()
+    writer.close()
 
 
 needs_namespaces = pytest.mark.skipif(

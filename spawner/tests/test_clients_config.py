@@ -12,6 +12,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from kubespawner import clients
 from kubespawner.clients import ApiSettings, close_shared_apis, in_cluster_namespace, shared_api
 from kubespawner.retry import call_with_retries
+from testsupport.spawners import StubUser, real_spawner
 
 
 @pytest.fixture
@@ -112,20 +113,7 @@ async def test_one_client_per_settings_and_loop(tls_sim, monkeypatch):
 
 
 def kubespawner(**traits):
-    from jupyterhub.objects import Hub
-    from traitlets.config import Config
-
-    from kubespawner import KubeSpawner
-
-    class User:
-        name = escaped_name = "a"
-        id = 1
-        url = "/user/a/"
-
-    c = Config()
-    for key, value in traits.items():
-        setattr(c.KubeSpawner, key, value)
-    return KubeSpawner(user=User(), hub=Hub(), config=c)
+    return real_spawner(user=StubUser("a", 1), **traits)
 
 
 async def test_k8s_api_traits_reach_the_client_the_spawner_builds(tls_sim, monkeypatch, tmp_path):

@@ -7,44 +7,17 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jupyterhub import orm
-from jupyterhub.objects import Hub
-from jupyterhub.spawner import Spawner
 from traitlets.config import Config
 
 from kubespawner import clients, slugs
 from kubespawner.config import DEPRECATED_ALIASES, KubeSpawnerConfig
+from testsupport.spawners import ConfigOnlyKubeSpawner, StubUser, config_only_spawner
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 
 
-class KubeSpawner(KubeSpawnerConfig, Spawner):
-    """A throwaway spawner named like the real one, so ``c.KubeSpawner``
-    config applies (the real class adds the Kubernetes I/O)."""
-
-    async def start(self):
-        raise NotImplementedError
-
-    async def stop(self, now=False):
-        raise NotImplementedError
-
-    async def poll(self):
-        raise NotImplementedError
-
-
-class User:
-    def __init__(self, name="alice", id=7):
-        self.name, self.id, self.escaped_name = name, id, name
-        self.url = f"/user/{name}/"
-
-
 def make(config=None, server="", **user):
-    return KubeSpawner(
-        user=User(**user),
-        hub=Hub(),
-        config=config or Config(),
-        orm_spawner=orm.Spawner(name=server),
-    )
+    return config_only_spawner(config, server, StubUser(**user))
 
 
 # The c.KubeSpawner.<name> entries of the reference (seeds 000/001), kept
@@ -130,7 +103,7 @@ def test_seed_lists_traits():
 
 @pytest.mark.parametrize("name", seed_trait_names())
 def test_every_seed_trait_is_configurable(name):
-    traits = KubeSpawner.class_traits(config=True)
+    traits = ConfigOnlyKubeSpawner.class_traits(config=True)
     assert name in traits, f"c.KubeSpawner.{name} from the reference is missing"
     assert (traits[name].help or "").strip(), f"{name} has no help string"
 
@@ -405,5 +378,5 @@ slow_spawn_threshold slow_spawn_message_frequency delete_grace_period
 
 @pytest.mark.parametrize("name", CURRENT_TRAITS)
 def test_current_traits_are_configurable(name):
-    trait = KubeSpawner.class_traits(config=True).get(name)
+    trait = ConfigOnlyKubeSpawner.class_traits(config=True).get(name)
     assert trait is not None and (trait.help or "").strip()

@@ -1,32 +1,8 @@
 """The profile form: rendered HTML parsed, accessible labels, previous choice
 pre-selected, and form submissions turned into user_options."""
 
-from html.parser import HTMLParser
-
-from jupyterhub import orm
-from jupyterhub.objects import Hub
-from jupyterhub.spawner import Spawner
-from traitlets.config import Config
-
-from kubespawner.config import KubeSpawnerConfig
-
-
-class KubeSpawner(KubeSpawnerConfig, Spawner):
-    async def start(self):
-        raise NotImplementedError
-
-    async def stop(self, now=False):
-        raise NotImplementedError
-
-    async def poll(self):
-        raise NotImplementedError
-
-
-class User:
-    def __init__(self, name="alice", id=7):
-        self.name, self.id, self.escaped_name = name, id, name
-        self.url = f"/user/{name}/"
-
+from testsupport.html_form import OptionsForm
+from testsupport.spawners import config_only_spawner
 
 PROFILES = {
     "cpu": {"display_name": "CPU only", "description": "Small & cheap"},
@@ -54,56 +30,13 @@ PROFILES = {
 
 
 def make(**traits):
-    c = Config()
-    c.KubeSpawner.profile_list = PROFILES
-    for key, value in traits.items():
-        c.KubeSpawner[key] = value
-    return KubeSpawner(user=User(), hub=Hub(), config=c, orm_spawner=orm.Spawner(name=""))
-
-
-class Form(HTMLParser):
-    """Collects inputs, selects/options and labels of a form snippet."""
-
-    def __init__(self, html):
-        super().__init__()
-        self.inputs, self.selects, self.labels = [], {}, {}
-        self._select = self._label = None
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "input":
-            self.inputs.append(a)
-        elif tag == "select":
-            self._select = a["name"]
-            self.selects[self._select] = {"attrs": a, "options": []}
-        elif tag == "option":
-            self.selects[self._select]["options"].append(a)
-        elif tag == "label":
-            self._label = a.get("for")
-            self.labels[self._label] = ""
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-        elif tag == "label":
-            self._label = None
-
-    def handle_data(self, data):
-        if self._label is not None:
-            self.labels[self._label] += data.strip()
-
-    def radio(self, value):
-        return next(i for i in self.inputs if i.get("type") == "radio" and i["value"] == value)
-
-    def selected_option(self, name):
-        return [o["value"] for o in self.selects[name]["options"] if "selected" in o]
+    return config_only_spawner(profile_list=PROFILES, **traits)
 
 
 async def render(spawner):
     html = await spawner.get_options_form()
     assert html
-    return Form(html)
+    return OptionsForm(html)
 
 
 async def test_form_lists_profiles_with_labels_for_every_control():

@@ -1,10 +1,10 @@
 """Profiles through the hub: the options form as HTML, a form submission,
 JSON options as the REST API passes them, and invalid options."""
 
-from html.parser import HTMLParser
-
 import pytest
 from tornado import web
+
+from testsupport.html_form import OptionsForm
 
 NS = "default"
 
@@ -31,31 +31,6 @@ PROFILES = [
 ]
 
 
-class FormFields(HTMLParser):
-    """The names and values a browser would submit, with what is checked."""
-
-    def __init__(self, html):
-        super().__init__()
-        self.radios: dict[str, list[str]] = {}
-        self.selects: dict[str, list[str]] = {}
-        self._select = None
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "input" and a.get("type") == "radio":
-            self.radios.setdefault(a["name"], []).append(a["value"])
-        elif tag == "select":
-            self._select = a["name"]
-            self.selects[self._select] = []
-        elif tag == "option" and self._select:
-            self.selects[self._select].append(a.get("value"))
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-
-
 @pytest.fixture
 async def hub(hub_factory):
     return await hub_factory(profile_list=PROFILES)
@@ -64,10 +39,10 @@ async def hub(hub_factory):
 async def test_form_submission_spawns_the_chosen_profile(hub, sim):
     spawner = hub.spawner("ann")
     html = await spawner.get_options_form()
-    fields = FormFields(html)
-    assert fields.radios["profile"] == ["small", "datasci"]
-    size_field = next(name for name in fields.selects if name.endswith("--size"))
-    assert fields.selects[size_field][:2] == ["s", "l"]
+    form = OptionsForm(html)
+    assert form.radio_values("profile") == ["small", "datasci"]
+    size_field = next(name for name in form.selects if name.endswith("--size"))
+    assert form.option_values(size_field)[:2] == ["s", "l"]
     # what the browser posts: every field as a list of strings
     formdata = {"profile": ["datasci"], size_field: ["s"]}
     options = spawner.run_options_from_form(formdata)

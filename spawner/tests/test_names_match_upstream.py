@@ -15,6 +15,7 @@ from jupyterhub import orm
 from jupyterhub.objects import Hub
 
 from kubespawner import KubeSpawner
+from testsupport.spawners import StubUser
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).parent / "upstream" / "names_worker.py"
@@ -67,15 +68,9 @@ def upstream(tmp_path_factory):
     worker.close()
 
 
-class User:
-    def __init__(self, name):
-        self.name, self.id, self.escaped_name = name, 1, name
-        self.url = f"/user/{name}/"
-
-
 def ours(username, servername="", traits=None, expand=()) -> dict:
     spawner = KubeSpawner(
-        user=User(username),
+        user=StubUser(username, 1),
         hub=Hub(),
         orm_spawner=orm.Spawner(name=servername),
         enable_user_namespaces=True,

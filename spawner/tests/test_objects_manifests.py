@@ -5,41 +5,17 @@ import base64
 
 import kubernetes_validate
 import pytest
-from jupyterhub import orm
-from jupyterhub.objects import Hub
-from jupyterhub.spawner import Spawner
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio.client import V1EnvVar, V1Pod
-from traitlets.config import Config
 
 from kubespawner import builders
-from kubespawner.config import KubeSpawnerConfig
+from testsupport.spawners import config_only_spawner
 
 K8S_VERSION = "1.30.0"
 
 
-class KubeSpawner(KubeSpawnerConfig, Spawner):
-    async def start(self):
-        raise NotImplementedError
-
-    async def stop(self, now=False):
-        raise NotImplementedError
-
-    async def poll(self):
-        raise NotImplementedError
-
-
-class User:
-    def __init__(self, name="alice", id=7):
-        self.name, self.id, self.escaped_name = name, id, name
-        self.url = f"/user/{name}/"
-
-
 def make(server="", user="alice", **traits):
-    c = Config()
-    for key, value in traits.items():
-        c.KubeSpawner[key] = value
-    return KubeSpawner(user=User(user), hub=Hub(), config=c, orm_spawner=orm.Spawner(name=server))
+    return config_only_spawner(server=server, user=user, **traits)
 
 
 def valid(manifest):

@@ -4,39 +4,14 @@ to the spawner, and clear errors for bad user options."""
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jupyterhub import orm
-from jupyterhub.objects import Hub
-from jupyterhub.spawner import Spawner
 from tornado import web
-from traitlets.config import Config
 
 from kubespawner import profiles as P
-from kubespawner.config import KubeSpawnerConfig
-
-
-class KubeSpawner(KubeSpawnerConfig, Spawner):
-    async def start(self):
-        raise NotImplementedError
-
-    async def stop(self, now=False):
-        raise NotImplementedError
-
-    async def poll(self):
-        raise NotImplementedError
-
-
-class User:
-    def __init__(self, name="alice", id=7):
-        self.name, self.id, self.escaped_name = name, id, name
-        self.url = f"/user/{name}/"
+from testsupport.spawners import config_only_spawner
 
 
 def make(profile_list, **traits):
-    c = Config()
-    c.KubeSpawner.profile_list = profile_list
-    for key, value in traits.items():
-        c.KubeSpawner[key] = value
-    return KubeSpawner(user=User(), hub=Hub(), config=c, orm_spawner=orm.Spawner(name=""))
+    return config_only_spawner(profile_list=profile_list, **traits)
 
 
 PROFILES = [

@@ -10,22 +10,12 @@ HUB_PROCESS = textwrap.dedent(
     import asyncio
     import logging
 
-    from jupyterhub.objects import Hub
-    from traitlets.config import Config
-    from kubespawner import KubeSpawner
-
-    class User:
-        name = escaped_name = "x"
-        id = 1
-        url = "/user/x/"
-        groups = []
-        spawners = {}
+    from testsupport.spawners import StubUser, real_spawner
 
     async def main():
-        c = Config()
-        c.KubeSpawner.namespace = "default"
-        c.KubeSpawner.reflector_max_failures = 3
-        spawner = KubeSpawner(user=User(), hub=Hub(), config=c)
+        spawner = real_spawner(
+            user=StubUser("x", 1), namespace="default", reflector_max_failures=3
+        )
         print("poll:", await spawner.poll(), flush=True)
         await asyncio.sleep(120)
         print("still running", flush=True)

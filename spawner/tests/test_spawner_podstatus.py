@@ -8,6 +8,7 @@ from kubespawner.podstatus import (
     missing_claims,
     unschedulable_reason,
 )
+from testsupport.spawners import StubUser, real_spawner
 
 
 def pod(phase="Pending", conditions=(), statuses=(), init_statuses=(), deleting=False):
@@ -170,16 +171,7 @@ def running_pod(ip="10.0.0.7", ready=(True,), deleting=False, phase="Running"):
 
 
 def kubespawner():
-    from jupyterhub.objects import Hub
-
-    from kubespawner import KubeSpawner
-
-    class User:
-        name = escaped_name = "a"
-        id = 1
-        url = "/user/a/"
-
-    return KubeSpawner(user=User(), hub=Hub())
+    return real_spawner(user=StubUser("a", 1))
 
 
 def test_is_pod_running_as_the_reference_says():

@@ -1,15 +1,12 @@
 """Fixtures for the chart tests (helpers live in chart_helpers.py)."""
 
 import shutil
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from chart_helpers import CHART, HELMS, VALUES_FILES, HelmError, lint, render, values_key  # noqa: E402
+from .chart_helpers import CHART, HELMS, VALUES_FILES, HelmError, lint, render, values_key
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 import yaml
-from chart_helpers import pod_spec, render
+from .chart_helpers import pod_spec, render
 
 
 def container(doc, name):

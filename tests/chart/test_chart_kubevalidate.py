@@ -16,7 +16,7 @@ import re
 import jsonschema
 import kubernetes_validate
 import pytest
-from chart_helpers import VALUES_FILES, render, values_key
+from .chart_helpers import VALUES_FILES, render, values_key
 from kubernetes_validate import utils as kv
 from referencing import Registry, Resource
 

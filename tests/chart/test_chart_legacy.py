@@ -6,7 +6,7 @@ import base64
 
 import pytest
 import yaml
-from chart_helpers import render, render_error, values_key
+from .chart_helpers import render, render_error, values_key
 
 
 def hub_values(r) -> dict:

@@ -9,7 +9,7 @@ import subprocess
 import jsonschema
 import pytest
 import yaml
-from chart_helpers import CHART, ROOT, dotted_get, render_error
+from .chart_helpers import CHART, ROOT, dotted_get, render_error
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 DEFAULTS = yaml.safe_load((CHART / "values.yaml").read_text())

@@ -2,7 +2,7 @@
 
 import re
 
-from chart_helpers import CHART
+from .chart_helpers import CHART
 
 TEMPLATES = sorted(p for p in (CHART / "templates").rglob("*") if p.is_file())
 DEFINE = re.compile(r'{{-?\s*define\s+"([^"]+)"')

@@ -8,7 +8,7 @@ import os
 
 import pytest
 import yaml
-from chart_helpers import CHART, HELMS
+from .chart_helpers import CHART, HELMS
 
 GENERATED = (
     "hub.config.ConfigurableHTTPProxy.auth_token",

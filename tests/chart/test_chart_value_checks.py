@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from chart_helpers import CHART, render_error
+from .chart_helpers import CHART, render_error
 
 CHECKS = json.loads(
     re.search(r"^(\{\".*\})$", (CHART / "templates/_value-checks.tpl").read_text(), re.M).group(1)

@@ -5,7 +5,7 @@ lint values rendering here."""
 import json
 
 import pytest
-from chart_helpers import ROOT, render, render_error
+from .chart_helpers import ROOT, render, render_error
 
 Z2JH = ROOT.parent / "shared/anchors/zero-to-jupyterhub-k8s-4.4.0"
 LINT_VALUES = Z2JH / "tools/templates/lint-and-validate-values.yaml"

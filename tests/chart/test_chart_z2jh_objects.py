@@ -8,7 +8,7 @@ import re
 import shutil
 
 import pytest
-from chart_helpers import ROOT, render
+from .chart_helpers import ROOT, render
 
 ANCHORS = ROOT.parent / "shared/anchors"
 Z2JH = {"4.4.0": "zero-to-jupyterhub-k8s-4.4.0", "3.3.8": "zero-to-jupyterhub-k8s-3.3.8"}

@@ -1,19 +1,13 @@
-"""Shared set-up of the end-to-end suite: the `localdeploy` machinery (in
-ci/) and this folder's helpers importable, and one deployment for the whole
+"""Shared set-up of the end-to-end suite: one deployment for the whole
 session (each test uses its own usernames)."""
 
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-for path in (ROOT / "ci", HERE):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from .e2e_support import E2E_VALUES, start_deployment, state_dir
 
-from e2e_support import E2E_VALUES, start_deployment, state_dir  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 _running = []
 

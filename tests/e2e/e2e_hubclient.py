@@ -3,10 +3,11 @@ spawn (with the profile form), follow the progress event stream, call the
 REST API with the login cookie. Everything goes through the proxy."""
 
 import json
-import time
 from urllib.parse import quote, urlsplit
 
 import requests
+
+from testsupport.waiting import poll_until
 
 
 class HubUser:
@@ -118,7 +119,9 @@ class HubUser:
         resp = self.api("DELETE", path)
         if resp.status_code not in (202, 204):
             raise AssertionError(f"stop answered {resp.status_code}: {resp.text}")
-        self.wait_for(lambda: server not in self.model()["servers"], wait, "server stopped")
+        poll_until(
+            lambda: server not in self.model()["servers"], "server stopped", wait, interval=0.5
+        )
 
     def model(self) -> dict:
         resp = self.api("GET", f"users/{quote(self.name)}")
@@ -137,14 +140,3 @@ class HubUser:
             if resp.status_code != 200:
                 raise AssertionError(f"{resp.url} answered {resp.status_code}: {resp.text[:300]}")
         return resp
-
-    @staticmethod
-    def wait_for(check, timeout: float, what: str, interval: float = 0.5):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = check()
-            if last:
-                return last
-            time.sleep(interval)
-        raise AssertionError(f"timed out after {timeout} s waiting for: {what} (last: {last!r})")

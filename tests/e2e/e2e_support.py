@@ -8,6 +8,7 @@ from pathlib import Path
 from localdeploy.deployment import LocalDeployment, Options, purge
 from localdeploy.ports import free_port
 from localdeploy.progress import Progress
+from testsupport.waiting import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -46,6 +47,12 @@ def user_pods(dep: LocalDeployment, username: str, server: str | None = None) ->
             continue
         found.append(pod)
     return found
+
+
+def wait_server_stopped(dep: LocalDeployment, user, why: str) -> None:
+    """The hub says `user`'s default server is stopped, then its pod is gone."""
+    poll_until(lambda: "" not in user.model()["servers"], why, 120, interval=0.5)
+    poll_until(lambda: not user_pods(dep, user.name), "pod deleted", 60, interval=0.5)
 
 
 def user_claims(dep: LocalDeployment, username: str) -> list[dict]:

@@ -6,9 +6,11 @@ import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from e2e_hubclient import HubUser
-from e2e_support import ROOT
 from localdeploy.components import decode_secret
+from testsupport.waiting import poll_until
+
+from .e2e_hubclient import HubUser
+from .e2e_support import ROOT
 
 # The values z2jh generates once and keeps in the hub Secret (lookup on
 # upgrade): losing one logs every user out or breaks their auth state.
@@ -116,13 +118,14 @@ def restore_database(dep, image: str) -> str:
     }
     path = f"/api/v1/namespaces/{dep.namespace}/pods"
     dep.client.request("POST", path, pod)
-    HubUser.wait_for(
+    poll_until(
         lambda: (
             (dep.client.get("v1", "Pod", name, dep.namespace).get("status") or {}).get("phase")
             in ("Succeeded", "Failed")
         ),
-        120,
         "the restore pod to finish",
+        timeout=120,
+        interval=0.5,
     )
     phase = dep.client.get("v1", "Pod", name, dep.namespace)["status"]["phase"]
     log = dep.pod_log_of(name, previous=False)

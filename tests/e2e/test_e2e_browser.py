@@ -3,8 +3,9 @@ one): log in, pick a profile, watch the progress page, land in JupyterLab.
 A screenshot of each step goes to test-artifacts/e2e/browser/."""
 
 import pytest
-from e2e_support import ARTIFACTS, admin_users, profiles, user_pods
-from test_e2e_spawn import logged_in
+
+from .e2e_support import ARTIFACTS, admin_users, profiles, user_pods
+from .test_e2e_spawn import logged_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

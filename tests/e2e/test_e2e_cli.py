@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_hubclient import HubUser
-from e2e_support import ROOT, state_dir
+
 from localdeploy.ports import free_port
-from test_e2e_spawn import default_form
+
+from .e2e_hubclient import HubUser
+from .e2e_support import ROOT, state_dir
+from .test_e2e_spawn import default_form
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 

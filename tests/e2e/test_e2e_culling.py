@@ -3,8 +3,16 @@ gets a deployment of its own with a short timeout: on the shared one it
 would stop other tests' servers."""
 
 import pytest
-from e2e_support import E2E_VALUES, start_deployment, state_dir, user_claims, user_pods
-from test_e2e_spawn import default_form, logged_in
+
+from .e2e_support import (
+    E2E_VALUES,
+    start_deployment,
+    state_dir,
+    user_claims,
+    user_pods,
+    wait_server_stopped,
+)
+from .test_e2e_spawn import default_form, logged_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -22,6 +30,5 @@ def test_an_idle_server_is_culled(fast_culling):
     user.start(form=default_form(user))
     assert user_pods(fast_culling, user.name)
     # nobody touches it: the culler stops it (timeout 10 s, checked every 5 s)
-    user.wait_for(lambda: "" not in user.model()["servers"], 120, "the culler stopped the server")
-    user.wait_for(lambda: not user_pods(fast_culling, user.name), 60, "pod deleted")
+    wait_server_stopped(fast_culling, user, "the culler stopped the server")
     assert len(user_claims(fast_culling, user.name)) == 1  # culling keeps the user's data

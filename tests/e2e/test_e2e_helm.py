@@ -6,9 +6,10 @@ keeps running, and `helm rollback` brings the old values back."""
 import json
 
 import pytest
-from e2e_support import user_pods
-from test_e2e_hubpod import environ
-from test_e2e_spawn import default_form, logged_in
+
+from .e2e_support import user_pods
+from .test_e2e_hubpod import environ
+from .test_e2e_spawn import default_form, logged_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 

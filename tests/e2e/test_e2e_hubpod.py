@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from localdeploy.components import decode_secret
 from localdeploy.paths import KUBECTL
 from localdeploy.render import find

@@ -14,14 +14,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from e2e_hubclient import HubUser
-from e2e_support import E2E_VALUES, ROOT, state_dir, user_claims, user_pods
+
 from localdeploy.deployment import LocalDeployment, Options
 from localdeploy.paths import CHART, HELM
 from localdeploy.ports import free_port
 from localdeploy.procs import ComponentFailed
 from localdeploy.progress import Progress
-from migration_support import (
+
+from .e2e_hubclient import HubUser
+from .e2e_support import E2E_VALUES, ROOT, state_dir, user_claims, user_pods
+from .migration_support import (
     claim,
     crashing_hub,
     generated_secrets,
@@ -32,8 +34,8 @@ from migration_support import (
     write_file,
     z2jh_venv,
 )
-from test_e2e_spawn import default_form
-from z2jh_chart import released_chart
+from .test_e2e_spawn import default_form
+from .z2jh_chart import released_chart
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1500)]
 

@@ -5,9 +5,12 @@ watches while many users spawn."""
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from e2e_hubclient import HubUser
-from e2e_support import admin_users, user_pods
-from test_e2e_spawn import default_form, logged_in
+
+from testsupport.waiting import poll_until
+
+from .e2e_hubclient import HubUser
+from .e2e_support import admin_users, user_pods
+from .test_e2e_spawn import default_form, logged_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -52,13 +55,13 @@ def kubesim_admin(deployment, method: str, path: str, body: dict | None = None):
 def spawn_and_wait(admin: HubUser, name: str, profile: dict) -> dict:
     resp = admin.api("POST", f"users/{name}/server", json=profile)
     assert resp.status_code in (201, 202), (name, resp.status_code, resp.text)
-    return admin.wait_for(
+    return poll_until(
         lambda: (
             (admin.api("GET", f"users/{name}").json()["servers"].get("") or {}).get("ready")
             and admin.api("GET", f"users/{name}").json()["servers"][""]
         ),
-        240,
         f"{name}'s server ready",
+        timeout=240,
         interval=1,
     )
 
@@ -102,4 +105,6 @@ def test_twenty_spawns_succeed_while_kubesim_fails_pod_creations_and_cuts_watche
         kubesim_admin(deployment, "DELETE", "faults")
         kubesim_admin(deployment, "POST", "watches/cut", {"every": 0})
     for name in names:
-        admin.wait_for(lambda n=name: not user_pods(deployment, n), 120, f"{name}'s pod gone")
+        poll_until(
+            lambda n=name: not user_pods(deployment, n), f"{name}'s pod gone", 120, interval=0.5
+        )

@@ -6,11 +6,12 @@ import html
 import re
 
 import pytest
-from e2e_hubclient import HubUser
-from e2e_support import admin_users, profiles, user_claims, user_pods
 from jupyterhub.traitlets import ByteSpecification
 
 from kubesim import parse_quantity
+
+from .e2e_hubclient import HubUser
+from .e2e_support import admin_users, profiles, user_claims, user_pods, wait_server_stopped
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -148,5 +149,4 @@ def test_an_admin_stops_another_users_server(deployment):
     assert refused.status_code in (403, 404)
     resp = admin.api("DELETE", f"users/{victim.name}/server")
     assert resp.status_code in (202, 204), resp.text
-    victim.wait_for(lambda: "" not in victim.model()["servers"], 120, "server stopped by the admin")
-    victim.wait_for(lambda: not user_pods(deployment, victim.name), 60, "pod deleted")
+    wait_server_stopped(deployment, victim, "server stopped by the admin")

@@ -1,15 +1,10 @@
 """Fixtures: values files rendered once per session, hub config loaded from them."""
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-# --import-mode=importlib: make this folder's helper modules importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from hubenv import VALUES, hub_pod, load_hub_config, materialise, render  # noqa: E402
+from .hubenv import VALUES, hub_pod, load_hub_config, materialise, render
 
 
 @pytest.fixture(scope="session")

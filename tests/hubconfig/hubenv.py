@@ -9,11 +9,11 @@ JupyterHub's own `load_config_file` uses.
 
 import base64
 import contextlib
+import copy
 import functools
 import logging
 import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +21,14 @@ from pathlib import Path
 import yaml
 from traitlets.config.loader import PyFileConfigLoader
 
+from testsupport import helm
+
 REPO = Path(__file__).resolve().parents[2]
 
-HUB_CONFIG = REPO / "chart" / "files" / "hub"  # the hub configuration the chart ships
 CONFIG_ROOT = "/usr/local/etc/jupyterhub"
 CHART = REPO / "chart"
 HELM = REPO / ".bin" / "helm"
 VALUES = Path(__file__).resolve().parent / "values"
-
-# libyaml's loader: the rendered chart is large.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 RELEASE = "jhub"
 NAMESPACE = "jhub-ns"
@@ -43,16 +41,14 @@ _HUB_ENV_PATTERN = re.compile(
 
 
 def render(values_files=(), set_values=(), release=RELEASE, namespace=NAMESPACE):
-    """`helm template` the chart; returns the list of manifests."""
-    cmd = [str(HELM), "template", release, str(CHART), "--namespace", namespace]
-    for path in values_files:
-        cmd += ["--values", str(path)]
-    for item in set_values:
-        cmd += ["--set", item]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"helm template failed:\n{out.stderr}")
-    return [doc for doc in yaml.load_all(out.stdout, Loader=_LOADER) if doc]
+    """`helm template` the chart (`set_values`: --set items, helm's own API
+    version); returns the list of manifests, a copy the caller may change
+    (testsupport.helm caches the render), and raises RuntimeError with
+    helm's message."""
+    rendered = helm.render(
+        values_files, release=release, namespace=namespace, sets=set_values, kube_version=None
+    )
+    return copy.deepcopy(list(rendered.docs))
 
 
 def _find(manifests, kind, name):

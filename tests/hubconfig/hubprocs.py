@@ -6,25 +6,19 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubenv import REPO
+from localdeploy.ports import free_port
+
+from .hubenv import REPO
 
 CHP = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
 VENV_BIN = REPO / ".venv" / "bin"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ------------------------------------------------------------------ PostgreSQL
@@ -170,21 +164,6 @@ class Process:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log.close()
-
-
-def wait_for(check, what, timeout, processes=()):
-    """Poll `check()` until truthy; fail early if one of `processes` died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        for process in processes:
-            if not process.alive():
-                raise AssertionError(f"{what}: process exited:\n{process.log()[-3000:]}")
-        time.sleep(0.25)
-    logs = "\n".join(p.log()[-3000:] for p in processes)
-    raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
 
 def start_proxy(public_port, api_port, hub_url, token, workdir):

@@ -14,7 +14,8 @@ import subprocess
 
 import pytest
 import yaml
-from hubenv import CHART, HELM, REPO, authenticator_class, load_hub_config
+
+from .hubenv import CHART, HELM, REPO, authenticator_class, load_hub_config
 
 SEED = REPO / "tests" / "chart" / "values" / "seed"
 SEED_AUTH = sorted(
@@ -223,7 +224,7 @@ def test_seed_auth_type_replaces_the_default_authenticator(hub_setup):
 def test_userdata_method_get_is_dropped_and_other_methods_refused(hub_setup, caplog):
     """Removed from oauthenticator (always GET): GET is dropped with the
     message NOTES shows; another method cannot be honoured."""
-    from hubenv import raises_config_error
+    from .hubenv import raises_config_error
 
     custom = {
         "type": "custom",

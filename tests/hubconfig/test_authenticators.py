@@ -8,8 +8,9 @@ import re
 from importlib.metadata import entry_points, version
 
 import pytest
-from hubenv import REPO, authenticator_class
 from jupyterhub.auth import Authenticator
+
+from .hubenv import REPO, authenticator_class
 
 Z2JH_REQUIREMENTS = (
     REPO.parent / "shared/anchors/zero-to-jupyterhub-k8s-4.4.0/images/hub/requirements.txt"

@@ -5,7 +5,8 @@ The chart's schema refuses most of these at `helm upgrade`; values from
 """
 
 import pytest
-from hubenv import raises_config_error
+
+from .hubenv import raises_config_error
 
 BAD = [
     ({"hub": {"db": {"type": "oracle"}}}, r"hub\.db\.type is 'oracle'; it must be one of"),
@@ -174,7 +175,7 @@ def test_missing_proxy_token(hub_setup):
     setup = hub_setup()
     root = setup.root()
     (root / "secret" / "hub.config.ConfigurableHTTPProxy.auth_token").unlink()
-    from hubenv import load_hub_config
+    from .hubenv import load_hub_config
 
     with raises_config_error(r"no proxy auth token: .*proxy\.secretToken"):
         load_hub_config(root, {**setup.pod.env, **env})
@@ -186,7 +187,7 @@ def test_the_real_hub_exits_with_one_line(hub_setup, tmp_path):
     import os
     import subprocess
 
-    from hubenv import REPO
+    from .hubenv import REPO
 
     setup = hub_setup()
     root = setup.root(existing_values={"singleuser": {"storage": {"type": "nfs"}}})

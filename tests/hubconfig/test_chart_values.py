@@ -3,8 +3,9 @@ one per seed guide example, dev-config.yaml): each gives a hub config that
 loads, sets only real traits, and has the effect its keys promise."""
 
 import pytest
-from hubenv import REPO
 from traitlets.config import Config
+
+from .hubenv import REPO
 
 CHART_VALUES = sorted((REPO / "tests" / "chart" / "values").rglob("*.yaml"))
 FILES = [*CHART_VALUES, REPO / "dev-config.yaml"]
@@ -58,7 +59,7 @@ def case(request, hub_setup):
 
 def test_loads_with_real_traits_only(case):
     """Our settings are all real traits; what users' own code sets is theirs."""
-    from hubenv import unknown_traits
+    from .hubenv import unknown_traits
 
     values, setup = case
     extra = _get(values, "hub.extraConfig") or ""
@@ -121,7 +122,7 @@ LEGACY_AUTHENTICATORS = {
 
 
 def _authenticator(config):
-    from hubenv import authenticator_class
+    from .hubenv import authenticator_class
 
     return authenticator_class(Config(config))
 

@@ -1,7 +1,8 @@
 """hub.config -> jupyterhub_config.d -> hub.extraConfig, and z2jh from user code."""
 
 import pytest
-from hubenv import raises_config_error
+
+from .hubenv import raises_config_error
 
 CONFIG_D = {
     "50-late.py": 'c.JupyterHub.template_vars["order"].append("config.d/50-late")\n',

@@ -13,7 +13,8 @@ import subprocess
 import tomllib
 
 import pytest
-from hubenv import HUB_CONFIG, REPO, load_hub_config
+
+from .hubenv import HUB_CONFIG, REPO, load_hub_config, materialise
 
 # The last commit whose hub image had the configuration before
 # containers_inherit_security_context (images/hub/, four files at the root).
@@ -49,7 +50,6 @@ def test_an_older_images_config_files_lose_to_the_charts(hub_setup, tmp_path):
         setup.pod,
         mounted={k: v for k, v in mounted.items() if k.startswith(("config/", "secret/"))},
     )
-    from hubenv import materialise
 
     old_root = materialise(values_only, tmp_path / "old", image_files=old)
     old_config = load_hub_config(old_root, setup.pod.env)

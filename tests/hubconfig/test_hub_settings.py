@@ -2,6 +2,8 @@
 
 import pytest
 
+from . import hubenv
+
 
 @pytest.fixture(scope="module")
 def hub(hub_setup):
@@ -104,7 +106,7 @@ def test_secrets_come_from_the_secret(hub_setup):
 
 def test_cookie_secret_from_values(hub_setup):
     """hub.cookieSecret (set in maximal.yaml) -> JupyterHub.cookie_secret, via the Secret."""
-    from hubenv import REPO
+    from .hubenv import REPO
 
     maximal = hub_setup(REPO / "tests" / "chart" / "values" / "maximal.yaml")
     assert maximal.config.JupyterHub.cookie_secret == bytes.fromhex("1" * 64)
@@ -182,20 +184,20 @@ def test_mysql_password_from_env(hub_setup):
 
 
 def test_db_password_reaches_the_hub_env(hub_setup, renderer):
-    from hubenv import VALUES, hub_pod
+    from .hubenv import VALUES, hub_pod
 
     pg = hub_pod(renderer([VALUES / "db-postgres.yaml"]))
     assert pg.env["PGPASSWORD"] == "s3cret"
 
 
-ALL_VALUES_FILES = sorted(p.name for p in __import__("hubenv").VALUES.glob("*.yaml"))
+ALL_VALUES_FILES = sorted(p.name for p in hubenv.VALUES.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("values_file", ALL_VALUES_FILES)
 def test_every_setting_is_a_real_trait(hub_setup, values_file):
     """Whatever the values, each setting names a trait its class really has
     (a misspelt or moved trait is only a warning in the hub log)."""
-    from hubenv import VALUES, unknown_traits
+    from .hubenv import VALUES, unknown_traits
 
     hub_setup.prerender(*(VALUES / name for name in ALL_VALUES_FILES))
     assert unknown_traits(hub_setup(values_file).config) == {}

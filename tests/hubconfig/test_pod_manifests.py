@@ -7,9 +7,10 @@ carrying what the values asked for.
 
 import kubernetes_validate
 import pytest
-from hubenv import REPO, VALUES
-from jupyterhub import orm
-from jupyterhub.objects import Hub
+
+from testsupport.spawners import real_spawner
+
+from .hubenv import REPO, VALUES
 
 K8S_VERSION = "1.30.0"
 FILES = [
@@ -17,20 +18,6 @@ FILES = [
     *sorted((REPO / "tests" / "chart" / "values").rglob("*.yaml")),
     REPO / "dev-config.yaml",
 ]
-
-
-class User:
-    """The parts of JupyterHub's User the spawner reads."""
-
-    def __init__(self, name="alice", id=7):
-        self.name, self.id, self.escaped_name = name, id, name
-        self.url = f"/user/{name}/"
-
-
-def spawner_for(config, server=""):
-    from kubespawner import KubeSpawner
-
-    return KubeSpawner(user=User(), hub=Hub(), config=config, orm_spawner=orm.Spawner(name=server))
 
 
 def valid(manifest):
@@ -42,7 +29,7 @@ def valid(manifest):
 async def test_manifests_are_valid(hub_setup, values_file):
     hub_setup.prerender(*FILES)
     setup = hub_setup(values_file)
-    spawner = spawner_for(setup.config)
+    spawner = real_spawner(setup.config)
     pod = valid(await spawner.build_pod_manifest())
     assert pod["metadata"]["namespace"] == setup.pod.env["POD_NAMESPACE"]
     labels = pod["metadata"]["labels"]
@@ -54,7 +41,7 @@ async def test_manifests_are_valid(hub_setup, values_file):
 
 async def test_maximal_singleuser_pod(hub_setup):
     setup = hub_setup("singleuser.yaml")
-    spawner = spawner_for(setup.config)
+    spawner = real_spawner(setup.config)
     pod = await spawner.build_pod_manifest()
     spec = pod["spec"]
     notebook = spec["containers"][0]

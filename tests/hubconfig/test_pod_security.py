@@ -9,8 +9,11 @@ import subprocess
 
 import pytest
 import yaml
-from hubenv import CHART, REPO, raises_config_error, render
-from test_pod_manifests import spawner_for, valid
+
+from testsupport.spawners import real_spawner
+
+from .hubenv import CHART, REPO, raises_config_error, render
+from .test_pod_manifests import valid
 
 HELMS = {"3": "helm", "4": "helm4/helm"}
 
@@ -30,7 +33,7 @@ def user_pod(hub_setup, tmp_path):
     async def make(values):
         path = tmp_path / "config.yaml"
         path.write_text(yaml.safe_dump(values))
-        pod = valid(await spawner_for(hub_setup(path).config).build_pod_manifest())
+        pod = valid(await real_spawner(hub_setup(path).config).build_pod_manifest())
         return pod["spec"]
 
     return make
@@ -114,7 +117,7 @@ def _profile_pod(hub_setup, tmp_path):
     async def make(values, slug, options=None):
         path = tmp_path / "config.yaml"
         path.write_text(yaml.safe_dump(values))
-        spawner = spawner_for(hub_setup(path).config)
+        spawner = real_spawner(hub_setup(path).config)
         spawner.user_options = {"profile": slug, **(options or {})}
         await spawner.load_user_options()
         return valid(await spawner.build_pod_manifest())["spec"]

@@ -13,10 +13,11 @@ import os
 
 import pytest
 import yaml
-from hubenv import CHART, REPO, hub_pod, load_hub_config, materialise, render
-from test_pod_manifests import spawner_for
 
 from kubesim.testing import raw_request
+from testsupport.spawners import real_spawner
+
+from .hubenv import CHART, REPO, hub_pod, load_hub_config, materialise, render
 
 HELM = REPO / ".bin" / "helm"
 NAMESPACE = "jhub"
@@ -95,8 +96,8 @@ async def test_restricted_namespace_admits_every_chart_and_user_pod(kubesim_fact
     config = load_hub_config(materialise(pod, tmp_path / "root"), pod.env)
     profiles = yaml.safe_load((REPO / "dev-config.yaml").read_text())["singleuser"]["profileList"]
     assert len(profiles) >= 2
-    for i, profile in enumerate(await spawner_for(config).get_profile_list()):
-        spawner = spawner_for(config)
+    for i, profile in enumerate(await real_spawner(config).get_profile_list()):
+        spawner = real_spawner(config)
         spawner.user_options = {"profile": profile["slug"]}
         await spawner.load_user_options()
         manifest = await spawner.build_pod_manifest()
@@ -126,7 +127,7 @@ async def test_the_iptables_blocker_is_refused_naming_what_to_change(kubesim_fac
     manifests = render(files, release="jhub", namespace=NAMESPACE)
     pod = hub_pod(manifests, namespace=NAMESPACE)
     config = load_hub_config(materialise(pod, tmp_path / "root"), pod.env)
-    manifest = await spawner_for(config).build_pod_manifest()
+    manifest = await real_spawner(config).build_pod_manifest()
     status, body = await create_pod(sim, "user-blocked", manifest["spec"])
     assert status == 403
     message = body["message"]
@@ -155,8 +156,8 @@ async def user_pod_specs(files, tmp_path, extra_sets=()):
     pod = hub_pod(manifests, namespace=NAMESPACE)
     config = load_hub_config(materialise(pod, tmp_path / f"root-{len(extra_sets)}"), pod.env)
     specs = {}
-    for profile in await spawner_for(config).get_profile_list():
-        spawner = spawner_for(config)
+    for profile in await real_spawner(config).get_profile_list():
+        spawner = real_spawner(config)
         spawner.user_options = {"profile": profile["slug"]}
         await spawner.load_user_options()
         specs[profile["slug"]] = (await spawner.build_pod_manifest())["spec"]

@@ -11,9 +11,11 @@ import re
 
 import pytest
 import yaml
-from hubenv import HUB_CONFIG, raises_config_error, render
-from test_pod_manifests import spawner_for
 from tornado import web
+
+from testsupport.spawners import real_spawner
+
+from .hubenv import HUB_CONFIG, raises_config_error, render
 
 BAD_PROFILES = [{"display_name": "Small", "kubespawner_override": {"cpu_limt": 2}}]
 NOT_A_SETTING = (
@@ -86,7 +88,7 @@ c.KubeSpawner.profile_list = profiles
 
 async def test_a_callable_is_checked_when_called(load):
     config = load({"hub": {"extraConfig": {"p": CALLABLE.format(profiles=BAD_PROFILES)}}})
-    spawner = spawner_for(config)
+    spawner = real_spawner(config)
     with pytest.raises(web.HTTPError) as e:
         await spawner.get_profile_list()
     assert e.value.status_code == 500
@@ -101,7 +103,7 @@ async def test_a_callable_is_checked_when_called(load):
 async def test_a_good_callable_works_unchanged(load):
     good = [{"display_name": "Big", "kubespawner_override": {"cpu_limit": 4}}]
     config = load({"hub": {"extraConfig": {"p": CALLABLE.format(profiles=good)}}})
-    spawner = spawner_for(config)
+    spawner = real_spawner(config)
     assert [p["slug"] for p in await spawner.get_profile_list()] == ["big"]
     spawner.user_options = {"profile": "big"}
     await spawner.load_user_options()
@@ -110,7 +112,7 @@ async def test_a_good_callable_works_unchanged(load):
 
 def test_the_charts_profiles_load(hub_setup):
     # every profile list in the repository's values files passes the check
-    from hubenv import REPO
+    from .hubenv import REPO
 
     for path in [REPO / "dev-config.yaml", REPO / "tests/chart/values/maximal.yaml"]:
         assert hub_setup(path).config.KubeSpawner.profile_list

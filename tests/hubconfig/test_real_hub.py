@@ -17,17 +17,19 @@ import urllib.parse
 
 import pytest
 import yaml
-from hubenv import NAMESPACE, hub_pod, materialise, render
-from hubprocs import (
+
+from localdeploy.ports import free_port
+from testsupport.waiting import poll_until
+
+from .hubenv import NAMESPACE, hub_pod, materialise, render
+from .hubprocs import (
     delete,
-    free_port,
     get,
     hub_command_line,
     post,
     postgres_cluster,
     start_hub,
     start_proxy,
-    wait_for,
 )
 
 pytestmark = pytest.mark.slow
@@ -131,7 +133,7 @@ class Deployment:
 
     def start_hub(self):
         self.hub = start_hub(self.root, self.env, self.workdir, self.args)
-        wait_for(
+        poll_until(
             lambda: get(f"{self.url}/hub/health")[0] == 200 and self.culler_pid(),
             "the hub to answer through the proxy, with its culler",
             timeout=120,
@@ -196,7 +198,7 @@ def scenario(pg, kube_url, kubeconfig, workdir):
         status, culler = deployment.api("/services/jupyterhub-idle-culler")
         assert culler["roles"] == ["jupyterhub-idle-culler"]
         assert culler["admin"] is False
-        wait_for(
+        poll_until(
             lambda: (
                 "200 GET /hub/api/users" in deployment.hub.log()
                 and "jupyterhub-idle-culler" in deployment.hub.log()
@@ -218,7 +220,7 @@ def scenario(pg, kube_url, kubeconfig, workdir):
         # the spawner creates alice's pod in kubesim; the hub sees it up
         assert deployment.api("/users/alice/server", post)[0] in (201, 202)
         try:
-            wait_for(
+            poll_until(
                 lambda: (deployment.server("alice") or {}).get("ready"),
                 "alice's server to be ready",
                 timeout=120,
@@ -239,7 +241,7 @@ def scenario(pg, kube_url, kubeconfig, workdir):
 
         # stopping the server deletes the pod
         assert deployment.api("/users/alice/server", delete)[0] in (202, 204)
-        wait_for(
+        poll_until(
             lambda: not user_pods(kube_url) and deployment.server("alice") is None,
             "alice's pod to be deleted",
             timeout=60,

@@ -16,8 +16,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hubenv import hub_pod, materialise, render
-from hubprocs import free_port, get, hub_command_line, start_hub, start_proxy, wait_for
+
+from localdeploy.ports import free_port
+from testsupport.waiting import poll_until
+
+from .hubenv import hub_pod, materialise, render
+from .hubprocs import get, hub_command_line, start_hub, start_proxy
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +85,7 @@ def scenario_upgrades(tmp_path, kubeconfig):
     proxy, hub, url, token, args, workdir = run_hub(tmp_path, kubeconfig, upgrade=None)
     try:
         assert "--upgrade-db" in args
-        wait_for(
+        poll_until(
             lambda: get(f"{url}/hub/health")[0] == 200,
             "the hub to start on the 5.5.0 database",
             timeout=120,
@@ -103,7 +107,7 @@ def scenario_refuses(tmp_path, kubeconfig):
     proxy, hub, url, token, args, workdir = run_hub(tmp_path, kubeconfig, upgrade=False)
     try:
         assert "--upgrade-db" not in args
-        wait_for(lambda: not hub.alive(), "the hub to refuse the old database", timeout=120)
+        poll_until(lambda: not hub.alive(), "the hub to refuse the old database", timeout=120)
         assert "upgrade-db" in hub.log()
         assert revision(workdir / "jupyterhub.sqlite") == OLD_REVISION
     finally:

@@ -4,7 +4,8 @@ import logging
 
 import pytest
 import yaml
-from hubenv import REPO, raises_config_error
+
+from .hubenv import REPO, raises_config_error
 
 CHART_VALUES = REPO / "tests" / "chart" / "values"
 NODE_PURPOSE_USER = {

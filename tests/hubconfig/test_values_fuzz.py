@@ -20,19 +20,18 @@ import copy
 import json
 import os
 import random
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import kubernetes_validate
 import pytest
 import yaml
-from hubenv import REPO, hub_pod, load_hub_config, materialise, render
 
-sys.path.insert(0, str(REPO / "tests" / "chart"))
-from test_chart_kubevalidate import _errors  # noqa: E402
-from test_chart_legacy import CASES as LEGACY  # noqa: E402
-from test_pod_manifests import spawner_for  # noqa: E402
+from testsupport.spawners import real_spawner
+
+from ..chart.test_chart_kubevalidate import _errors
+from ..chart.test_chart_legacy import CASES as LEGACY
+from .hubenv import REPO, hub_pod, load_hub_config, materialise, render
 
 CASES = int(os.environ.get("VALUES_FUZZ_CASES", "200"))
 VERSIONS = ("1.28", "1.35")
@@ -197,7 +196,7 @@ async def check_accepted(manifests, tmp, seen):
     pod = hub_pod(manifests)
     try:
         config = load_hub_config(materialise(pod, tmp), pod.env)
-        spawner = spawner_for(config)
+        spawner = real_spawner(config)
         manifest = await spawner.build_pod_manifest()
         for version in VERSIONS:
             kubernetes_validate.validate(manifest, version, strict=True)

@@ -5,7 +5,8 @@ import shutil
 
 import pytest
 import yaml
-from hubenv import CHART, HUB_CONFIG
+
+from .hubenv import CHART, HUB_CONFIG
 
 
 @pytest.fixture

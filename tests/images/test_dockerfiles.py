@@ -7,14 +7,13 @@ non-root USER, pinned Python packages that agree with the test environment.
 import fnmatch
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from localdeploy.paths import HUB_CONFIG_DIR
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "ci"))
-from localdeploy.paths import HUB_CONFIG_DIR  # noqa: E402
 
 IMAGES = {
     "hub": "docker.io/library/python:3.11-slim-bookworm",

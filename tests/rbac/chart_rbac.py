@@ -8,15 +8,10 @@ and each component's ServiceAccount token.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chart"))
-
-from chart_helpers import NAMESPACE, render  # noqa: E402
-
-from kubesim.testing import raw_request, service_account_token  # noqa: E402
+from kubesim.testing import raw_request, service_account_token
+from testsupport.helm import NAMESPACE, render
 
 RBAC_KINDS = ("ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 # autohttps (and its secret-sync Role) only render with automatic HTTPS
@@ -34,7 +29,7 @@ COMPONENT_POD = {
 
 
 def rendered():
-    return render(sets=LETSENCRYPT)
+    return render(set_json=LETSENCRYPT)
 
 
 def service_account_of(component: str) -> str:

@@ -14,9 +14,10 @@ from typing import Any
 
 import aiohttp
 import yaml
-from chart_rbac import rendered
 
 from kubesim.testing import kubeconfig_with_token, pod_body, raw_request
+
+from .chart_rbac import rendered
 
 NS = "jhub"
 

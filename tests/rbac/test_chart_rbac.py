@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from chart_rbac import grants, install, rendered, service_account_of, token_of
-from scenarios import SCENARIOS, Env
 
 from kubesim import KubeSim
+
+from .chart_rbac import grants, install, rendered, service_account_of, token_of
+from .scenarios import SCENARIOS, Env
 
 SCENARIO_TIMEOUT = 90
 

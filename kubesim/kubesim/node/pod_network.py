@@ -10,7 +10,9 @@ env, command and args to its pod IP (KubeSpawner-style `--ip=0.0.0.0` and
 `JUPYTERHUB_SERVICE_URL=http://0.0.0.0:8888/` then land on the pod's address),
 and Python and Node.js processes get a shim that turns wildcard binds into
 binds to the pod IP (see `process_runtime`). Any other server that binds
-0.0.0.0 on its own still takes the port everywhere.
+0.0.0.0 on its own still takes the port everywhere. The Python shim also
+makes `localhost` mean the pod for the pod's declared container ports (a
+connect to 127.0.0.1:8081 from the hub's idle culler reaches its hub).
 
 Service variables: real processes would follow `<NAME>_SERVICE_HOST` to a
 cluster IP; only loopback cluster IPs are handed to processes (see

@@ -128,6 +128,36 @@ def _pod_bind(self, address):
 
 
 _socket.socket.bind = _pod_bind
+
+# Inside a pod, localhost is the pod's own network namespace: a sidecar or a
+# hub-managed service reaching `localhost:8081` meets the pod's own server.
+# Here those servers listen on the pod IP, so a connect to the loopback address
+# on one of the pod's declared container ports goes there (other loopback
+# ports, e.g. a host process the pod was pointed at, are left alone).
+_POD_PORTS = frozenset({pod_ports!r})
+_connect = _socket.socket.connect
+_connect_ex = _socket.socket.connect_ex
+
+
+def _own_address(sock, address):
+    if isinstance(address, tuple) and len(address) >= 2 and address[1] in _POD_PORTS:
+        if sock.family == _socket.AF_INET and address[0] in ("127.0.0.1", "localhost"):
+            return (_POD_IP, *address[1:])
+        if sock.family == _socket.AF_INET6 and address[0] in ("::1", "localhost"):
+            return ("::ffff:" + _POD_IP, *address[1:])
+    return address
+
+
+def _pod_connect(self, address):
+    return _connect(self, _own_address(self, address))
+
+
+def _pod_connect_ex(self, address):
+    return _connect_ex(self, _own_address(self, address))
+
+
+_socket.socket.connect = _pod_connect
+_socket.socket.connect_ex = _pod_connect_ex
 # Pods here are IPv4 single-stack on one shared host: a `::` wildcard bind would
 # take its port from every other pod (tornado binds 0.0.0.0 and :: for an empty
 # address, so two JupyterHubs with `hub_bind_url = "http://:8081"` collide).
@@ -163,10 +193,24 @@ net.Server.prototype.listen = function (...args) {{
 """
 
 
-def write_bind_shim(directory: str, pod_ip: str) -> str:
+def pod_container_ports(pod: dict) -> list[int]:
+    """The TCP ports the pod's containers declare (they share one network)."""
+    spec = pod.get("spec") or {}
+    return sorted(
+        {
+            port["containerPort"]
+            for container in (spec.get("initContainers") or []) + (spec.get("containers") or [])
+            for port in container.get("ports") or []
+            if isinstance(port.get("containerPort"), int)
+            and (port.get("protocol") or "TCP") == "TCP"
+        }
+    )
+
+
+def write_bind_shim(directory: str, pod_ip: str, pod_ports: list[int] = ()) -> str:
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "sitecustomize.py"), "w") as handle:
-        handle.write(_BIND_SHIM.format(pod_ip=pod_ip))
+        handle.write(_BIND_SHIM.format(pod_ip=pod_ip, pod_ports=sorted(pod_ports)))
     with open(os.path.join(directory, "bind.js"), "w") as handle:
         handle.write(_NODE_BIND_SHIM.format(pod_ip=json.dumps(pod_ip)))
     return directory
@@ -557,7 +601,11 @@ class ProcessRuntime:
         image_mounts = sorted(copy_image_files(launch), key=lambda m: len(m.target))
         mounts = image_mounts + list(launch.mounts)
         if launch.pod_dir and launch.pod_ip and not launch.pod["spec"].get("hostNetwork"):
-            shim = write_bind_shim(os.path.join(launch.pod_dir, "kubesim-net"), launch.pod_ip)
+            shim = write_bind_shim(
+                os.path.join(launch.pod_dir, "kubesim-net"),
+                launch.pod_ip,
+                pod_container_ports(launch.pod),
+            )
             if self.mode == "namespace":
                 # at a fixed path, so a runAsUser process need not traverse our state dir
                 mounts.append(Mount(shim, SHIM_MOUNT, True))

@@ -17,6 +17,8 @@ from jupyterhub import orm
 from kubespawner import KubeSpawner
 
 
+# Not testsupport.spawners.StubUser: this runs in upstream's virtualenv, which
+# has neither our packages nor testsupport.
 class User:
     def __init__(self, name):
         self.name = name

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from localdeploy import components, imagerules, podvenv, render, stuckrelease
 from localdeploy.loadbalancer import service_target
 from localdeploy.paths import IMAGE_RULES
@@ -34,6 +35,51 @@ def test_install_is_the_users_command_with_hooks_and_wait():
         "120s",
     ]
     assert "--no-hooks" not in cmd
+
+
+def test_template_command_carries_every_option_the_test_suites_use():
+    cmd = render.helm_template_command(
+        ["a.yaml"],
+        helm="/opt/helm4",
+        sets=["hub.x=1"],
+        set_json=['proxy.y={"z":2}'],
+        kube_version="1.33.0",
+        show_only="templates/a.yaml",
+    )
+    assert cmd == [
+        "/opt/helm4",
+        "template",
+        "jhub",
+        str(render.CHART),
+        "--namespace",
+        "jhub",
+        "--kube-version",
+        "1.33.0",
+        "--values",
+        "a.yaml",
+        "--set",
+        "hub.x=1",
+        "--set-json",
+        'proxy.y={"z":2}',
+        "--show-only",
+        "templates/a.yaml",
+    ]
+    # what ci/dev renders: helm's own API version, nothing but the values files
+    assert render.helm_template_command(["a.yaml"])[2:] == [
+        "jhub",
+        str(render.CHART),
+        "--namespace",
+        "jhub",
+        "--values",
+        "a.yaml",
+    ]
+
+
+def test_render_names_helms_refusal(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("hub: {nonsense: 1}\n")
+    with pytest.raises(render.RenderError, match=r"(?s)helm template failed:\n.*nonsense"):
+        render.render([bad])
 
 
 def test_a_missing_values_file_is_named(tmp_path):
