@@ -21,9 +21,11 @@ from pathlib import Path
 import yaml
 from traitlets.config.loader import PyFileConfigLoader
 
+from localdeploy.paths import HUB_CONFIG_DIR
 from testsupport import helm
 
 REPO = Path(__file__).resolve().parents[2]
+HUB_CONFIG = HUB_CONFIG_DIR  # the hub configuration the chart ships (chart/files/hub)
 
 CONFIG_ROOT = "/usr/local/etc/jupyterhub"
 CHART = REPO / "chart"
