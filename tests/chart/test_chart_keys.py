@@ -13,6 +13,7 @@ import json
 
 import pytest
 import yaml
+
 from .chart_helpers import VALUES_DIR, render
 
 MAXIMAL = yaml.safe_load((VALUES_DIR / "maximal.yaml").read_text())

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from .chart_helpers import CHART, ROOT, dotted_get, hub_values, render
 
 TABLE = json.loads((CHART / "files/legacy-keys.json").read_text())
