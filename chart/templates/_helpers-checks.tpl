@@ -6,7 +6,7 @@ pattern or enum are checked here instead, from the generated tree in
 _value-checks.tpl, and refused as `key: value <x-message>`, e.g.
   singleuser.memory.limit: "lots" is not a memory quantity; write bytes, ...
 A kubespawner_override key that is not a KubeSpawner trait is refused with
-the hub's message for it (images/hub/profile_check.py), naming the nearest
+the hub's message for it (chart/files/hub/hubconf/profiles.py), naming the nearest
 trait. The walk reads .Values (keys as the user wrote them) and runs first in
 "jupyterhub.values", before any template uses a value.
 */}}

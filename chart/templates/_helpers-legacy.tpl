@@ -5,7 +5,7 @@ ci/generate-schema writes to files/legacy-keys.json (its `hows` say what each
 `how` does); "jupyterhub.legacy.apply" translates them and
 "jupyterhub.legacy.warnings" words NOTES. The same file goes to the hub in
 its ConfigMap: z2jh.py translates hub.existingSecret's values with it, the
-same way, and jupyterhub_config.py reads its auth tables (`auth`). The keys
+same way, and the hub's hubconf/auth.py reads its auth tables (`auth`). The keys
 that are not renames are code below: a string hub.extraConfig
 ("jupyterhub.legacy.applyCode"), refusals ("jupyterhub.legacy.refusals",
 "jupyterhub.authChecks") and NOTES ("jupyterhub.legacyWarnings", auth.* in
@@ -206,7 +206,7 @@ from .Values as the user gave them (before "jupyterhub.values" translates).
 {{- end }}
 
 {{- /* One line per auth.* key, saying what the hub makes of it (the same
-       translation as legacy_auth_config in jupyterhub_config.py, from the
+       translation as legacy_auth_config in files/hub/hubconf/auth.py, from the
        same auth tables): (dict "auth" $auth "tables" <the tables>). Values
        it refuses never get here: "jupyterhub.authChecks" fails first. */}}
 {{- define "jupyterhub.legacyAuthWarnings" -}}

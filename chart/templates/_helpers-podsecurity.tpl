@@ -81,7 +81,7 @@ The chart's own pods pass restricted whatever the level.
 
 {{- /* (list profile where): fail, at podSecurity.level restricted, when the
 profile or one of its choices overrides uid to 0, with the hub's message for
-it (images/hub/profile_check.py, root_refusal). */}}
+it (chart/files/hub/hubconf/profiles.py, root_refusal). */}}
 {{- define "jupyterhub.podSecurity.profileNotRoot" -}}
 {{- $profile := index . 0 }}{{ $where := index . 1 }}
 {{- if kindIs "map" $profile }}

@@ -13,14 +13,21 @@ CHART = REPO / "chart"
 DEV_CONFIG = REPO / "dev-config.yaml"
 IMAGE_RULES = Path(__file__).with_name("images.yaml")
 HUB_IMAGE_DIR = REPO / "images" / "hub"
-# The files of HUB_IMAGE_DIR the hub image has in its config root (its Dockerfile
-# copies them; images.yaml gives kubesim the same list).
-HUB_CONFIG_FILES = (
-    "jupyterhub_config.py",
-    "z2jh.py",
-    "profile_check.py",
-    "kubespawner_traits.json",
-)
+# The hub configuration, shipped with the chart (its ConfigMap hub mounts it
+# over the hub image's config root); the hub image's Dockerfile copies the
+# same folder there, and images.yaml gives kubesim the same.
+HUB_CONFIG_DIR = CHART / "files" / "hub"
+
+
+def hub_config_files() -> list[str]:
+    """The files of HUB_CONFIG_DIR, relative to it (no byte-code caches)."""
+    return sorted(
+        str(p.relative_to(HUB_CONFIG_DIR))
+        for p in HUB_CONFIG_DIR.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+
+
 DEFAULT_STATE = REPO / ".state" / "dev"
 POD_VENVS = REPO / ".state" / "pod-venvs"  # see podvenv.py; shared by all deployments
 

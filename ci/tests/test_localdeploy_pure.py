@@ -104,7 +104,7 @@ def test_image_rules_get_this_machines_paths_and_kubesim_accepts_them(tmp_path):
     rules = ImageRules(yaml.safe_load(text))
     hub = rules.find("ghcr.io/jupyterhub-kube/jupyterhub-k8s-hub:0.1.0")
     assert hub.env["PATH"].startswith(f"{tmp_path}/hv/bin:")
-    assert hub.files["/usr/local/etc/jupyterhub/z2jh.py"] == f"{tmp_path}/images/hub/z2jh.py"
+    assert hub.files["/usr/local/etc/jupyterhub"] == f"{tmp_path}/chart/files/hub"
     proxy = rules.find("quay.io/jupyterhub/configurable-http-proxy:4.6.3")
     assert proxy.env["PATH"].startswith(f"{tmp_path}/node_modules/.bin:")
     scheduler = rules.find("registry.k8s.io/kube-scheduler:v1.30.8")

@@ -336,3 +336,82 @@ async def test_reads_in_a_missing_namespace_are_plain_not_found(core):
     assert status_of(err.value)["message"] == 'pods "x" not found'
     empty = await core.list_namespaced_pod("ghost")
     assert empty.items == []
+
+
+async def test_config_keys_are_file_names(core):
+    """ConfigMap and Secret keys, as kube-apiserver's IsConfigMapKey: a
+    volume writes each as one file, so a key with "/" is refused (a chart
+    ships a folder as keys plus a volume's items that put them at paths)."""
+    for key, why in (
+        ("pkg/module.py", "a valid config key must consist of alphanumeric characters"),
+        ("..data", "must not start with '..'"),
+        ("..", "must not be '..'"),
+    ):
+        for create, field in (
+            (core.create_namespaced_config_map, "data"),
+            (core.create_namespaced_secret, "stringData"),
+        ):
+            with pytest.raises(ApiException) as err:
+                await create("default", {"metadata": {"name": "k"}, field: {key: "x"}})
+            assert err.value.status == 422
+            (cause,) = status_of(err.value)["details"]["causes"]
+            # (a Secret's stringData is folded into data before validation)
+            assert cause["field"] == f"data[{key}]"
+            assert f'Invalid value: "{key}": {why}' in cause["message"]
+    await core.create_namespaced_config_map(
+        "default", {"metadata": {"name": "k"}, "data": {"pkg.module.py": "x", "a_B-1": "y"}}
+    )
+
+
+async def test_volume_item_paths_and_sub_paths_descend(core):
+    """items[].path and subPath stay inside the volume (validateLocalDescendingPath);
+    nested relative paths are fine."""
+    good_items = [{"key": "pkg.module.py", "path": "pkg/module.py"}]
+    for items, mount, field, why in (
+        (
+            [{"key": "a", "path": "/etc/a"}],
+            {},
+            "spec.volumes[0].configMap.items[0].path",
+            "must be a relative path",
+        ),
+        (
+            [{"key": "a", "path": "x/../../a"}],
+            {},
+            "spec.volumes[0].configMap.items[0].path",
+            "must not contain '..'",
+        ),
+        (
+            [{"key": "a", "path": "..a"}],
+            {},
+            "spec.volumes[0].configMap.items[0].path",
+            "must not start with '..'",
+        ),
+        (
+            good_items,
+            {"subPath": "../pkg"},
+            "spec.containers[0].volumeMounts[0].subPath",
+            "must not contain '..'",
+        ),
+        (
+            good_items,
+            {"subPath": "/pkg"},
+            "spec.containers[0].volumeMounts[0].subPath",
+            "must be a relative path",
+        ),
+    ):
+        body = pod_body("paths")
+        body["spec"]["volumes"] = [{"name": "code", "configMap": {"name": "k", "items": items}}]
+        body["spec"]["containers"][0]["volumeMounts"] = [
+            {"name": "code", "mountPath": "/code", **mount}
+        ]
+        with pytest.raises(ApiException) as err:
+            await core.create_namespaced_pod("default", body)
+        assert err.value.status == 422
+        message = status_of(err.value)["message"]
+        assert f"{field}: Invalid value: " in message and why in message, message
+    body = pod_body("paths")
+    body["spec"]["volumes"] = [{"name": "code", "configMap": {"name": "k", "items": good_items}}]
+    body["spec"]["containers"][0]["volumeMounts"] = [
+        {"name": "code", "mountPath": "/code/pkg", "subPath": "pkg"}
+    ]
+    await core.create_namespaced_pod("default", body)

@@ -10,6 +10,7 @@ import base64
 from pathlib import Path
 
 import yaml
+
 from testsupport import helm as helm_support
 from testsupport.helm import (  # noqa: F401 - this suite imports them from here
     CHART,

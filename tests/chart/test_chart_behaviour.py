@@ -4,6 +4,7 @@ import base64
 
 import pytest
 import yaml
+
 from .chart_helpers import pod_spec, render
 
 
@@ -76,10 +77,7 @@ def test_name_prefixes(release, override, prefix):
 def test_https_letsencrypt(prerendered):
     r = render(("seed/31-https-letsencrypt",))
     assert public_ports(r) == {"http": "http", "https": "https"}
-    assert (
-        r.find("Service", "proxy-public")["spec"]["selector"]["component"]
-        == "autohttps"
-    )
+    assert r.find("Service", "proxy-public")["spec"]["selector"]["component"] == "autohttps"
     static = yaml.safe_load(r.find("ConfigMap", "autohttps")["data"]["traefik.yaml"])
     assert static["certificatesResolvers"]["default"]["acme"]["email"] == "admin@example.org"
     dynamic = yaml.safe_load(r.find("ConfigMap", "autohttps")["data"]["dynamic.yaml"])

@@ -8,6 +8,7 @@ import re
 
 import pytest
 import yaml
+
 from .chart_helpers import all_containers, pod_spec, render, values_key, workloads
 
 CONFIGS = [

@@ -4,7 +4,7 @@ maximal.yaml gives each key a value found nowhere else. A key the chart
 itself uses must show that value in the rendered objects (the hub's copy of
 the values does not count); a key only the hub reads (hub.config, the
 spawner's singleuser settings, cull...) must reach the hub's values.yaml,
-where images/hub/jupyterhub_config.py takes it (its tests check the effect).
+where the hub configuration (chart/files/hub/hubconf/) takes it (its tests check the effect).
 Booleans and enums have no unique value: each has its own check below.
 """
 
@@ -13,6 +13,7 @@ import json
 
 import pytest
 import yaml
+
 from .chart_helpers import VALUES_DIR, render
 
 MAXIMAL = yaml.safe_load((VALUES_DIR / "maximal.yaml").read_text())

@@ -16,9 +16,10 @@ import re
 import jsonschema
 import kubernetes_validate
 import pytest
-from .chart_helpers import VALUES_FILES, render, values_key
 from kubernetes_validate import utils as kv
 from referencing import Registry, Resource
+
+from .chart_helpers import VALUES_FILES, render, values_key
 
 OLDEST, NEWEST = "1.28", kubernetes_validate.latest_version().rsplit(".", 1)[0]
 

@@ -6,6 +6,7 @@ import base64
 
 import pytest
 import yaml
+
 from .chart_helpers import render, render_error, values_key
 
 
@@ -157,10 +158,7 @@ def test_https_explicitly_off_stays_off(tmp_path):
 def test_seed_letsencrypt_example_turns_https_on():
     r = render(("seed/31-https-letsencrypt",))
     assert r.find("Deployment", "autohttps")
-    assert (
-        r.find("Service", "proxy-public")["spec"]["selector"]["component"]
-        == "autohttps"
-    )
+    assert r.find("Service", "proxy-public")["spec"]["selector"]["component"] == "autohttps"
 
 
 def test_seed_auth_keys_reach_the_hub_unchanged():

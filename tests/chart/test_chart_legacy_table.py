@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from .chart_helpers import CHART, ROOT, dotted_get, hub_values, render
 
 TABLE = json.loads((CHART / "files/legacy-keys.json").read_text())
@@ -164,7 +165,7 @@ def z2jh_root(tmp_path_factory):
 
 def load_z2jh(root: Path, monkeypatch):
     monkeypatch.setenv("Z2JH_CONFIG_ROOT", str(root))
-    spec = importlib.util.spec_from_file_location("z2jh_table", ROOT / "images/hub/z2jh.py")
+    spec = importlib.util.spec_from_file_location("z2jh_table", ROOT / "chart/files/hub/z2jh.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -196,7 +197,10 @@ def test_hub_translates_the_old_key_from_an_existing_secret(
         assert get(values, target["to"]) == get(chart, target["to"]), target["to"]
 
 
-SOURCES = [*sorted((CHART / "templates").rglob("*")), *sorted((ROOT / "images/hub").rglob("*.py"))]
+SOURCES = [
+    *sorted((CHART / "templates").rglob("*")),
+    *sorted((ROOT / "chart/files/hub").rglob("*.py")),
+]
 
 
 def todays_names(node: dict) -> set:

@@ -7,6 +7,7 @@ admitted by kubesim's Pod Security admission in tests/hubconfig/test_pod_securit
 import json
 
 import pytest
+
 from .chart_helpers import hub_values, render, render_error
 
 RESTRICTED = 'podSecurity={"level": "restricted"}'

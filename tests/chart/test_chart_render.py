@@ -4,6 +4,7 @@ import base64
 
 import pytest
 import yaml
+
 from .chart_helpers import HELMS, VALUES_FILES, lint, render, values_key
 
 NAMES = list(VALUES_FILES)

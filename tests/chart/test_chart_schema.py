@@ -9,6 +9,7 @@ import subprocess
 import jsonschema
 import pytest
 import yaml
+
 from .chart_helpers import CHART, ROOT, dotted_get, render_error
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())

@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 import yaml
+
 from .chart_helpers import (
     ROOT,
     VALUES_FILES,

@@ -8,6 +8,7 @@ import os
 
 import pytest
 import yaml
+
 from .chart_helpers import CHART, HELMS
 
 GENERATED = (

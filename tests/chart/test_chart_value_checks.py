@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+
 from .chart_helpers import CHART, render_error
 
 CHECKS = json.loads(

@@ -9,6 +9,7 @@ import re
 
 import jsonschema
 import yaml
+
 from .chart_helpers import CHART, ROOT
 
 Z2JH = ROOT.parent / "shared/anchors/zero-to-jupyterhub-k8s-4.4.0/jupyterhub"

@@ -5,6 +5,7 @@ lint values rendering here."""
 import json
 
 import pytest
+
 from .chart_helpers import ROOT, render, render_error
 
 Z2JH = ROOT.parent / "shared/anchors/zero-to-jupyterhub-k8s-4.4.0"
@@ -61,7 +62,10 @@ def test_proxy_and_traefik_commands_through_tpl():
     assert chp["command"][-1] == "--flag=jhub"
     r = render(
         ("maximal",),
-        sets=('proxy.traefik.command=["traefik"]', 'proxy.traefik.args=["--c={{ .Release.Name }}"]'),
+        sets=(
+            'proxy.traefik.command=["traefik"]',
+            'proxy.traefik.args=["--c={{ .Release.Name }}"]',
+        ),
     )
     spec = r.find("Deployment", "max-autohttps")["spec"]["template"]["spec"]
     traefik = next(c for c in spec["containers"] if c["name"] == "traefik")
@@ -89,7 +93,10 @@ def test_service_and_puller_keys_land_where_z2jh_puts_them():
     hub = r.find("Service", "hub")["spec"]
     assert (hub["ipFamilyPolicy"], hub["ipFamilies"]) == ("PreferDualStack", ["IPv6", "IPv4"])
     assert r.find("Service", "proxy-public")["spec"]["externalIPs"] == ["198.51.100.7"]
-    for name, own in (("hook-image-puller", "hook-ds"), ("continuous-image-puller", "continuous-ds")):
+    for name, own in (
+        ("hook-image-puller", "hook-ds"),
+        ("continuous-image-puller", "continuous-ds"),
+    ):
         ds = r.find("DaemonSet", name)
         assert ds["metadata"]["annotations"][own] == "yes"
         assert "pods" not in ds["metadata"]["annotations"]

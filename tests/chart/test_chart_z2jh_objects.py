@@ -8,6 +8,7 @@ import re
 import shutil
 
 import pytest
+
 from .chart_helpers import ROOT, render
 
 ANCHORS = ROOT.parent / "shared/anchors"
@@ -55,8 +56,8 @@ def not_ours(kind: str, name: str) -> bool:
 # (release, extra values) pairs: the naming rules of fullnameOverride.
 NAMINGS = {
     "short names": ("jhub", ()),
-    "release prefix": ("jhub", ('fullnameOverride=null',)),
-    "release containing the chart name": ("my-jupyterhub", ('fullnameOverride=null',)),
+    "release prefix": ("jhub", ("fullnameOverride=null",)),
+    "release containing the chart name": ("my-jupyterhub", ("fullnameOverride=null",)),
     "own prefix": ("jhub", ('fullnameOverride="lab"',)),
 }
 INPUTS = {

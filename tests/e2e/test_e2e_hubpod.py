@@ -91,10 +91,13 @@ def test_the_hub_runs_the_rendered_command_with_kubesims_env(deployment):
     # Service variables point at the Services' cluster IPs (kubesim's kube-proxy)
     assert env["HUB_SERVICE_HOST"] == service_ip(deployment, "hub")
     assert env["PROXY_API_SERVICE_HOST"] == service_ip(deployment, "proxy-api")
-    # the image's files and the chart's volumes where the pod spec says
+    # the chart's volumes where the pod spec says: values, names, and the hub
+    # configuration package (ConfigMap hub, over the image's own copy)
     mounts = mount_points(pid)
     for path in (
-        "/usr/local/etc/jupyterhub/jupyterhub_config.py",
+        f"{root}/jupyterhub_config.py",
+        f"{root}/z2jh.py",
+        f"{root}/hubconf",
         f"{root}/config",
         f"{root}/secret",
     ):

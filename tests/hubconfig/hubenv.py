@@ -14,7 +14,6 @@ import functools
 import logging
 import os
 import re
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +21,13 @@ from pathlib import Path
 import yaml
 from traitlets.config.loader import PyFileConfigLoader
 
-from localdeploy.paths import HUB_CONFIG_FILES  # the files the image has
+from localdeploy.paths import HUB_CONFIG_DIR
 from testsupport import helm
 
 REPO = Path(__file__).resolve().parents[2]
+HUB_CONFIG = HUB_CONFIG_DIR  # the hub configuration the chart ships (chart/files/hub)
 
-HUB_IMAGE = REPO / "images" / "hub"
+CONFIG_ROOT = "/usr/local/etc/jupyterhub"
 CHART = REPO / "chart"
 HELM = REPO / ".bin" / "helm"
 VALUES = Path(__file__).resolve().parent / "values"
@@ -74,6 +74,8 @@ class HubPod:
     config: dict
     env: dict
     existing_secret: dict = field(default_factory=dict)
+    # {path under the config root: text}: what the chart's volumes mount there
+    mounted: dict = field(default_factory=dict)
 
     @property
     def values(self):
@@ -124,7 +126,52 @@ def hub_pod(manifests, namespace=NAMESPACE, host_for=_cluster_ip):
     )
     for item in container.get("env") or []:
         env[item["name"]] = _env_value(item, namespace, secrets, configmaps)
-    return HubPod(secret=_secret_data(secret), config=configmap.get("data") or {}, env=env)
+    pod_spec = deployment["spec"]["template"]["spec"]
+    return HubPod(
+        secret=_secret_data(secret),
+        config=configmap.get("data") or {},
+        env=env,
+        mounted=mounted_files(pod_spec, container, secrets, configmaps),
+    )
+
+
+def _volume_files(volume, secrets, configmaps):
+    """{path in the volume: text} of a Secret or ConfigMap volume, as the
+    kubelet writes it (only `items`, at their paths, when given)."""
+    if "configMap" in volume:
+        data = configmaps[volume["configMap"]["name"]]
+        items = volume["configMap"].get("items")
+    elif "secret" in volume:
+        data = secrets.get(volume["secret"]["secretName"], {})
+        items = volume["secret"].get("items")
+    else:
+        return None
+    if not items:
+        return dict(data)
+    return {item["path"]: data[item["key"]] for item in items}
+
+
+def mounted_files(pod_spec, container, secrets, configmaps, root=CONFIG_ROOT):
+    """What the hub container sees under `root` from the chart's Secret and
+    ConfigMap volumes (subPath included): {relative path: text}."""
+    volumes = {v["name"]: v for v in pod_spec.get("volumes") or []}
+    files = {}
+    for mount in container.get("volumeMounts") or []:
+        target = mount["mountPath"].rstrip("/")
+        if not target.startswith(root + "/"):
+            continue
+        content = _volume_files(volumes[mount["name"]], secrets, configmaps)
+        if content is None:
+            continue
+        sub = mount.get("subPath", "")
+        where = target[len(root) + 1 :]
+        for path, text in content.items():
+            if sub and path == sub:
+                files[where] = text
+            elif not sub or path.startswith(sub + "/"):
+                inner = path[len(sub) + 1 :] if sub else path
+                files[f"{where}/{inner}"] = text
+    return files
 
 
 def _hub_name(manifests):
@@ -155,13 +202,18 @@ def _env_value(item, namespace, secrets, configmaps):
     return ""
 
 
-def materialise(pod, root, existing_values=None, existing_files=None, config_d=None):
-    """Lay out Z2JH_CONFIG_ROOT as the hub pod has it."""
+def materialise(
+    pod, root, existing_values=None, existing_files=None, config_d=None, image_files=None
+):
+    """Lay out Z2JH_CONFIG_ROOT as the hub pod has it: the image's own files
+    (`image_files`, {path: text}; none by default, which shows that the
+    chart's mounts carry every file the hub needs), then what the rendered
+    Deployment mounts there, over them."""
     root = Path(root)
-    for sub, files in (("secret", pod.secret), ("config", pod.config)):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-        for key, text in files.items():
-            (root / sub / key).write_text(text)
+    for files in (image_files or {}, pod.mounted):
+        for path, text in files.items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(text)
     if existing_values is not None or existing_files:
         (root / "existing-secret").mkdir(parents=True, exist_ok=True)
         if existing_values is not None:
@@ -173,8 +225,6 @@ def materialise(pod, root, existing_values=None, existing_files=None, config_d=N
         (root / "jupyterhub_config.d").mkdir(parents=True, exist_ok=True)
         for name, text in config_d.items():
             (root / "jupyterhub_config.d" / name).write_text(text)
-    for name in HUB_CONFIG_FILES:
-        shutil.copy(HUB_IMAGE / name, root / name)
     return root
 
 
@@ -187,14 +237,21 @@ def hub_environment(env):
         if _HUB_ENV_PATTERN.fullmatch(key):
             del os.environ[key]
     os.environ.update(env)
-    sys.modules.pop("z2jh", None)
+    _forget_hub_modules()
     try:
         yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
         sys.path[:] = saved_path
-        sys.modules.pop("z2jh", None)
+        _forget_hub_modules()
+
+
+def _forget_hub_modules():
+    """Each load imports z2jh and hubconf afresh from its own config root."""
+    for name in list(sys.modules):
+        if name == "z2jh" or name == "hubconf" or name.startswith("hubconf."):
+            del sys.modules[name]
 
 
 def load_hub_config(root, env):

@@ -1,7 +1,7 @@
 """Profile lists only the hub sees (hub.config, hub.extraConfig, a callable's
 result) are checked like singleuser.profileList is by helm: at hub start for
 a list, on each call for a callable, with one message naming the entry, the
-key and a close setting name. The setting names are images/hub/kubespawner_traits.json,
+key and a close setting name. The setting names are chart/files/hub/hubconf/kubespawner_traits.json,
 the list ci/generate-schema writes from the spawner (and puts in the schema).
 """
 
@@ -15,7 +15,7 @@ from tornado import web
 
 from testsupport.spawners import real_spawner
 
-from .hubenv import HUB_IMAGE, raises_config_error, render
+from .hubenv import HUB_CONFIG, raises_config_error, render
 
 BAD_PROFILES = [{"display_name": "Small", "kubespawner_override": {"cpu_limt": 2}}]
 NOT_A_SETTING = (
@@ -37,7 +37,7 @@ def load(hub_setup, tmp_path):
 def test_the_trait_list_is_the_spawners():
     from kubespawner import KubeSpawner
 
-    names = json.loads((HUB_IMAGE / "kubespawner_traits.json").read_text())
+    names = json.loads((HUB_CONFIG / "hubconf" / "kubespawner_traits.json").read_text())
     assert names == sorted(KubeSpawner.class_trait_names(config=True))
     assert {"cpu_limit", "image", "profile_list", "singleuser_image_spec"} <= set(names)
 
@@ -119,7 +119,9 @@ def test_the_charts_profiles_load(hub_setup):
 
 
 def _hub_profile_check():
-    spec = importlib.util.spec_from_file_location("profile_check", HUB_IMAGE / "profile_check.py")
+    spec = importlib.util.spec_from_file_location(
+        "profile_check", HUB_CONFIG / "hubconf" / "profiles.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -131,7 +133,7 @@ TYPOS = ["cpu_limt", "memory_limit", "imagee", "image_pul_policy", "nodeselector
 
 
 def test_helm_and_the_hub_refuse_a_mistyped_key_with_the_same_message(tmp_path):
-    """The chart (templates/_helpers-checks.tpl) and the hub (profile_check.py)
+    """The chart (templates/_helpers-checks.tpl) and the hub (hubconf/profiles.py)
     each suggest a trait: for the same typos, they say the same sentence."""
     check = _hub_profile_check()
     profile = {"display_name": "S", "profile_options": {"o": {"choices": [{}]}}}

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import yaml
 
-from .hubenv import CHART, HUB_IMAGE
+from .hubenv import CHART, HUB_CONFIG
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def root(tmp_path, monkeypatch):
 
 @pytest.fixture
 def z2jh(root):
-    spec = importlib.util.spec_from_file_location("z2jh_under_test", HUB_IMAGE / "z2jh.py")
+    spec = importlib.util.spec_from_file_location("z2jh_under_test", HUB_CONFIG / "z2jh.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from localdeploy.paths import HUB_CONFIG_FILES
+from localdeploy.paths import HUB_CONFIG_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,12 +87,9 @@ def test_hub_image_layout():
     assert ("EXPOSE", "8081") in stage
     assert ("ENTRYPOINT", '["tini", "--"]') in stage
     copies = [rest for word, rest in stage if word == "COPY"]
-    # every file the hub config needs beside it (the local deployment links the same ones)
-    assert any(
-        all(f"images/hub/{name}" in c for name in HUB_CONFIG_FILES)
-        and c.endswith("/usr/local/etc/jupyterhub/")
-        for c in copies
-    )
+    # the chart's hub configuration, whole (the local deployment copies the same folder)
+    folder = HUB_CONFIG_DIR.relative_to(ROOT)
+    assert f"{folder}/ /usr/local/etc/jupyterhub/" in copies
 
 
 def test_singleuser_image_layout():

@@ -52,19 +52,22 @@ print(json.dumps({{
 
 @pytest.fixture
 def mounted(tmp_path):
-    """The hub Secret and ConfigMap of the chart's default render, as files to mount."""
+    """What the chart's default render mounts under the config root (its
+    Secret and ConfigMap: values, names, the hub configuration code), as
+    podman volumes at the same paths."""
     env_module = hubenv()
     pod = env_module.hub_pod(env_module.render())
-    for sub, files in (("secret", pod.secret), ("config", pod.config)):
-        (tmp_path / sub).mkdir()
-        for key, text in files.items():
-            (tmp_path / sub / key).write_text(text)
+    env_module.materialise(pod, tmp_path / "root")
+    entries = sorted({path.split("/")[0] for path in pod.mounted})
+    volumes = []
+    for entry in entries:
+        volumes += ["-v", f"{tmp_path / 'root' / entry}:{CONFIG_ROOT}/{entry}:ro"]
     (tmp_path / "env").write_text("".join(f"{k}={v}\n" for k, v in pod.env.items()))
-    return tmp_path, pod
+    return tmp_path, pod, volumes
 
 
 def test_hub_image_loads_the_charts_default_configuration(mounted):
-    folder, pod = mounted
+    folder, pod, volumes = mounted
     result = subprocess.run(
         [
             "podman",
@@ -72,10 +75,7 @@ def test_hub_image_loads_the_charts_default_configuration(mounted):
             "--rm",
             "--network=none",
             "--read-only",
-            "-v",
-            f"{folder / 'secret'}:{CONFIG_ROOT}/secret:ro",
-            "-v",
-            f"{folder / 'config'}:{CONFIG_ROOT}/config:ro",
+            *volumes,
             "--env-file",
             str(folder / "env"),
             HUB_IMAGE,

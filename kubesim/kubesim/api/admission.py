@@ -442,6 +442,59 @@ def _check_containers(spec: dict, causes: Cause) -> None:
                     )
 
 
+CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+CONFIG_KEY_MSG = (
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
+    "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+)
+
+
+def _check_config_keys(obj: dict, old: dict | None, causes: Cause) -> None:
+    """ConfigMap and Secret keys (IsConfigMapKey): a volume writes each as a
+    file name, so no "/" and no "." or ".." prefix."""
+    for section in ("data", "binaryData", "stringData"):
+        for key in obj.get(section) or {}:
+            field = f"{section}[{key}]"
+            if len(key) > 253:
+                causes.invalid(field, key, "must be no more than 253 characters")
+            if not CONFIG_KEY.match(key):
+                causes.invalid(field, key, CONFIG_KEY_MSG)
+            if key in (".", ".."):
+                causes.invalid(field, key, f"must not be '{key}'")
+            elif key.startswith(".."):
+                causes.invalid(field, key, "must not start with '..'")
+
+
+def _check_descending_path(value: str, field: str, causes: Cause) -> None:
+    """validateLocalDescendingPath: relative, no '..' element."""
+    if value.startswith("/"):
+        causes.invalid(field, value, "must be a relative path")
+    if ".." in value.split("/"):
+        causes.invalid(field, value, "must not contain '..'")
+
+
+def _check_volume_paths(spec: dict, causes: Cause, prefix: str = "spec") -> None:
+    """Key-to-path items of Secret/ConfigMap volumes and containers' subPath."""
+    for i, volume in enumerate(spec.get("volumes") or []):
+        for kind in ("configMap", "secret"):
+            for j, item in enumerate((volume.get(kind) or {}).get("items") or []):
+                field = f"{prefix}.volumes[{i}].{kind}.items[{j}]"
+                if not item.get("key"):
+                    causes.required(f"{field}.key")
+                path = item.get("path") or ""
+                if not path:
+                    causes.required(f"{field}.path")
+                _check_descending_path(path, f"{field}.path", causes)
+                if path.startswith("..") and not path.startswith("../"):
+                    causes.invalid(f"{field}.path", path, "must not start with '..'")
+    for list_name in ("initContainers", "containers"):
+        for i, c in enumerate(spec.get(list_name) or []):
+            for j, mount in enumerate(c.get("volumeMounts") or []):
+                if mount.get("subPath"):
+                    field = f"{prefix}.{list_name}[{i}].volumeMounts[{j}].subPath"
+                    _check_descending_path(mount["subPath"], field, causes)
+
+
 def _check_enum(value: Any, field: str, allowed: tuple[str, ...], causes: Cause) -> None:
     if value is not None and value not in allowed:
         causes.add(
@@ -485,6 +538,7 @@ def _check_pod_enums(spec: dict, causes: Cause, prefix: str = "spec") -> None:
 def _check_pod(obj: dict, old: dict | None, causes: Cause) -> None:
     spec = obj.get("spec") or {}
     _check_containers(spec, causes)
+    _check_volume_paths(spec, causes)
     _check_pod_enums(spec, causes)
 
 
@@ -532,6 +586,7 @@ def _check_deployment_like(obj: dict, old: dict | None, causes: Cause) -> None:
     pod_spec = (spec.get("template") or {}).get("spec") or {}
     inner = Cause()
     _check_containers(pod_spec, inner)
+    _check_volume_paths(pod_spec, inner)
     for cause in inner:
         cause["field"] = cause["field"].replace("spec.", "spec.template.spec.", 1)
         causes.append(cause)
@@ -541,6 +596,8 @@ _KIND_CHECKS = {
     "pods": _check_pod,
     "services": _check_service,
     "persistentvolumeclaims": _check_pvc,
+    "configmaps": _check_config_keys,
+    "secrets": _check_config_keys,
     "deployments.apps": _check_deployment_like,
     "statefulsets.apps": _check_deployment_like,
     "daemonsets.apps": _check_deployment_like,

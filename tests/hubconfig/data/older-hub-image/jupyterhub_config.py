@@ -29,7 +29,6 @@ from z2jh import (  # noqa: E402
     get_name,
     get_name_env,
     get_secret_value,
-    legacy_tables,
 )
 
 log = logging.getLogger("JupyterHub")
@@ -426,10 +425,6 @@ def configure_spawner_basics(c):
         if value not in (None, {}, [], ""):
             _set_spawner(c, trait, value, key)
 
-    # Users' init containers and sidecars (profile overrides too) get the
-    # notebook's hardened securityContext fields they do not set themselves.
-    c.KubeSpawner.containers_inherit_security_context = True
-
     # Pods only (not PVCs): the component label the chart's policies select.
     labels = {"app.kubernetes.io/component": "singleuser-server"}
     labels.update(_typed("singleuser.extraLabels", dict, {}))
@@ -540,6 +535,33 @@ def configure_scheduling(c):
             _set_spawner(c, trait, value, key)
 
     pod_preferred = list(_typed("singleuser.extraPodAffinity.preferred", list, []))
+    strategy = _get("singleuser.schedulerStrategy")
+    if strategy is not None:
+        strategy = _choice("singleuser.schedulerStrategy", ["pack", "spread"], None)
+        log.warning(
+            "singleuser.schedulerStrategy is an old spelling; today: "
+            "scheduling.userScheduler.enabled: %s",
+            "true" if strategy == "pack" else "false",
+        )
+        if strategy == "pack":
+            # Prefer nodes already running user pods.
+            pod_preferred.append(
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "labelSelector": {
+                            "matchExpressions": [
+                                {
+                                    "key": "component",
+                                    "operator": "In",
+                                    "values": ["singleuser-server"],
+                                }
+                            ]
+                        },
+                        "topologyKey": "kubernetes.io/hostname",
+                    },
+                }
+            )
     for key, trait, value in [
         ("singleuser.extraPodAffinity.required", "pod_affinity_required", None),
         ("singleuser.extraPodAffinity.preferred", "pod_affinity_preferred", pod_preferred),
@@ -550,7 +572,9 @@ def configure_scheduling(c):
         if value:
             _set_spawner(c, trait, value, key)
 
-    if _typed("scheduling.userScheduler.enabled", bool, False):
+    # The user-scheduler packs pods; the seed's `spread` asks for the default
+    # scheduler. (`pack` only uses it where the chart deploys it.)
+    if _typed("scheduling.userScheduler.enabled", bool, False) and strategy != "spread":
         _set_spawner(c, "scheduler_name", get_name("user-scheduler"), "scheduling.userScheduler")
     if _typed("scheduling.podPriority.enabled", bool, False):
         _set_spawner(c, "priority_class_name", priority_class_name(), "scheduling.podPriority")
@@ -564,7 +588,17 @@ def priority_class_name():
 def network_tools_init_container():
     """The init container that blocks the cloud metadata server with iptables,
     so user code cannot read the node's cloud credentials."""
-    block = _typed("singleuser.cloudMetadata.blockWithIptables", bool, True)
+    enabled = _typed("singleuser.cloudMetadata.enabled", bool)
+    if enabled is not None:
+        # Seed-era meaning: enabled = users may reach the metadata server.
+        log.warning(
+            "singleuser.cloudMetadata.enabled is an old spelling; today: "
+            "singleuser.cloudMetadata.blockWithIptables: %s",
+            "false" if enabled else "true",
+        )
+        block = not enabled
+    else:
+        block = _typed("singleuser.cloudMetadata.blockWithIptables", bool, True)
     if not block:
         return None
     ip = _typed("singleuser.cloudMetadata.ip", str, "169.254.169.254")
@@ -722,19 +756,52 @@ def configure_spawner(c):
 
 # ---------------------------------------------------------------- authentication
 
-
-def _auth_tables():
-    """The seed-era auth tables, the chart's (files/legacy-keys.json, from
-    the `auth` node of values.schema.yaml; shipped in ConfigMap `hub`):
-    `types`, auth.type -> [its name for JupyterHub.authenticator_class today,
-    the class] (the chart refuses any other type at render time); `keys`,
-    auth.<type>.<key> -> trait, for every key the schema admits (others, only
-    possible through hub.existingSecret, fall back to their snake_case
-    spelling); `oauthRenamed`, traits oauthenticator renamed, applied to
-    auth.custom.config of its classes."""
-    return legacy_tables()["auth"]
-
-
+# Seed-era auth.type -> (its name for JupyterHub.authenticator_class today,
+# the class). The chart's "jupyterhub.authTypes" (chart/templates/
+# _helpers-warnings.tpl) is the same table and refuses any other type at
+# render time; tests/hubconfig/test_auth.py checks that the two agree.
+_LEGACY_AUTHENTICATORS = {
+    "github": ("github", "oauthenticator.github.GitHubOAuthenticator"),
+    "google": ("google", "oauthenticator.google.GoogleOAuthenticator"),
+    "cilogon": ("cilogon", "oauthenticator.cilogon.CILogonOAuthenticator"),
+    "globus": ("globus", "oauthenticator.globus.GlobusOAuthenticator"),
+    "gitlab": ("gitlab", "oauthenticator.gitlab.GitLabOAuthenticator"),
+    "azuread": ("azuread", "oauthenticator.azuread.AzureAdOAuthenticator"),
+    "generic": ("generic-oauth", "oauthenticator.generic.GenericOAuthenticator"),
+    "dummy": ("dummy", "jupyterhub.auth.DummyAuthenticator"),
+}
+# auth.<type>.<key> -> trait, for every key the chart's schema admits (the
+# chart's "jupyterhub.authKeys"). Other keys (only possible through
+# hub.existingSecret) fall back to their snake_case spelling.
+_LEGACY_AUTH_KEYS = {
+    "clientId": "client_id",
+    "clientSecret": "client_secret",
+    "callbackUrl": "oauth_callback_url",
+    "org_whitelist": "allowed_organizations",
+    "orgWhitelist": "allowed_organizations",
+    "hostedDomain": "hosted_domain",
+    "loginService": "login_service",
+    "identityProvider": "identity_provider",
+    "gitlabUrl": "gitlab_url",
+    "gitlabGroupWhitelist": "allowed_gitlab_groups",
+    "gitlabProjectIdWhitelist": "allowed_project_ids",
+    "tenantId": "tenant_id",
+    "usernameClaim": "username_claim",
+    "authorizeUrl": "authorize_url",
+    "tokenUrl": "token_url",
+    "userdataUrl": "userdata_url",
+    "userdataParams": "userdata_params",
+    "extraParams": "token_params",
+    "usernameKey": "username_claim",
+    "password": "password",
+}
+# Traits oauthenticator renamed, applied to auth.custom.config of its classes
+# (the chart's "jupyterhub.oauthRenamed").
+_OAUTH_RENAMED = {
+    "username_key": "username_claim",
+    "extra_params": "token_params",
+    "tls_verify": "validate_server_cert",
+}
 _ADMIN_ACCESS_FALSE = (
     "auth.admin.access: false no longer restricts admins: JupyterHub's admin role can always "
     "reach users' servers; define a narrower role in hub.loadRoles instead"
@@ -779,7 +846,7 @@ def legacy_auth_config():
 
     # A provider section another type would read is ignored by this one: refuse it.
     read = _legacy_section(auth)
-    for section in sorted([*_auth_tables()["types"], "custom"]):
+    for section in sorted([*_LEGACY_AUTHENTICATORS, "custom"]):
         if auth.get(section) is not None and section != read:
             raise ConfigError(
                 f"auth.{section} is only read with auth.type: {section} "
@@ -821,7 +888,7 @@ def _legacy_custom_authenticator(put):
                 key,
             )
             continue
-        trait = _auth_tables()["oauthRenamed"].get(name, name) if oauth else name
+        trait = _OAUTH_RENAMED.get(name, name) if oauth else name
         if trait not in traits:
             raise ConfigError(f"{key} is not a setting of {section}")
         put(section, trait, value, key)
@@ -830,13 +897,13 @@ def _legacy_custom_authenticator(put):
 def _legacy_authenticator(auth, put):
     """auth.type github/google/...: the class, and auth.<type>.* as its traits."""
     auth_type = auth["type"]
-    if auth_type not in _auth_tables()["types"]:
-        known = ", ".join(sorted([*_auth_tables()["types"], "custom"]))
+    if auth_type not in _LEGACY_AUTHENTICATORS:
+        known = ", ".join(sorted([*_LEGACY_AUTHENTICATORS, "custom"]))
         raise ConfigError(
             f"auth.type {auth_type!r} is not supported (known: {known}); set "
             "hub.config.JupyterHub.authenticator_class and hub.config.<Class>.* instead"
         )
-    name, class_name = _auth_tables()["types"][auth_type]
+    name, class_name = _LEGACY_AUTHENTICATORS[auth_type]
     cls = _import_class(class_name, "auth.type")
     section, traits = cls.__name__, cls.class_traits(config=True)
     put("JupyterHub", "authenticator_class", class_name, "auth.type", name)
@@ -846,7 +913,7 @@ def _legacy_authenticator(auth, put):
         raise ConfigError(f"{block_key} must be a mapping, not {block!r}")
     restricted = False
     for name, value in (block or {}).items():
-        trait = _auth_tables()["keys"].get(name, _snake(name))
+        trait = _LEGACY_AUTH_KEYS.get(name, _snake(name))
         if trait not in traits:
             raise ConfigError(f"{block_key}.{name} is not a setting of {section}")
         if trait == "hosted_domain" and isinstance(value, str):
@@ -1062,18 +1129,14 @@ def check_profile_list(c):
     where = "KubeSpawner.profile_list"
     if profiles == _get("singleuser.profileList"):
         where = "singleuser.profileList"
-    level = _get("podSecurity.level", "privileged")
-    configured = c.KubeSpawner.get("container_security_context")
-    configured = configured if isinstance(configured, dict) else {}
     if callable(profiles):
         c.KubeSpawner.profile_list = profile_check.checked_callable(
-            profiles, where, _profile_error, _spawner_traits(), level, configured
+            profiles, where, _profile_error, _spawner_traits()
         )
         return
-    found = profile_check.problems(profiles, where, _spawner_traits(), level)
+    found = profile_check.problems(profiles, where, _spawner_traits())
     if found:
         raise ConfigError("; ".join(found))
-    c.KubeSpawner.profile_list = profile_check.with_root_allowed(profiles, configured)
 
 
 # ---------------------------------------------------------------- apply
