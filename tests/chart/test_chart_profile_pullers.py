@@ -4,6 +4,7 @@ hook and continuous puller with that scheduling; every other image stays in
 the default pullers, which render as before."""
 
 import pytest
+
 from .chart_helpers import pod_spec, render
 
 VALUES = ("profile-pullers",)

@@ -9,6 +9,7 @@ import os
 import signal
 
 import pytest
+
 from .chart_helpers import CHART, HELMS, ROOT
 
 NS = "jhub"
