@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from kubesim import KubeSim
-from kubesim.api import fieldmanager
+from kubesim.testing import field_manager
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -256,13 +256,10 @@ class Bench:
             # by server-side apply, so that they carry managedFields, as every
             # object a real API server sends does (kubesim records them only
             # for applies)
-            manager = fieldmanager.FIELD_MANAGER.set("kubespawner")
-            try:
+            with field_manager("kubespawner"):
                 for i in range(existing):
                     pod = filler_pod(i, ns)
                     await self.sim.store.patch("pods", pod["metadata"]["name"], pod, "apply", ns)
-            finally:
-                fieldmanager.FIELD_MANAGER.reset(manager)
         for rep in range(self.reps):
             for impl in self.order(rep):
                 r = await run_worker(impl, self.params("spawn", ns_by_impl[impl], 1))
