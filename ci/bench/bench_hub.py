@@ -34,6 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import yaml
+
 from . import bench_hub_deploy, bench_hub_sides
 from .bench_hub_crowd import create_crowd
 from .bench_hub_figures import Scenario, comparison, error_summary, table
@@ -52,11 +54,14 @@ from .bench_hub_responder import PodResponder
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = ROOT / "test-artifacts" / "bench-hub"
-# hub.concurrentSpawnLimit of both charts. A storm larger than it meets 429 and
-# each user waits the Retry-After the hub names, as users do; with every one of
-# 1,000 spawns let in at once, a hub on one core fell so far behind that 40% of
-# them timed out (both hubs alike), which measures overload, not the hub.
-CHART_SPAWN_LIMIT = 64
+# hub.concurrentSpawnLimit of our chart (z2jh's default is the same 64). A
+# storm larger than it meets 429 and each user waits the Retry-After the hub
+# names, as users do; with every one of 1,000 spawns let in at once, a hub on
+# one core fell so far behind that 40% of them timed out (both hubs alike),
+# which measures overload, not the hub.
+CHART_SPAWN_LIMIT = yaml.safe_load((ROOT / "chart" / "values.yaml").read_text())["hub"][
+    "concurrentSpawnLimit"
+]
 
 
 @dataclass(frozen=True)
