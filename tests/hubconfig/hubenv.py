@@ -11,6 +11,7 @@ import base64
 import contextlib
 import copy
 import functools
+import importlib.util
 import logging
 import os
 import re
@@ -228,6 +229,16 @@ def materialise(
     return root
 
 
+def load_shipped_module(relative, name=None):
+    """A module of the shipped hub configuration (e.g. "hubconf/profiles.py"),
+    loaded fresh from its file under a private name, outside sys.modules."""
+    path = HUB_CONFIG / relative
+    spec = importlib.util.spec_from_file_location(name or f"shipped_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @contextlib.contextmanager
 def hub_environment(env):
     """os.environ as in the hub pod, restored afterwards."""
@@ -241,6 +252,11 @@ def hub_environment(env):
     try:
         yield
     finally:
+        # loading the config installs hubconf's JupyterHub patches into this process's
+        # JupyterHub: the other tests get JupyterHub's own methods back
+        for patch in ("hubconf.orm_lookups", "hubconf.oauth_secrets"):
+            if patch in sys.modules:
+                sys.modules[patch].restore()
         os.environ.clear()
         os.environ.update(saved)
         sys.path[:] = saved_path

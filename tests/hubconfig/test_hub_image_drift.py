@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .hubenv import HUB_CONFIG, REPO, load_hub_config, materialise
+from .hubenv import HUB_CONFIG, REPO, load_hub_config, load_shipped_module, materialise
 
 # The config files of our hub image from before containers_inherit_security_context
 # (images/hub/ at d9ed87f^, four files at the config root), kept as test data so
@@ -64,13 +64,7 @@ def test_the_chart_mounts_every_file_of_its_hub_configuration(hub_setup):
 def test_the_declared_minimums_are_the_spawners_own():
     """hubconf/requirements.py names our spawner's version and its JupyterHub
     minimum; spawner/pyproject.toml is where they are decided."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "hub_requirements", HUB_CONFIG / "hubconf" / "requirements.py"
-    )
-    requirements = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(requirements)
+    requirements = load_shipped_module("hubconf/requirements.py", "hub_requirements")
     project = tomllib.loads((REPO / "spawner/pyproject.toml").read_text())["project"]
     assert requirements.KUBESPAWNER == (project["name"], project["version"])
     hub_dependency = next(d for d in project["dependencies"] if d.startswith("jupyterhub"))

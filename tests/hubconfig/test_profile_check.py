@@ -5,7 +5,6 @@ key and a close setting name. The setting names are chart/files/hub/hubconf/kube
 the list ci/generate-schema writes from the spawner (and puts in the schema).
 """
 
-import importlib.util
 import json
 import re
 
@@ -15,7 +14,7 @@ from tornado import web
 
 from testsupport.spawners import real_spawner
 
-from .hubenv import HUB_CONFIG, raises_config_error, render
+from .hubenv import HUB_CONFIG, load_shipped_module, raises_config_error, render
 
 BAD_PROFILES = [{"display_name": "Small", "kubespawner_override": {"cpu_limt": 2}}]
 NOT_A_SETTING = (
@@ -119,12 +118,7 @@ def test_the_charts_profiles_load(hub_setup):
 
 
 def _hub_profile_check():
-    spec = importlib.util.spec_from_file_location(
-        "profile_check", HUB_CONFIG / "hubconf" / "profiles.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_shipped_module("hubconf/profiles.py", "profile_check")
 
 
 # Typos whose nearest trait is clear, ties, and ones too far from any trait.

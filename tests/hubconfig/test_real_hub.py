@@ -193,6 +193,10 @@ def scenario(pg, kube_url, kubeconfig, workdir):
         status, info = deployment.api("")
         assert status == 200 and info["version"]
         assert "not recognized" not in deployment.hub.log()
+        # JupyterHub's name lookups come from the session (hubconf/orm_lookups.py),
+        # so everything below runs on them, against PostgreSQL
+        assert "User, Role, Group, Service found by name from the session" in deployment.hub.log()
+        assert "OAuth client secrets hashed as their API tokens" in deployment.hub.log()
 
         # the culler runs with its own small role, and its first pass succeeds
         status, culler = deployment.api("/services/jupyterhub-idle-culler")

@@ -1,12 +1,11 @@
 """z2jh.py on its own: reading values, secrets and names under Z2JH_CONFIG_ROOT."""
 
-import importlib.util
 import shutil
 
 import pytest
 import yaml
 
-from .hubenv import CHART, HUB_CONFIG
+from .hubenv import CHART, load_shipped_module
 
 
 @pytest.fixture
@@ -21,10 +20,7 @@ def root(tmp_path, monkeypatch):
 
 @pytest.fixture
 def z2jh(root):
-    spec = importlib.util.spec_from_file_location("z2jh_under_test", HUB_CONFIG / "z2jh.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_shipped_module("z2jh.py", "z2jh_under_test")
 
 
 def write(path, data):

@@ -12,14 +12,24 @@ from one chart release. One job per module, applied by `apply` in this order:
     auth          the seed-era auth.* keys (translated here: needs the class)
     usercode      hub.config, jupyterhub_config.d/*.py, hub.extraConfig
     profiles      profile list checks
+    orm_lookups   JupyterHub's name lookups from the session (installed first)
+    oauth_secrets servers' OAuth client secrets hashed as their API tokens
     requirements  what the hub image must have (checked first, by the entry file)
 """
 
-from . import auth, database, hub, services, spawner, usercode
+import logging
+
+from . import auth, database, hub, oauth_secrets, orm_lookups, services, spawner, usercode
+
+log = logging.getLogger("JupyterHub")
 
 
 def apply(c, namespace):
     """Configure `c`; user code runs in `namespace` (the entry file's globals)."""
+    # JupyterHub's costliest waste per request and per spawn (README
+    # "Performance"); before user code, which may call restore()
+    orm_lookups.install()
+    oauth_secrets.install()
     hub_api_base = hub.hub_bind(c)
     hub.configure_hub(c)
     hub.configure_proxy(c)
@@ -31,3 +41,7 @@ def apply(c, namespace):
     usercode.load_config_d(namespace)
     usercode.run_extra_config(namespace)
     spawner.check_profile_list(c)
+    # after anything that can stop the hub with one line
+    orm_lookups.report()
+    if oauth_secrets.installed():
+        log.info("hubconf.oauth_secrets: servers' OAuth client secrets hashed as their API tokens")

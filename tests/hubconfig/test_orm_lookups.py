@@ -1,0 +1,132 @@
+"""hubconf.orm_lookups against JupyterHub's real ORM on SQLite: the same
+object as JupyterHub's own `find` after any sequence of changes, in one
+statement instead of one per eager relationship; installed only over the
+query it replaces, and undone by restore()."""
+
+import random
+import types
+
+import pytest
+from jupyterhub import orm
+from sqlalchemy import event
+
+from .hubenv import load_shipped_module
+
+
+@pytest.fixture
+def lookups():
+    """hubconf/orm_lookups.py as the chart ships it (it imports nothing of hubconf)."""
+    module = load_shipped_module("hubconf/orm_lookups.py")
+    yield module
+    module.restore()
+
+
+@pytest.fixture
+def db(tmp_path):
+    session = orm.new_session_factory(f"sqlite:///{tmp_path}/hub.sqlite")()
+    yield session
+    session.close()
+
+
+def statements(db):
+    count = [0]
+
+    def counted(*_):
+        count[0] += 1
+
+    event.listen(db.get_bind(), "before_cursor_execute", counted)
+    return count
+
+
+def stock_find(cls):
+    return cls.__dict__["find"].__func__
+
+
+def test_a_held_user_is_one_statement_instead_of_four(lookups, db):
+    role = orm.Role(name="user")
+    db.add(orm.User(name="alice", roles=[role]))
+    db.commit()
+    held = db.query(orm.User).one()
+    count = statements(db)
+
+    assert stock_find(orm.User)(orm.User, db, "alice") is held
+    stock = count[0]
+    count[0] = 0
+    assert lookups.find_by_name(orm.User, db, "alice") is held
+    assert (stock, count[0]) == (4, 1)  # roles, groups, shared_with_me reloaded by the query
+    assert lookups.find_by_name(orm.User, db, "nobody") is None
+    assert lookups.find_by_name(orm.Role, db, "user") is role
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_same_answer_as_jupyterhubs_query_after_any_changes(lookups, db, seed):
+    """Random adds, renames, deletes, commits, rollbacks and expiries, some
+    flushed and some pending: after each, both lookups give the same object
+    (or None) for every name, and never a different row."""
+    rng = random.Random(seed)
+    names = [f"user{i}" for i in range(6)] + ["User0", "user0 "]
+    stock = stock_find(orm.User)
+    for _ in range(150):
+        users = db.query(orm.User).all()
+        step = rng.choice(["add", "rename", "delete", "commit", "rollback", "expire", "flush"])
+        free = [n for n in names if n not in {u.name for u in users}]
+        if step == "add" and free:
+            db.add(orm.User(name=rng.choice(free)))
+        elif step == "rename" and users and free:
+            rng.choice(users).name = rng.choice(free)
+        elif step == "delete" and users:
+            db.delete(rng.choice(users))
+        elif step == "commit":
+            db.commit()
+        elif step == "rollback":
+            db.rollback()
+        elif step == "expire":
+            db.expire_all()
+        elif step == "flush":
+            db.flush()
+        for name in names:
+            ours = lookups.find_by_name(orm.User, db, name)
+            theirs = stock(orm.User, db, name)
+            assert ours is theirs, (step, name)
+            assert ours is None or ours.name == name
+
+
+def _stock_query(cls, db, name):
+    return db.query(cls).filter(cls.name == name).first()
+
+
+def _another_query(cls, db, name):
+    return db.query(cls).filter(cls.name.ilike(name)).first()
+
+
+def test_installed_over_the_stock_query_only_and_restored(lookups):
+    def orm_class(name, find=_stock_query):
+        return type(name, (), {"find": classmethod(find)})
+
+    fake = types.SimpleNamespace(
+        User=orm_class("User"),
+        Role=orm_class("Role", _another_query),
+        Group=orm_class("Group"),
+        Service=orm_class("Service"),
+    )
+    Stock, Changed = fake.User, fake.Role
+    own = Stock.__dict__["find"], Changed.__dict__["find"]
+
+    assert lookups.install(fake) == ["User", "Group", "Service"]
+    assert Stock.find.__func__ is lookups.find_by_name
+    assert Changed.__dict__["find"] is own[1]
+    assert lookups.install(fake) == ["User", "Group", "Service"]  # once only
+
+    lookups.restore(fake)
+    assert (Stock.__dict__["find"], Changed.__dict__["find"]) == own
+
+
+def test_jupyterhubs_own_find_is_still_the_query_it_replaces(lookups):
+    """The pinned JupyterHub: all four get the lookup (else a JupyterHub
+    upgrade has changed them, and this module needs a look)."""
+    try:
+        assert lookups.install() == list(lookups.CLASSES)
+        assert orm.User.find.__func__ is lookups.find_by_name
+    finally:
+        lookups.restore()
+    assert orm.User.find.__func__ is not lookups.find_by_name
