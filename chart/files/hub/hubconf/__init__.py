@@ -17,11 +17,7 @@ from one chart release. One job per module, applied by `apply` in this order:
     requirements  what the hub image must have (checked first, by the entry file)
 """
 
-import logging
-
 from . import auth, database, hub, oauth_secrets, orm_lookups, services, spawner, usercode
-
-log = logging.getLogger("JupyterHub")
 
 
 def apply(c, namespace):
@@ -43,5 +39,4 @@ def apply(c, namespace):
     spawner.check_profile_list(c)
     # after anything that can stop the hub with one line
     orm_lookups.report()
-    if oauth_secrets.installed():
-        log.info("hubconf.oauth_secrets: servers' OAuth client secrets hashed as their API tokens")
+    oauth_secrets.report()

@@ -46,9 +46,9 @@ def _modules():
 
 def install() -> bool:
     """Whether the OAuth provider now hashes JupyterHub's own tokens once."""
-    orm, provider, utils = _modules()
-    if getattr(provider.hash_token, "stock", None) is utils.hash_token:
+    if installed():
         return True
+    orm, provider, utils = _modules()
     if provider.hash_token is not utils.hash_token or orm.new_token is not utils.new_token:
         log.info("hubconf.oauth_secrets: JupyterHub's token functions are not the stock ones")
         return False
@@ -76,6 +76,12 @@ def install() -> bool:
 def installed() -> bool:
     _, provider, utils = _modules()
     return getattr(provider.hash_token, "stock", None) is utils.hash_token
+
+
+def report() -> None:
+    """One line in the hub's log, once the configuration has gone through."""
+    if installed():
+        log.info("hubconf.oauth_secrets: servers' OAuth client secrets hashed as their API tokens")
 
 
 def restore() -> None:
