@@ -3,6 +3,8 @@ OAuth client secret of a spawn (the API token JupyterHub generated) is
 hashed with one round like that token's own row, any other secret with
 JupyterHub's default rounds, and both verify through JupyterHub's own check."""
 
+import logging
+
 import pytest
 from jupyterhub import orm
 from jupyterhub.oauth import provider
@@ -67,11 +69,17 @@ def test_only_the_last_tokens_are_remembered(secrets):
     assert rounds(provider.hash_token(tokens[-1])) == 1
 
 
-def test_installed_only_over_jupyterhubs_own_functions(secrets):
+def test_installed_only_over_jupyterhubs_own_functions(secrets, caplog):
     secrets.restore()
     provider.hash_token = lambda token: "someone-else's"
     try:
-        assert secrets.install() is False
+        with caplog.at_level(logging.INFO, logger="JupyterHub"):
+            assert secrets.install() is False
+            assert caplog.messages == []  # silent until report(): one line for a bad value
+            secrets.report()
+        assert caplog.messages == [
+            "hubconf.oauth_secrets: JupyterHub's token functions are not the stock ones; left alone"
+        ]
         assert not secrets.installed()
     finally:
         provider.hash_token = hash_token

@@ -3,6 +3,7 @@ object as JupyterHub's own `find` after any sequence of changes, in one
 statement instead of one per eager relationship; installed only over the
 query it replaces, and undone by restore()."""
 
+import logging
 import random
 import types
 
@@ -99,7 +100,7 @@ def _another_query(cls, db, name):
     return db.query(cls).filter(cls.name.ilike(name)).first()
 
 
-def test_installed_over_the_stock_query_only_and_restored(lookups):
+def test_installed_over_the_stock_query_only_and_restored(lookups, caplog):
     def orm_class(name, find=_stock_query):
         return type(name, (), {"find": classmethod(find)})
 
@@ -112,7 +113,14 @@ def test_installed_over_the_stock_query_only_and_restored(lookups):
     Stock, Changed = fake.User, fake.Role
     own = Stock.__dict__["find"], Changed.__dict__["find"]
 
-    assert lookups.install(fake) == ["User", "Group", "Service"]
+    with caplog.at_level(logging.INFO, logger="JupyterHub"):
+        assert lookups.install(fake) == ["User", "Group", "Service"]
+        assert caplog.messages == []  # silent until report(): one line for a bad value
+        lookups.report(fake)
+    assert caplog.messages == [
+        "hubconf.orm_lookups: User, Group, Service found by name from the session",
+        "hubconf.orm_lookups: Role.find not the query it replaces; left alone",
+    ]
     assert Stock.find.__func__ is lookups.find_by_name
     assert Changed.__dict__["find"] is own[1]
     assert lookups.install(fake) == ["User", "Group", "Service"]  # once only

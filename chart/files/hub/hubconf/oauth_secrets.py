@@ -32,6 +32,10 @@ log = logging.getLogger("JupyterHub")
 REMEMBERED = 4096
 _generated: OrderedDict[bytes, None] = OrderedDict()
 
+# whether install() found JupyterHub's functions changed, for report():
+# install() stays silent, as a bad value must still stop the hub with one line
+_left_alone = [False]
+
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
@@ -49,8 +53,9 @@ def install() -> bool:
     if installed():
         return True
     orm, provider, utils = _modules()
-    if provider.hash_token is not utils.hash_token or orm.new_token is not utils.new_token:
-        log.info("hubconf.oauth_secrets: JupyterHub's token functions are not the stock ones")
+    changed = provider.hash_token is not utils.hash_token or orm.new_token is not utils.new_token
+    _left_alone[0] = changed
+    if changed:
         return False
     stock_hash, stock_new = utils.hash_token, utils.new_token
 
@@ -82,6 +87,10 @@ def report() -> None:
     """One line in the hub's log, once the configuration has gone through."""
     if installed():
         log.info("hubconf.oauth_secrets: servers' OAuth client secrets hashed as their API tokens")
+    elif _left_alone[0]:
+        log.info(
+            "hubconf.oauth_secrets: JupyterHub's token functions are not the stock ones; left alone"
+        )
 
 
 def restore() -> None:

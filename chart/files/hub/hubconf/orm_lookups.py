@@ -42,6 +42,10 @@ CLASSES = ("User", "Role", "Group", "Service")
 # the class, so any import of this module can restore it)
 STOCK_ATTR = "_hubconf_stock_find"
 
+# classes install() found changed, for report(): install() stays silent, as a
+# bad value must still stop the hub with one line
+_left_alone: list[str] = []
+
 
 def find_by_name(cls, db, name):
     """The one object of `cls` named `name`, or None (JupyterHub's `find`)."""
@@ -67,14 +71,12 @@ def _classes(orm):
 def install(orm=None) -> list[str]:
     """Replace `find` on JupyterHub's ORM classes; returns the classes done."""
     done = []
+    _left_alone.clear()
     for cls in _classes(orm):
         if STOCK_ATTR not in cls.__dict__:
             method = cls.__dict__.get("find")
             if not isinstance(method, classmethod) or not _is_stock(method.__func__):
-                log.info(
-                    "hubconf.orm_lookups: %s.find is not the query it replaces; left alone",
-                    cls.__name__,
-                )
+                _left_alone.append(cls.__name__)
                 continue
             setattr(cls, STOCK_ATTR, method)
             cls.find = classmethod(find_by_name)
@@ -92,6 +94,11 @@ def report(orm=None) -> None:
     names = installed(orm)
     if names:
         log.info("hubconf.orm_lookups: %s found by name from the session", ", ".join(names))
+    if _left_alone:
+        log.info(
+            "hubconf.orm_lookups: %s.find not the query it replaces; left alone",
+            ", ".join(_left_alone),
+        )
 
 
 def restore(orm=None) -> None:
