@@ -7,6 +7,7 @@ non-root USER, pinned Python packages that agree with the test environment.
 import fnmatch
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,32 @@ def test_hub_requirements_cover_its_direct_needs_and_one_jupyterhub():
     assert pinned["jupyterhub"].split(".")[0] == user["jupyterhub"].split(".")[0]
     for package in ("jupyterlab", "nbgitpuller"):
         assert package in user
+
+
+def left_out() -> list[str]:
+    path = ROOT / "images/hub/requirements-left-out.txt"
+    return [
+        line.strip() for line in path.read_text().splitlines() if line.strip()[:1] not in ("", "#")
+    ]
+
+
+def test_hub_image_and_local_hub_leave_out_the_same_packages():
+    """requirements-left-out.txt: neither pinned for the image, nor pulled in
+    by pip there (--no-deps), nor in .venv, which the local deployment's hub
+    runs from; JupyterHub imports without them."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    names = left_out()
+    assert "rfc3987-syntax" in names
+    pinned = pins(ROOT / "images/hub/requirements.txt")
+    installs = [
+        args
+        for word, args in instructions(ROOT / "images/hub/Dockerfile")
+        if word == "RUN" and "-r /tmp/requirements.txt" in args
+    ]
+    assert installs and all("--no-deps" in args for args in installs)
+    for name in names:
+        assert name not in pinned, f"images/hub/requirements.txt pins {name}, which it leaves out"
+        with pytest.raises(PackageNotFoundError):
+            distribution(name)  # ci/setup uninstalls it from .venv
+    subprocess.run([sys.executable, "-c", "import jupyterhub.app"], check=True)
