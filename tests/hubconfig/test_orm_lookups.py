@@ -6,6 +6,7 @@ query it replaces, and undone by restore()."""
 import logging
 import random
 import types
+from datetime import datetime
 
 import pytest
 from jupyterhub import orm
@@ -59,17 +60,53 @@ def test_a_held_user_is_one_statement_instead_of_four(lookups, db):
     assert lookups.find_by_name(orm.Role, db, "user") is role
 
 
+def test_the_route_check_flushes_its_changes_once_at_its_commit(lookups, db, tmp_path):
+    """JupyterHub's update_last_activity: set a user's last_activity, look up
+    the next user. Ours looks up without flushing (1 statement); the change
+    reaches the database at the commit, as before."""
+    db.add_all([orm.User(name="alice"), orm.User(name="bob")])
+    db.commit()
+    alice, bob = db.query(orm.User).order_by(orm.User.name).all()
+    lookups.find_by_name(orm.User, db, "alice")  # watching renames from here on
+    seen = datetime(2026, 12, 3, 12, 0)
+    alice.last_activity = seen
+    count = statements(db)
+
+    assert lookups.find_by_name(orm.User, db, "bob") is bob
+    assert count[0] == 1  # the SELECT only, no UPDATE
+    assert stock_find(orm.User)(orm.User, db, "alice") is alice
+    assert count[0] > 2  # JupyterHub's query flushes first
+    db.commit()
+    other = orm.new_session_factory(f"sqlite:///{tmp_path}/hub.sqlite")()
+    assert other.query(orm.User).filter_by(name="alice").one().last_activity == seen
+    other.close()
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_same_answer_as_jupyterhubs_query_after_any_changes(lookups, db, seed):
-    """Random adds, renames, deletes, commits, rollbacks and expiries, some
-    flushed and some pending: after each, both lookups give the same object
-    (or None) for every name, and never a different row."""
+    """Random adds, renames (also of a detached object added back), deletes,
+    other changes, commits, rollbacks and expiries, some flushed and some
+    pending: after each, both lookups give the same object (or None) for
+    every name, and never a different row. Ours goes first, so it meets the
+    pending changes unflushed."""
     rng = random.Random(seed)
     names = [f"user{i}" for i in range(6)] + ["User0", "user0 "]
     stock = stock_find(orm.User)
     for _ in range(150):
         users = db.query(orm.User).all()
-        step = rng.choice(["add", "rename", "delete", "commit", "rollback", "expire", "flush"])
+        step = rng.choice(
+            [
+                "add",
+                "rename",
+                "delete",
+                "commit",
+                "rollback",
+                "expire",
+                "flush",
+                "touch",
+                "reattach",
+            ]
+        )
         free = [n for n in names if n not in {u.name for u in users}]
         if step == "add" and free:
             db.add(orm.User(name=rng.choice(free)))
@@ -85,6 +122,14 @@ def test_same_answer_as_jupyterhubs_query_after_any_changes(lookups, db, seed):
             db.expire_all()
         elif step == "flush":
             db.flush()
+        elif step == "touch" and users:  # as the route check does: no name moves
+            rng.choice(users).last_activity = datetime(2026, 12, 3, 12, rng.randrange(60))
+        elif step == "reattach" and users and free:  # renamed while detached, added back
+            user = rng.choice(users)
+            db.flush()
+            db.expunge(user)
+            user.name = rng.choice(free)
+            db.add(user)
         for name in names:
             ours = lookups.find_by_name(orm.User, db, name)
             theirs = stock(orm.User, db, name)
