@@ -3,6 +3,7 @@ object as JupyterHub's own `find` after any sequence of changes, in one
 statement instead of one per eager relationship; installed only over the
 query it replaces, and undone by restore()."""
 
+import asyncio
 import logging
 import random
 import types
@@ -80,6 +81,32 @@ def test_the_route_check_flushes_its_changes_once_at_its_commit(lookups, db, tmp
     other = orm.new_session_factory(f"sqlite:///{tmp_path}/hub.sqlite")()
     assert other.query(orm.User).filter_by(name="alice").one().last_activity == seen
     other.close()
+
+
+def test_jupyterhubs_route_check_records_every_routes_activity(lookups, tmp_path):
+    """JupyterHub's own update_last_activity with ours installed (the state
+    and proxy stand-in of ci/bench/bench_route_check.py): every user's and
+    server's last_activity reaches the database."""
+    from jupyterhub.app import JupyterHub
+
+    from bench.bench_route_check import fresh_hub_state, hub_with_proxy_routes
+
+    db, table, _held = fresh_hub_state(tmp_path, 30)
+    table["/user/user-00007/"]["data"]["last_activity"] = "2026-12-03T12:30:00.000Z"
+    lookups.install()
+    asyncio.run(JupyterHub.update_last_activity(hub_with_proxy_routes(db, table)))
+    db.close()
+
+    other = orm.new_session_factory(f"sqlite:///{tmp_path}/jupyterhub.sqlite")()
+    recorded = {
+        u.name: (u.last_activity, u._orm_spawners[0].last_activity) for u in other.query(orm.User)
+    }
+    other.close()
+    assert len(recorded) == 30
+    assert recorded["user-00007"] == (datetime(2026, 12, 3, 12, 30),) * 2
+    assert {v for k, v in recorded.items() if k != "user-00007"} == {
+        (datetime(2026, 12, 3, 12, 0),) * 2
+    }
 
 
 @pytest.mark.parametrize("seed", range(6))
