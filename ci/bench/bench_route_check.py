@@ -12,23 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import statistics
 import tempfile
 import time
 import types
 from pathlib import Path
 
-from localdeploy.paths import HUB_CONFIG_DIR
-
-
-def shipped_orm_lookups():
-    """hubconf/orm_lookups.py as the chart ships it (it imports nothing of hubconf)."""
-    path = HUB_CONFIG_DIR / "hubconf" / "orm_lookups.py"
-    spec = importlib.util.spec_from_file_location("shipped_orm_lookups", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from localdeploy.paths import load_shipped_module
 
 
 def fresh_hub_state(folder: Path, routes: int):
@@ -101,7 +91,7 @@ def main() -> None:
     parser.add_argument("--routes", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    lookups = shipped_orm_lookups()
+    lookups = load_shipped_module("hubconf/orm_lookups.py")
     figures = {}
     for side, module in (("jupyterhub", None), ("ours", lookups)):
         times = cpu_of_route_checks(args.routes, args.runs, module)

@@ -1,5 +1,6 @@
 """Where things live: the repository and the state folder of one deployment."""
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,16 @@ def hub_config_files() -> list[str]:
         for p in HUB_CONFIG_DIR.rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     )
+
+
+def load_shipped_module(relative, name=None):
+    """A module of the shipped hub configuration (e.g. "hubconf/profiles.py"),
+    loaded fresh from its file under a private name, outside sys.modules."""
+    path = HUB_CONFIG_DIR / relative
+    spec = importlib.util.spec_from_file_location(name or f"shipped_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 DEFAULT_STATE = REPO / ".state" / "dev"

@@ -6,7 +6,6 @@ hub.existingSecret (or refuses it naming today's key), and no template or hub
 module names the old key itself. Adding a legacy key is one schema entry;
 these tests then cover it."""
 
-import importlib.util
 import itertools
 import json
 import re
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from localdeploy.paths import load_shipped_module
 
 from .chart_helpers import CHART, ROOT, dotted_get, hub_values, render
 
@@ -165,10 +166,7 @@ def z2jh_root(tmp_path_factory):
 
 def load_z2jh(root: Path, monkeypatch):
     monkeypatch.setenv("Z2JH_CONFIG_ROOT", str(root))
-    spec = importlib.util.spec_from_file_location("z2jh_table", ROOT / "chart/files/hub/z2jh.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_shipped_module("z2jh.py", "z2jh_table")
 
 
 @pytest.mark.parametrize("entry, old, beside", CASES, ids=IDS)

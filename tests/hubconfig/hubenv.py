@@ -11,7 +11,6 @@ import base64
 import contextlib
 import copy
 import functools
-import importlib.util
 import logging
 import os
 import re
@@ -22,7 +21,7 @@ from pathlib import Path
 import yaml
 from traitlets.config.loader import PyFileConfigLoader
 
-from localdeploy.paths import HUB_CONFIG_DIR
+from localdeploy.paths import HUB_CONFIG_DIR, load_shipped_module  # noqa: F401 (the suites' loader)
 from testsupport import helm
 
 REPO = Path(__file__).resolve().parents[2]
@@ -227,16 +226,6 @@ def materialise(
         for name, text in config_d.items():
             (root / "jupyterhub_config.d" / name).write_text(text)
     return root
-
-
-def load_shipped_module(relative, name=None):
-    """A module of the shipped hub configuration (e.g. "hubconf/profiles.py"),
-    loaded fresh from its file under a private name, outside sys.modules."""
-    path = HUB_CONFIG / relative
-    spec = importlib.util.spec_from_file_location(name or f"shipped_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @contextlib.contextmanager

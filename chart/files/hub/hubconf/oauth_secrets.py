@@ -32,10 +32,6 @@ log = logging.getLogger("JupyterHub")
 REMEMBERED = 4096
 _generated: OrderedDict[bytes, None] = OrderedDict()
 
-# whether install() found JupyterHub's functions changed, for report():
-# install() stays silent, as a bad value must still stop the hub with one line
-_left_alone = [False]
-
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
@@ -48,15 +44,20 @@ def _modules():
     return orm, provider, utils
 
 
+def _stock_functions() -> bool:
+    """Whether the provider and the ORM still use JupyterHub's own functions."""
+    orm, provider, utils = _modules()
+    return provider.hash_token is utils.hash_token and orm.new_token is utils.new_token
+
+
 def install() -> bool:
-    """Whether the OAuth provider now hashes JupyterHub's own tokens once."""
+    """Whether the OAuth provider now hashes JupyterHub's own tokens once.
+    Silent: report() tells, once a bad value can no longer stop the hub."""
     if installed():
         return True
-    orm, provider, utils = _modules()
-    changed = provider.hash_token is not utils.hash_token or orm.new_token is not utils.new_token
-    _left_alone[0] = changed
-    if changed:
+    if not _stock_functions():
         return False
+    orm, provider, utils = _modules()
     stock_hash, stock_new = utils.hash_token, utils.new_token
 
     def new_token(*args, **kwargs):
@@ -87,7 +88,7 @@ def report() -> None:
     """One line in the hub's log, once the configuration has gone through."""
     if installed():
         log.info("hubconf.oauth_secrets: servers' OAuth client secrets hashed as their API tokens")
-    elif _left_alone[0]:
+    elif not _stock_functions():
         log.info(
             "hubconf.oauth_secrets: JupyterHub's token functions are not the stock ones; left alone"
         )

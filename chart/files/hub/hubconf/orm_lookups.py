@@ -55,10 +55,6 @@ CLASSES = ("User", "Role", "Group", "Service")
 # the class, so any import of this module can restore it)
 STOCK_ATTR = "_hubconf_stock_find"
 
-# classes install() found changed, for report(): install() stays silent, as a
-# bad value must still stop the hub with one line
-_left_alone: list[str] = []
-
 
 def find_by_name(cls, db, name):
     """The one object of `cls` named `name`, or None (JupyterHub's `find`)."""
@@ -105,10 +101,11 @@ def _attached(session, obj):
     """A detached object renamed and added back brings its rename along."""
     from sqlalchemy import inspect as state_of
 
+    if type(obj) not in _watched:  # every object any session takes in comes here
+        return
     state = state_of(obj)
-    if type(obj) in _watched and state.has_identity:
-        if any(state.attrs[key].history.has_changes() for key in ("name", "id")):
-            _names_moved.add(session)
+    if state.has_identity and any(state.attrs[key].history.has_changes() for key in ("name", "id")):
+        _names_moved.add(session)
 
 
 def _settled(session, *_):
@@ -147,15 +144,20 @@ def _classes(orm):
     return [getattr(orm, name) for name in CLASSES]
 
 
+def _stock_find(cls):
+    """JupyterHub's own `find` of `cls` if it is still the query replaced here."""
+    method = cls.__dict__.get("find")
+    return method if isinstance(method, classmethod) and _is_stock(method.__func__) else None
+
+
 def install(orm=None) -> list[str]:
-    """Replace `find` on JupyterHub's ORM classes; returns the classes done."""
+    """Replace `find` on JupyterHub's ORM classes; returns the classes done.
+    Silent: report() tells, once a bad value can no longer stop the hub."""
     done = []
-    _left_alone.clear()
     for cls in _classes(orm):
         if STOCK_ATTR not in cls.__dict__:
-            method = cls.__dict__.get("find")
-            if not isinstance(method, classmethod) or not _is_stock(method.__func__):
-                _left_alone.append(cls.__name__)
+            method = _stock_find(cls)
+            if method is None:
                 continue
             setattr(cls, STOCK_ATTR, method)
             cls.find = classmethod(find_by_name)
@@ -175,10 +177,15 @@ def report(orm=None) -> None:
     names = installed(orm)
     if names:
         log.info("hubconf.orm_lookups: %s found by name from the session", ", ".join(names))
-    if _left_alone:
+    left_alone = [
+        cls.__name__
+        for cls in _classes(orm)
+        if STOCK_ATTR not in cls.__dict__ and _stock_find(cls) is None
+    ]
+    if left_alone:
         log.info(
             "hubconf.orm_lookups: %s.find not the query it replaces; left alone",
-            ", ".join(_left_alone),
+            ", ".join(left_alone),
         )
 
 
