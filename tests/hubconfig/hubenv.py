@@ -243,9 +243,9 @@ def hub_environment(env):
     finally:
         # loading the config installs hubconf's JupyterHub patches into this process's
         # JupyterHub: the other tests get JupyterHub's own methods back
-        for patch in ("hubconf.orm_lookups", "hubconf.oauth_secrets"):
-            if patch in sys.modules:
-                sys.modules[patch].restore()
+        if "hubconf" in sys.modules:
+            for patch in sys.modules["hubconf"].JUPYTERHUB_PATCHES:
+                patch.restore()
         os.environ.clear()
         os.environ.update(saved)
         sys.path[:] = saved_path

@@ -14,18 +14,32 @@ from one chart release. One job per module, applied by `apply` in this order:
     profiles      profile list checks
     orm_lookups   JupyterHub's name lookups from the session (installed first)
     oauth_secrets servers' OAuth client secrets hashed as their API tokens
+    sqlite_ping   no connection ping for SQLite databases
     requirements  what the hub image must have (checked first, by the entry file)
 """
 
-from . import auth, database, hub, oauth_secrets, orm_lookups, services, spawner, usercode
+from . import (
+    auth,
+    database,
+    hub,
+    oauth_secrets,
+    orm_lookups,
+    services,
+    spawner,
+    sqlite_ping,
+    usercode,
+)
+
+# JupyterHub's costliest waste per request and per spawn (README
+# "Performance"), each with install(), report() and restore()
+JUPYTERHUB_PATCHES = (orm_lookups, oauth_secrets, sqlite_ping)
 
 
 def apply(c, namespace):
     """Configure `c`; user code runs in `namespace` (the entry file's globals)."""
-    # JupyterHub's costliest waste per request and per spawn (README
-    # "Performance"); before user code, which may call restore()
-    orm_lookups.install()
-    oauth_secrets.install()
+    # before user code, which may call restore()
+    for patch in JUPYTERHUB_PATCHES:
+        patch.install()
     hub_api_base = hub.hub_bind(c)
     hub.configure_hub(c)
     hub.configure_proxy(c)
@@ -38,5 +52,5 @@ def apply(c, namespace):
     usercode.run_extra_config(namespace)
     spawner.check_profile_list(c)
     # after anything that can stop the hub with one line
-    orm_lookups.report()
-    oauth_secrets.report()
+    for patch in JUPYTERHUB_PATCHES:
+        patch.report()
