@@ -71,35 +71,41 @@ def test_an_error_in_config_d_names_the_file(hub_setup):
 
 
 def _record_patches(undo):
-    """hub.extraConfig code that may undo both patches, then records them."""
+    """hub.extraConfig code that may undo the patches, then records them."""
     return (
-        "from hubconf import oauth_secrets, orm_lookups, sqlite_ping\n"
+        "from hubconf import active_counts, oauth_secrets, orm_lookups, sqlite_ping\n"
         + (
             "orm_lookups.restore()\noauth_secrets.restore()\nsqlite_ping.restore()\n"
+            "active_counts.restore()\n"
             if undo
             else ""
         )
         + "c.JupyterHub.template_vars = {'patched': [\n"
-        "    list(orm_lookups.installed()), oauth_secrets.installed(), sqlite_ping.installed()]}\n"
+        "    list(orm_lookups.installed()), oauth_secrets.installed(), sqlite_ping.installed(),\n"
+        "    active_counts.installed()]}\n"
     )
 
 
 @pytest.mark.parametrize("undo", [False, True])
 def test_extra_config_can_undo_the_changes_to_jupyterhub(hub_setup, caplog, undo):
     """README "Performance": hub.extraConfig puts JupyterHub's own lookups
-    secret hashing and connection ping back, and the hub's log then claims
-    none of them."""
+    secret hashing, connection ping and server count back, and the hub's log
+    then claims none of them."""
     caplog.set_level("INFO", logger="JupyterHub")
     values = {"hub": {"extraConfig": {"patches": _record_patches(undo)}}}
     config = hub_setup().load(existing_values=values)
     if undo:
-        assert config.JupyterHub.template_vars == {"patched": [[], False, False]}
+        assert config.JupyterHub.template_vars == {"patched": [[], False, False, False]}
         assert "hubconf.orm_lookups" not in caplog.text
         assert "hubconf.oauth_secrets" not in caplog.text
         assert "hubconf.sqlite_ping" not in caplog.text
+        assert "hubconf.active_counts" not in caplog.text
     else:
         assert config.JupyterHub.template_vars == {
-            "patched": [["User", "Role", "Group", "Service"], True, True]
+            "patched": [["User", "Role", "Group", "Service"], True, True, True]
         }
         assert "hubconf.orm_lookups: User, Role, Group, Service" in caplog.text
         assert "hubconf.sqlite_ping: no connection ping for SQLite databases" in caplog.text
+        assert (
+            "hubconf.active_counts: active and pending servers counted in one pass" in caplog.text
+        )

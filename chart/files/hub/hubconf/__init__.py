@@ -15,10 +15,12 @@ from one chart release. One job per module, applied by `apply` in this order:
     orm_lookups   JupyterHub's name lookups from the session (installed first)
     oauth_secrets servers' OAuth client secrets hashed as their API tokens
     sqlite_ping   no connection ping for SQLite databases
+    active_counts JupyterHub's count of active servers in one pass
     requirements  what the hub image must have (checked first, by the entry file)
 """
 
 from . import (
+    active_counts,
     auth,
     database,
     hub,
@@ -32,7 +34,7 @@ from . import (
 
 # JupyterHub's costliest waste per request and per spawn (README
 # "Performance"), each with install(), report() and restore()
-JUPYTERHUB_PATCHES = (orm_lookups, oauth_secrets, sqlite_ping)
+JUPYTERHUB_PATCHES = (orm_lookups, oauth_secrets, sqlite_ping, active_counts)
 
 
 def apply(c, namespace):
